@@ -1,0 +1,142 @@
+"""The one typed settings object: every knob the pipeline reads, from HOTSPOTS_* environment variables.
+
+Defaults cite their source (see ../shared/DOMAIN.md and docs/settings.md). Paths left unset derive from
+``data_dir`` so that one variable moves a whole deployment.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+VIOLENCE_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapons")
+
+
+def _csv_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Pipeline settings. Environment variable = HOTSPOTS_ + field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTSPOTS_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(PROJECT_ROOT / "var", description="Root of landing/, raw/, warehouse/ and outbox/.")
+    warehouse_path: Path | None = Field(None, description="DuckDB warehouse file (default data_dir/warehouse/hotspots.duckdb).")
+    snapshot_path: Path | None = Field(
+        None, description="Read-only analyst snapshot, published after each successful run (default next to the warehouse)."
+    )
+    landing_dir: Path | None = Field(None, description="Where files arrive (default data_dir/landing).")
+    raw_dir: Path | None = Field(None, description="Immutable copies of accepted inputs (default data_dir/raw).")
+    outbox_dir: Path | None = Field(None, description="One JSON file per alert (default data_dir/outbox).")
+    reports_dir: Path | None = Field(None, description="Daily HTML reports and plots (default data_dir/reports).")
+    sql_dir: Path = Field(PROJECT_ROOT / "sql", description="The sql/ folder with staging and mart models.")
+    spatial_extension_path: Path | None = Field(
+        None, description="spatial.duckdb_extension file; default: the one in the duckdb-extension-spatial wheel."
+    )
+
+    # --- forces and areas --------------------------------------------------------------------
+    forces: Annotated[list[str], NoDecode] = Field(
+        ["synthetic"], description="Comma-separated force slugs (as in data.police.uk file names); DAGs map over them."
+    )
+    areas_path: Path | None = Field(
+        None, description="Area boundary file; default: the newest file in landing/<force>/areas/."
+    )
+    area_code_field: str | None = Field(None, description="Area code property; default: detected (LSOA21CD, LSOA11CD, code).")
+    area_name_field: str | None = Field(None, description="Area name property; default: detected (LSOA21NM, LSOA11NM, name).")
+    source_crs: str | None = Field(None, description="CRS of the area file when it does not say (e.g. EPSG:27700).")
+
+    # --- harm and selection ------------------------------------------------------------------
+    crime_types: Annotated[list[str], NoDecode] = Field(
+        list(VIOLENCE_TYPES), description="Crime types counted for selection (DOMAIN.md: serious violence)."
+    )
+    harm_weights: Literal["cchi", "count", "sqrt"] = Field("cchi", description="Weighting: Cambridge Crime Harm Index, plain count or sqrt(CCHI).")
+    exclude_proactive: bool = Field(
+        False, description="Exclude offences found by proactive policing (drugs, weapons possession) from targeting."
+    )
+    lookback_months: int = Field(12, ge=1, description="Months of crime counted for selection (DOMAIN.md: 1-3 years typical).")
+    hotspot_count: int = Field(21, ge=1, description="Fixed budget: number of hot spots (Operation Rowan: 21 LSOAs).")
+    min_events: int = Field(2, ge=0, description="Minimum events for an area to be selectable (guards against one severe event).")
+
+    # --- patrol dose ---------------------------------------------------------------------------
+    timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")
+    buffer_m: float = Field(100.0, ge=0, description="Buffer around each area in metres (Operation Rowan: LSOA + 100 m).")
+    max_gap_s: float = Field(120.0, gt=0, description="Longest ping gap counted as continuous presence, seconds.")
+    max_speed_kmh: float | None = Field(
+        25.0, description="Intervals faster than this are transit, not patrol (slow-driving speed); empty = no filter."
+    )
+    koper_minutes: float = Field(10.0, description="A visit of at least this long is a Koper visit (Koper curve: 10-16 min).")
+    target_minutes: float = Field(15.0, ge=0, description="Daily target per hot spot inside the patrol window (Rowan: one 15-minute patrol).")
+    patrol_window_start: time = Field(time(14, 0), description="Patrol window start, local (Rowan: 14:00-24:00).")
+    patrol_window_end: time = Field(time(0, 0), description="Patrol window end, local; 00:00 means midnight.")
+    target_overrides_path: Path | None = Field(None, description="CSV area_code,target_minutes overriding the target per area.")
+    late_days: int = Field(2, ge=0, description="Days after a day's end that late pings for it are still accepted.")
+
+    # --- alarms and delivery -----------------------------------------------------------------
+    alarm_days: int = Field(3, ge=1, description="Days without patrol before escalation (Rowan: effect gone by day 4).")
+    intraday_check: time = Field(time(20, 0), description="Local time of the 'no visit yet today' check.")
+    routing_path: Path | None = Field(None, description="Routing table (CSV or YAML): area -> team -> Slack channel, emails.")
+    slack_conn_id: str = Field("slack_api_default", description="Airflow Slack connection (token as password, base_url in extra).")
+    smtp_conn_id: str = Field("smtp_default", description="Airflow SMTP connection.")
+    alert_max_attempts: int = Field(5, ge=1, description="Failed deliveries on one channel before the task fails loudly.")
+    report_base_url: str | None = Field(None, description="URL prefix where reports are served; links in alerts use it.")
+
+    # --- privacy -----------------------------------------------------------------------------
+    pseudonym_key: SecretStr | None = Field(
+        None, description="Secret key for device-id pseudonyms (HMAC-SHA256). Required to ingest GPS."
+    )
+
+    _split_lists = field_validator("forces", "crime_types", mode="before")(_csv_list)
+
+    @field_validator("max_speed_kmh", mode="before")
+    @classmethod
+    def _none_speed(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> "Settings":
+        self.data_dir = Path(self.data_dir).resolve()
+        defaults = {
+            "warehouse_path": self.data_dir / "warehouse" / "hotspots.duckdb",
+            "landing_dir": self.data_dir / "landing",
+            "raw_dir": self.data_dir / "raw",
+            "outbox_dir": self.data_dir / "outbox",
+            "reports_dir": self.data_dir / "reports",
+        }
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, default)
+        if self.snapshot_path is None:
+            self.snapshot_path = self.warehouse_path.with_name(self.warehouse_path.stem + "_read.duckdb")
+        return self
+
+    def force_landing(self, force: str) -> Path:
+        return self.landing_dir / force
+
+    def force_raw(self, force: str) -> Path:
+        return self.raw_dir / force
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Forget cached settings (tests and the demo change the environment)."""
+    get_settings.cache_clear()
+    return get_settings()

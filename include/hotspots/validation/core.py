@@ -1,0 +1,200 @@
+"""Run a Great Expectations 1.x suite over a DataFrame and split it into loaded rows and quarantined rows.
+
+Row-level expectations whose failures stay within their ``mostly`` threshold send the failing rows to
+quarantine with the rule's reason; a rule that fails beyond its threshold, or a table-level rule, rejects the
+whole file with a message that names the file, the column and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+class InputFileError(ValueError):
+    """A file that cannot be loaded as a whole; the message says which file, which column and what to do."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation: GX class name and arguments, the quarantine reason and the fix to suggest."""
+
+    reason: str
+    expectation: str
+    kwargs: dict[str, Any]
+    advice: str = ""
+
+    @property
+    def column(self) -> str | None:
+        return self.kwargs.get("column")
+
+
+@dataclass
+class ValidationOutcome:
+    """Loaded rows, quarantined rows (with reason and raw row) and the per-rule summary."""
+
+    loaded: pd.DataFrame
+    quarantined: pd.DataFrame
+    results: list[dict[str, Any]]
+    success: bool
+    suite: str
+    rows_read: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows_read = len(self.loaded) + len(self.quarantined)
+
+    def counts(self) -> dict[str, Any]:
+        by_reason: dict[str, int] = {}
+        if len(self.quarantined):
+            by_reason = {str(k): int(v) for k, v in self.quarantined["reason"].value_counts().sort_index().items()}
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": len(self.loaded),
+            "rows_quarantined": len(self.quarantined),
+            "quarantined_by_reason": by_reason,
+        }
+
+
+def _run_gx(frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None) -> list[Any]:
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    asset = context.data_sources.add_pandas("pandas").add_dataframe_asset(suite_name)
+    batch = asset.add_batch_definition_whole_dataframe("whole_file")
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+    for rule in rules:
+        suite.add_expectation(getattr(gx.expectations, rule.expectation)(**rule.kwargs))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch, suite=suite)
+    )
+    if docs_dir is None:
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+        return list(result.results)
+    context.add_data_docs_site(
+        site_name="local",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{suite_name}_checkpoint",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+            result_format="COMPLETE",
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    return list(next(iter(run.run_results.values())).results)
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    *,
+    suite_name: str,
+    rules: list[Rule],
+    source_file: str,
+    docs_dir: Path | None = None,
+) -> ValidationOutcome:
+    """Validate ``frame`` (index = 0..n-1 in file order) and split it into loaded and quarantined rows."""
+    frame = frame.reset_index(drop=True)
+    results = _run_gx(frame, suite_name, rules, docs_dir)
+    reasons: dict[int, list[str]] = {}
+    summary: list[dict[str, Any]] = []
+    for rule, result in zip(rules, results):
+        info = result.result or {}
+        unexpected = info.get("unexpected_index_list") or []
+        summary.append(
+            {
+                "reason": rule.reason,
+                "expectation": result.expectation_config.type,
+                "column": rule.column,
+                "success": bool(result.success),
+                "unexpected_count": int(info.get("unexpected_count") or 0),
+            }
+        )
+        if not result.success:
+            count = info.get("unexpected_count")
+            share = info.get("unexpected_percent")
+            detail = f"{count} rows ({share:.1f}%)" if count is not None and share is not None else "the table"
+            raise InputFileError(
+                f"{source_file}: rule '{rule.reason}' ({result.expectation_config.type}"
+                f"{' on column ' + repr(rule.column) if rule.column else ''}) failed for {detail}, "
+                f"beyond its tolerance. {rule.advice or 'Fix the file at the source and drop it in the landing folder again.'}"
+            )
+        for index in unexpected:
+            reasons.setdefault(int(index), []).append(rule.reason)
+    bad = sorted(reasons)
+    quarantined = frame.loc[bad].copy() if bad else frame.iloc[0:0].copy()
+    quarantined["reason"] = ["; ".join(reasons[i]) for i in bad]
+    loaded = frame.drop(index=bad)
+    log.info(
+        "%s: %d rows read, %d loaded, %d quarantined", source_file, len(frame), len(loaded), len(quarantined)
+    )
+    return ValidationOutcome(loaded=loaded, quarantined=quarantined, results=summary, success=True, suite=suite_name)
+
+
+def quarantine_records(
+    quarantined: pd.DataFrame, *, force: str, source: str, source_file: str, row_column: str = "source_row"
+) -> pd.DataFrame:
+    """Shape quarantined rows for the quarantine table: raw row as JSON text of the original columns."""
+    raw_columns = [c for c in quarantined.columns if c not in {"reason", row_column}]
+    return pd.DataFrame(
+        {
+            "force": force,
+            "source": source,
+            "source_file": source_file,
+            "source_row": quarantined[row_column].astype("int64").to_numpy(),
+            "reason": quarantined["reason"].astype(str).to_numpy(),
+            "raw_row": [
+                json.dumps({c: (None if pd.isna(v) else str(v)) for c, v in row.items()})
+                for row in quarantined[raw_columns].to_dict("records")
+            ],
+        }
+    )
+
+
+def record_validation(
+    con: Any,
+    outcome: ValidationOutcome,
+    *,
+    force: str,
+    source: str,
+    source_file: str,
+    quarantine_frame: pd.DataFrame,
+) -> None:
+    """Replace this file's quarantine rows and validation record (idempotent per file)."""
+    con.execute("DELETE FROM quarantine WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    if len(quarantine_frame):
+        con.register("quarantine_frame", quarantine_frame)
+        con.execute(
+            "INSERT INTO quarantine SELECT force, source, source_file, source_row, reason, raw_row, now() FROM quarantine_frame"
+        )
+        con.unregister("quarantine_frame")
+    con.execute(
+        "DELETE FROM validation_runs WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
+    )
+    counts = outcome.counts()
+    con.execute(
+        "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            force,
+            source,
+            source_file,
+            outcome.suite,
+            outcome.success,
+            counts["rows_read"],
+            counts["rows_loaded"],
+            counts["rows_quarantined"],
+            json.dumps(outcome.results),
+        ],
+    )

@@ -1,0 +1,33 @@
+-- Each hot spot's delivered dose against its target, per day.
+CREATE TABLE IF NOT EXISTS daily_compliance (
+    force               VARCHAR NOT NULL,
+    area_code           VARCHAR NOT NULL,
+    date                DATE NOT NULL,
+    selection_id        VARCHAR NOT NULL,
+    planned             BOOLEAN NOT NULL,
+    target_minutes      DOUBLE NOT NULL,
+    delivered_minutes   DOUBLE NOT NULL,
+    patrol_minutes      DOUBLE NOT NULL,
+    koper_visits        INTEGER NOT NULL,
+    status              VARCHAR NOT NULL,
+    days_without_patrol INTEGER NOT NULL,
+    last_patrol_date    DATE,
+    ratio_7d            DOUBLE,
+    ratio_28d           DOUBLE,
+    PRIMARY KEY (force, area_code, date)
+);
+COMMENT ON TABLE daily_compliance IS 'One row per hot spot per local day: delivered patrol minutes inside the patrol window against the target.';
+COMMENT ON COLUMN daily_compliance.force IS 'Force slug.';
+COMMENT ON COLUMN daily_compliance.area_code IS 'Hot-spot area code.';
+COMMENT ON COLUMN daily_compliance.date IS 'Local calendar date.';
+COMMENT ON COLUMN daily_compliance.selection_id IS 'Hot-spot list in force that day.';
+COMMENT ON COLUMN daily_compliance.planned IS 'True when the hot spot was in the day''s plan (all hot spots when no randomised plan is used).';
+COMMENT ON COLUMN daily_compliance.target_minutes IS 'Target minutes inside the patrol window (0 when not planned).';
+COMMENT ON COLUMN daily_compliance.delivered_minutes IS 'Patrol minutes inside the patrol window (daily_patrol.window_minutes).';
+COMMENT ON COLUMN daily_compliance.patrol_minutes IS 'Patrol minutes over the whole day.';
+COMMENT ON COLUMN daily_compliance.koper_visits IS 'Visits of at least 10 minutes.';
+COMMENT ON COLUMN daily_compliance.status IS 'met (delivered >= target), under (some patrol, below target) or none (no patrol that day).';
+COMMENT ON COLUMN daily_compliance.days_without_patrol IS 'Consecutive days up to and including this one with no patrol at all (0 when patrolled).';
+COMMENT ON COLUMN daily_compliance.last_patrol_date IS 'Most recent day with any patrol, on or before this day.';
+COMMENT ON COLUMN daily_compliance.ratio_7d IS 'Delivered / target over the 7 days ending this day.';
+COMMENT ON COLUMN daily_compliance.ratio_28d IS 'Delivered / target over the 28 days ending this day.';

@@ -1,0 +1,42 @@
+-- The outbox: every alert is written here before any delivery is tried.
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_key        VARCHAR PRIMARY KEY,
+    force            VARCHAR NOT NULL,
+    rule             VARCHAR NOT NULL,
+    area_code        VARCHAR NOT NULL,
+    date             DATE NOT NULL,
+    team             VARCHAR NOT NULL,
+    audience         VARCHAR NOT NULL,
+    severity         VARCHAR NOT NULL,
+    details          JSON NOT NULL,
+    created_at       TIMESTAMP NOT NULL,
+    file_status      VARCHAR NOT NULL DEFAULT 'pending',
+    slack_status     VARCHAR NOT NULL DEFAULT 'pending',
+    slack_attempts   INTEGER NOT NULL DEFAULT 0,
+    slack_error      VARCHAR,
+    slack_sent_at    TIMESTAMP,
+    email_status     VARCHAR NOT NULL DEFAULT 'pending',
+    email_attempts   INTEGER NOT NULL DEFAULT 0,
+    email_error      VARCHAR,
+    email_sent_at    TIMESTAMP
+);
+COMMENT ON TABLE alerts IS 'Outbox of supervisor alerts; alert_key = rule|force|area|date makes every alert unique, so reruns never raise or send twice.';
+COMMENT ON COLUMN alerts.alert_key IS 'Unique key: rule|force|area_code|date.';
+COMMENT ON COLUMN alerts.force IS 'Force slug.';
+COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered or no_visit_yet (intraday).';
+COMMENT ON COLUMN alerts.area_code IS 'Hot-spot area code.';
+COMMENT ON COLUMN alerts.date IS 'Local date the alert is about.';
+COMMENT ON COLUMN alerts.team IS 'Team from the routing table (default route when unmapped).';
+COMMENT ON COLUMN alerts.audience IS 'supervisors, or escalation for the second audience.';
+COMMENT ON COLUMN alerts.severity IS 'info, warning or critical.';
+COMMENT ON COLUMN alerts.details IS 'Figures shown in the message: minutes, target, Koper visits, days since last patrol. Never any officer or device identity.';
+COMMENT ON COLUMN alerts.created_at IS 'When the alert was raised (UTC).';
+COMMENT ON COLUMN alerts.file_status IS 'Local outbox file: pending or sent.';
+COMMENT ON COLUMN alerts.slack_status IS 'pending, sent, failed (will retry), skipped (channel not configured) or dead (gave up after alert_max_attempts).';
+COMMENT ON COLUMN alerts.slack_attempts IS 'Slack delivery attempts so far.';
+COMMENT ON COLUMN alerts.slack_error IS 'Last Slack error.';
+COMMENT ON COLUMN alerts.slack_sent_at IS 'When Slack accepted the message.';
+COMMENT ON COLUMN alerts.email_status IS 'pending, sent, failed, skipped or dead, as for Slack.';
+COMMENT ON COLUMN alerts.email_attempts IS 'Email delivery attempts so far.';
+COMMENT ON COLUMN alerts.email_error IS 'Last SMTP error.';
+COMMENT ON COLUMN alerts.email_sent_at IS 'When the SMTP server accepted the mail.';

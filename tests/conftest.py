@@ -1,0 +1,64 @@
+"""Shared fixtures: an isolated settings environment, a warehouse, the generated sample, the real samples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HOTSPOTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+TEST_KEY = "test-pseudonym-key-not-for-production"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With HOTSPOTS_FAIL_ON_SKIP=1 (set by .ci/run), a skipped test is a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("HOTSPOTS_FAIL_ON_SKIP") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"Skipped, and HOTSPOTS_FAIL_ON_SKIP=1 turns skips into failures: {reason}"
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings pointing at a fresh data folder under tmp_path, with a test pseudonym key."""
+    from hotspots.settings import reload_settings
+
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HOTSPOTS_PSEUDONYM_KEY", TEST_KEY)
+    for name in list(os.environ):
+        if name.startswith("HOTSPOTS_") and name not in {"HOTSPOTS_DATA_DIR", "HOTSPOTS_PSEUDONYM_KEY", "HOTSPOTS_FAIL_ON_SKIP", "HOTSPOTS_SHARED_DATA"}:
+            monkeypatch.delenv(name)
+    yield reload_settings()
+    reload_settings()
+
+
+@pytest.fixture
+def warehouse(settings):
+    """A writable warehouse connection with the schema applied."""
+    from hotspots.warehouse import connect, apply_schema
+
+    con = connect(settings=settings)
+    apply_schema(con, settings)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """The generated sample (deterministic, seed 7) with its ground truth."""
+    from hotspots.generate import generate_sample
+
+    return generate_sample(tmp_path_factory.mktemp("sample"), seed=7)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public samples in ../shared/data (skips with the reason when absent)."""
+    if not (SHARED_DATA / "police-uk").is_dir():
+        pytest.skip(f"real samples not found at {SHARED_DATA} (set HOTSPOTS_SHARED_DATA)")
+    return SHARED_DATA
