@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration at import: give the test session its own home, never ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hotspots-test-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
 SHARED_DATA = Path(os.environ.get("HOTSPOTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 TEST_KEY = "test-pseudonym-key-not-for-production"
 

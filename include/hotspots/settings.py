@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     lookback_months: int = Field(12, ge=1, description="Months of crime counted for selection (DOMAIN.md: 1-3 years typical).")
     hotspot_count: int = Field(21, ge=1, description="Fixed budget: number of hot spots (Operation Rowan: 21 LSOAs).")
     min_events: int = Field(2, ge=0, description="Minimum events for an area to be selectable (guards against one severe event).")
+    consistency_years_k: int = Field(
+        0, ge=0, description="Consistency rule: an area must have harm in at least k of the last n years; 0 = off (DOMAIN.md pitfall guard)."
+    )
+    consistency_years_n: int = Field(
+        3, ge=1, description="Consistency rule: years looked at, ending with the last month counted (DOMAIN.md: 1-3 years typical)."
+    )
+    budget_mode: Literal["top", "area_share", "harm_share"] = Field(
+        "top", description="Budget: top = hotspot_count areas; area_share = that share of all areas; harm_share = fewest areas reaching that share of harm."
+    )
+    area_share: float = Field(
+        0.08, gt=0, le=1, description="Share of areas selected when budget_mode=area_share (Bedfordshire: 28 of 352 LSOAs, under 8%)."
+    )
+    harm_share: float = Field(
+        0.41, gt=0, le=1, description="Share of harm the fewest areas must reach when budget_mode=harm_share (Bedfordshire: up to 41% of harm)."
+    )
 
     # --- patrol dose ---------------------------------------------------------------------------
     timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")
@@ -91,17 +106,36 @@ class Settings(BaseSettings):
     smtp_conn_id: str = Field("smtp_default", description="Airflow SMTP connection.")
     alert_max_attempts: int = Field(5, ge=1, description="Failed deliveries on one channel before the task fails loudly.")
     report_base_url: str | None = Field(None, description="URL prefix where reports are served; links in alerts use it.")
+    alert_email_to: Annotated[list[str], NoDecode] = Field(
+        ["hotspots@localhost"], description="Comma-separated email recipients of the default route (no routing table or unmapped area)."
+    )
+    alert_email_from: str = Field("hotspots@localhost", description="Sender address when the SMTP connection gives none.")
+    alert_rules: Annotated[list[str], NoDecode] = Field(
+        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned"],
+        description="Comma-separated alert rules switched on (docs/alerts.md).",
+    )
+    plan_k: int | None = Field(
+        None, ge=1, description="Randomised daily plan: hot spots drawn per day (Operation Rowan: 7 of 21); empty = every hot spot every day."
+    )
+    plan_seed: int = Field(0, description="Seed of the daily plan draw; with force and date it fixes each day's plan (reproducible).")
 
     # --- privacy -----------------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(
         None, description="Secret key for device-id pseudonyms (HMAC-SHA256). Required to ingest GPS."
     )
 
-    _split_lists = field_validator("forces", "crime_types", mode="before")(_csv_list)
+    _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
     @field_validator("max_speed_kmh", mode="before")
     @classmethod
     def _none_speed(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
+
+    @field_validator("plan_k", mode="before")
+    @classmethod
+    def _none_plan(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
             return None
         return value

@@ -107,10 +107,18 @@ def publish_snapshot(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     source = Path(settings.warehouse_path)
     target = Path(settings.snapshot_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # Copy while this writer still holds the file lock: no other writer can change it mid-copy.
     with open_warehouse(source, settings=settings) as con:
         con.execute("CHECKPOINT")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+        try:
+            shutil.copyfile(source, tmp)
+            with open(tmp, "rb+") as copied:
+                os.fsync(copied.fileno())
+            # Readers that have the old snapshot open keep reading it; new readers open the new one.
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     log.info("Published read-only snapshot %s", target)
     return target

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS daily_compliance (
     last_patrol_date    DATE,
     ratio_7d            DOUBLE,
     ratio_28d           DOUBLE,
+    computed_at         TIMESTAMP,
     PRIMARY KEY (force, area_code, date)
 );
 COMMENT ON TABLE daily_compliance IS 'One row per hot spot per local day: delivered patrol minutes inside the patrol window against the target.';
@@ -26,8 +27,9 @@ COMMENT ON COLUMN daily_compliance.target_minutes IS 'Target minutes inside the 
 COMMENT ON COLUMN daily_compliance.delivered_minutes IS 'Patrol minutes inside the patrol window (daily_patrol.window_minutes).';
 COMMENT ON COLUMN daily_compliance.patrol_minutes IS 'Patrol minutes over the whole day.';
 COMMENT ON COLUMN daily_compliance.koper_visits IS 'Visits of at least 10 minutes.';
-COMMENT ON COLUMN daily_compliance.status IS 'met (delivered >= target), under (some patrol, below target) or none (no patrol that day).';
-COMMENT ON COLUMN daily_compliance.days_without_patrol IS 'Consecutive days up to and including this one with no patrol at all (0 when patrolled).';
-COMMENT ON COLUMN daily_compliance.last_patrol_date IS 'Most recent day with any patrol, on or before this day.';
-COMMENT ON COLUMN daily_compliance.ratio_7d IS 'Delivered / target over the 7 days ending this day.';
-COMMENT ON COLUMN daily_compliance.ratio_28d IS 'Delivered / target over the 28 days ending this day.';
+COMMENT ON COLUMN daily_compliance.status IS 'met (delivered >= target), none (no patrol at all that day), under (some patrol, below target), or not_planned (not drawn in the day''s plan: target 0, no under_target alert).';
+COMMENT ON COLUMN daily_compliance.days_without_patrol IS 'Consecutive days up to and including this one with no patrol at all (0 when patrolled), counted from the selection''s effective_from at the earliest.';
+COMMENT ON COLUMN daily_compliance.last_patrol_date IS 'Most recent day with any patrol, on or before this day (also before the selection began).';
+COMMENT ON COLUMN daily_compliance.ratio_7d IS 'Sum of delivered / sum of target over the planned days among the 7 days ending this day (NULL when the target sum is 0); earlier days come from their own rows.';
+COMMENT ON COLUMN daily_compliance.ratio_28d IS 'As ratio_7d over the 28 days ending this day.';
+COMMENT ON COLUMN daily_compliance.computed_at IS 'When the row was computed (UTC).';

@@ -15,15 +15,21 @@ CREATE TABLE IF NOT EXISTS alerts (
     slack_attempts   INTEGER NOT NULL DEFAULT 0,
     slack_error      VARCHAR,
     slack_sent_at    TIMESTAMP,
+    slack_digest     VARCHAR,
+    slack_target     VARCHAR,
+    slack_ts         VARCHAR,
     email_status     VARCHAR NOT NULL DEFAULT 'pending',
     email_attempts   INTEGER NOT NULL DEFAULT 0,
     email_error      VARCHAR,
-    email_sent_at    TIMESTAMP
+    email_sent_at    TIMESTAMP,
+    email_digest     VARCHAR,
+    email_target     VARCHAR,
+    file_path        VARCHAR
 );
 COMMENT ON TABLE alerts IS 'Outbox of supervisor alerts; alert_key = rule|force|area|date makes every alert unique, so reruns never raise or send twice.';
 COMMENT ON COLUMN alerts.alert_key IS 'Unique key: rule|force|area_code|date.';
 COMMENT ON COLUMN alerts.force IS 'Force slug.';
-COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered or no_visit_yet (intraday).';
+COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered, no_visit_yet (intraday) or planned (the day''s randomised plan).';
 COMMENT ON COLUMN alerts.area_code IS 'Hot-spot area code.';
 COMMENT ON COLUMN alerts.date IS 'Local date the alert is about.';
 COMMENT ON COLUMN alerts.team IS 'Team from the routing table (default route when unmapped).';
@@ -32,11 +38,17 @@ COMMENT ON COLUMN alerts.severity IS 'info, warning or critical.';
 COMMENT ON COLUMN alerts.details IS 'Figures shown in the message: minutes, target, Koper visits, days since last patrol. Never any officer or device identity.';
 COMMENT ON COLUMN alerts.created_at IS 'When the alert was raised (UTC).';
 COMMENT ON COLUMN alerts.file_status IS 'Local outbox file: pending or sent.';
-COMMENT ON COLUMN alerts.slack_status IS 'pending, sent, failed (will retry), skipped (channel not configured) or dead (gave up after alert_max_attempts).';
+COMMENT ON COLUMN alerts.slack_status IS 'pending, sending (attempt in flight; found on the next run only after a crash), sent, failed (will retry), skipped (channel not configured) or dead (gave up after alert_max_attempts).';
 COMMENT ON COLUMN alerts.slack_attempts IS 'Slack delivery attempts so far.';
 COMMENT ON COLUMN alerts.slack_error IS 'Last Slack error.';
 COMMENT ON COLUMN alerts.slack_sent_at IS 'When Slack accepted the message.';
-COMMENT ON COLUMN alerts.email_status IS 'pending, sent, failed, skipped or dead, as for Slack.';
+COMMENT ON COLUMN alerts.email_status IS 'pending, sending, sent, failed, skipped or dead, as for Slack.';
 COMMENT ON COLUMN alerts.email_attempts IS 'Email delivery attempts so far.';
 COMMENT ON COLUMN alerts.email_error IS 'Last SMTP error.';
 COMMENT ON COLUMN alerts.email_sent_at IS 'When the SMTP server accepted the mail.';
+COMMENT ON COLUMN alerts.slack_digest IS 'Id of the digest message of the last Slack attempt (also in the message metadata, used to find it after a crash).';
+COMMENT ON COLUMN alerts.slack_target IS 'Slack channel of the last attempt.';
+COMMENT ON COLUMN alerts.slack_ts IS 'Slack message timestamp (ts) once sent.';
+COMMENT ON COLUMN alerts.email_digest IS 'Id of the digest mail of the last attempt (its Message-ID is <digest@hotspots>).';
+COMMENT ON COLUMN alerts.email_target IS 'Recipients of the last email attempt, comma-separated.';
+COMMENT ON COLUMN alerts.file_path IS 'The alert''s JSON file in the local outbox.';

@@ -1,7 +1,72 @@
-"""Commands of this area; see hotspots.cli."""
+"""generate, demo and airflow-env: the sample data and the main job on the embedded default."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `hotspots` app."""
+    """Add generate, demo and airflow-env to the `hotspots` app."""
+
+    @app.command()
+    def generate(
+        out: Path = typer.Option(..., "--out", help="Folder to write landing/ and truth/ into."),
+        seed: int = typer.Option(7, help="Random seed: the same seed gives byte-identical files."),
+        force: str = typer.Option("synthetic", help="Force slug used in file names and the warehouse."),
+    ) -> None:
+        """Generate a synthetic county: areas, crime CSVs, GPS pings and the ground truth."""
+        from hotspots.generate import generate_sample
+
+        sample = generate_sample(out, seed=seed, force=force)
+        typer.echo(f"landing: {sample.landing_dir}\ntruth:   {sample.truth_dir}")
+        typer.echo("settings to run the pipeline on it:")
+        for key, value in sample.settings_env.items():
+            typer.echo(f"  export {key}={shlex.quote(value)}")
+
+    @app.command()
+    def demo(
+        data_dir: Path = typer.Option(Path("var/demo"), help="Where the sample, warehouse, outbox and Airflow home go."),
+        fresh: bool = typer.Option(False, help="Delete data_dir first."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """The main job: generate the sample and run every DAG end to end through real Airflow (SQLite)."""
+        from hotspots.demo import run_demo
+
+        result = run_demo(data_dir, fresh=fresh)
+        summary = result.summary
+        if as_json:
+            typer.echo(json.dumps({"runs": result.runs, **summary}, indent=2, default=str))
+            return
+        typer.echo(f"\nAirflow runs: {len(result.runs)} succeeded (AIRFLOW_HOME={result.airflow_home})")
+        typer.echo(f"Hot spots ({summary['force']}, {len(summary['hotspots'])}): {', '.join(summary['hotspots'])}")
+        typer.echo(f"\nPatrol on {summary['last_day']} (minutes in the patrol window against target):")
+        for row in summary["last_day_compliance"]:
+            typer.echo(
+                f"  {row['area_code']:<12} {row['delivered_minutes']:>6.1f} / {row['target_minutes']:<5g} "
+                f"{row['status']:<6} days without patrol: {row['days_without_patrol']}"
+            )
+        alerts = ", ".join(f"{rule}: {n}" for rule, n in summary["alerts_by_rule"].items()) or "none"
+        typer.echo(f"\nAlerts raised: {alerts}")
+        for key in ("warehouse", "snapshot", "outbox", "reports"):
+            typer.echo(f"{key + ':':<10} {summary[key]}")
+
+    @app.command("airflow-env")
+    def airflow_env_cmd(
+        data_dir: Path = typer.Option(Path("var/demo"), help="The demo's data folder."),
+    ) -> None:
+        """Print the environment (export lines) for running Airflow on the demo's SQLite database and data."""
+        from hotspots.local_airflow import airflow_env
+
+        data_dir = data_dir.resolve()
+        env_file = data_dir / "hotspots.env"
+        if not env_file.exists():
+            raise typer.BadParameter(f"{env_file} not found: run `hotspots demo --data-dir {data_dir}` first.")
+        settings_env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        env = airflow_env(data_dir / "airflow", settings_env)
+        for key in sorted(env):
+            if key.startswith(("AIRFLOW", "HOTSPOTS_")):
+                typer.echo(f"export {key}={shlex.quote(env[key])}")

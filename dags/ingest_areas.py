@@ -1,0 +1,34 @@
+"""Load each force's area boundaries (LSOAs, grid cells or any polygons) into the warehouse."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL
+
+
+@dag(
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["hotspots", "ingest"],
+    doc_md="Trigger after dropping a boundary file in landing/<force>/areas/. Publishes the stg_areas asset.",
+)
+def ingest_areas():
+    @task
+    def forces() -> list[str]:
+        from hotspots.pipeline import forces as configured_forces
+
+        return configured_forces()
+
+    @task(pool=WRITER_POOL, outlets=[AREAS], map_index_template="{{ force }}")
+    def load(force: str) -> dict:
+        from hotspots.pipeline import ingest_areas as run
+
+        return run(force)
+
+    load.expand(force=forces())
+
+
+ingest_areas()

@@ -1,0 +1,35 @@
+"""Validate and load a month of street-level crime per force (data.police.uk archive layout)."""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, interval_month
+
+
+@dag(
+    schedule="@monthly",
+    start_date=START_DATE,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    params={"month": Param(None, type=["null", "string"], description="YYYY-MM to load instead of the interval's month")},
+    tags=["hotspots", "ingest"],
+    doc_md="Loads landing/<force>/crime/YYYY-MM/*-street.csv for the interval's month; bad rows go to quarantine.",
+)
+def ingest_crime():
+    @task
+    def forces() -> list[str]:
+        from hotspots.pipeline import forces as configured_forces
+
+        return configured_forces()
+
+    @task(pool=WRITER_POOL, outlets=[CRIME], map_index_template="{{ force }}")
+    def load(force: str) -> dict:
+        from hotspots.pipeline import ingest_crime as run
+
+        return run(force, interval_month(get_current_context()))
+
+    load.expand(force=forces())
+
+
+ingest_crime()

@@ -1,0 +1,35 @@
+"""Rank areas by harm and publish each force's hot-spot list when it changes."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL
+
+
+@dag(
+    schedule=(CRIME | AREAS),
+    start_date=START_DATE,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["hotspots", "selection"],
+    doc_md="Runs when new crime or areas land. Writes hotspot_ranking and, when the list changes, a new selections row.",
+)
+def select_hotspots():
+    @task
+    def forces() -> list[str]:
+        from hotspots.pipeline import forces as configured_forces
+
+        return configured_forces()
+
+    @task(pool=WRITER_POOL, outlets=[HOTSPOTS], map_index_template="{{ force }}")
+    def select(force: str) -> dict:
+        from hotspots.pipeline import select_hotspots as run
+
+        result = run(force)
+        return {k: result.get(k) for k in ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")}
+
+    select.expand(force=forces())
+
+
+select_hotspots()

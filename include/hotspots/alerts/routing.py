@@ -1,0 +1,139 @@
+"""Routing: area -> team -> Slack channel and email recipients (and the escalation audience)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from hotspots.settings import Settings
+
+DEFAULT_TEAM = "default"
+DEFAULT_CHANNEL = "#hotspots"
+CSV_COLUMNS = ("area_code", "team", "slack_channel", "email_to", "escalation_slack_channel", "escalation_email_to")
+
+
+class RoutingError(ValueError):
+    """The routing table cannot be used."""
+
+
+@dataclass(frozen=True)
+class Team:
+    """Where one team's alerts go. Escalation falls back to the team's own channel and recipients."""
+
+    name: str
+    slack_channel: str | None = None
+    email_to: tuple[str, ...] = ()
+    escalation_slack_channel: str | None = None
+    escalation_email_to: tuple[str, ...] = ()
+
+    def slack_for(self, audience: str) -> str | None:
+        if audience == "escalation" and self.escalation_slack_channel:
+            return self.escalation_slack_channel
+        return self.slack_channel
+
+    def email_for(self, audience: str) -> tuple[str, ...]:
+        if audience == "escalation" and self.escalation_email_to:
+            return self.escalation_email_to
+        return self.email_to
+
+
+@dataclass
+class Routing:
+    """Teams by name, area_code -> team, and the team for unmapped areas."""
+
+    teams: dict[str, Team]
+    area_team: dict[str, str] = field(default_factory=dict)
+    default_team: str = DEFAULT_TEAM
+
+    def team_of(self, area_code: str) -> str:
+        return self.area_team.get(area_code, self.default_team)
+
+    def team(self, name: str) -> Team:
+        return self.teams.get(name) or self.teams[self.default_team]
+
+
+def _emails(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).replace(";", ",").split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def default_team(settings: Settings) -> Team:
+    """The built-in default route: team 'default', #hotspots, settings.alert_email_to."""
+    return Team(DEFAULT_TEAM, DEFAULT_CHANNEL, tuple(settings.alert_email_to))
+
+
+def load_routing(settings: Settings) -> Routing:
+    """The routing table at settings.routing_path (CSV or YAML), or the default route alone."""
+    base = default_team(settings)
+    path = settings.routing_path
+    if path is None:
+        return Routing({DEFAULT_TEAM: base})
+    path = Path(path)
+    if not path.is_file():
+        raise RoutingError(f"{path}: routing table not found; fix HOTSPOTS_ROUTING_PATH or unset it to use the default route.")
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        return _load_yaml(path, base)
+    if path.suffix.lower() == ".csv":
+        return _load_csv(path, base)
+    raise RoutingError(f"{path}: routing table must be .csv, .yaml or .yml.")
+
+
+def _load_csv(path: Path, base: Team) -> Routing:
+    routing = Routing({DEFAULT_TEAM: base})
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"area_code", "team"} - set(reader.fieldnames or [])
+        if missing:
+            raise RoutingError(f"{path}: missing column(s) {sorted(missing)}; columns are {', '.join(CSV_COLUMNS)}.")
+        for line, row in enumerate(reader, start=2):
+            code, name = (row.get("area_code") or "").strip(), (row.get("team") or "").strip()
+            if not code or not name:
+                raise RoutingError(f"{path}, line {line}: area_code and team are required ('*' = default route).")
+            team = Team(
+                name,
+                (row.get("slack_channel") or "").strip() or None,
+                _emails(row.get("email_to")),
+                (row.get("escalation_slack_channel") or "").strip() or None,
+                _emails(row.get("escalation_email_to")),
+            )
+            known = routing.teams.get(name)
+            if known is not None and name != DEFAULT_TEAM and known != team:
+                raise RoutingError(f"{path}, line {line}: team {name!r} has different channels or recipients on another line.")
+            routing.teams[name] = team
+            if code == "*":
+                routing.default_team = name
+            else:
+                routing.area_team[code] = name
+    return routing
+
+
+def _load_yaml(path: Path, base: Team) -> Routing:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RoutingError(f"{path}: not valid YAML: {exc}") from exc
+    teams = doc.get("teams")
+    if not isinstance(teams, dict):
+        raise RoutingError(f"{path}: expected a 'teams:' mapping of team name -> slack_channel, email_to, areas.")
+    routing = Routing({DEFAULT_TEAM: base}, default_team=str(doc.get("default_team", DEFAULT_TEAM)))
+    for name, spec in teams.items():
+        spec = spec or {}
+        routing.teams[str(name)] = Team(
+            str(name),
+            spec.get("slack_channel"),
+            _emails(spec.get("email_to")),
+            spec.get("escalation_slack_channel"),
+            _emails(spec.get("escalation_email_to")),
+        )
+        for code in spec.get("areas") or []:
+            if str(code) in routing.area_team:
+                raise RoutingError(f"{path}: area {code} is routed to both {routing.area_team[str(code)]!r} and {name!r}.")
+            routing.area_team[str(code)] = str(name)
+    if routing.default_team not in routing.teams:
+        raise RoutingError(f"{path}: default_team {routing.default_team!r} is not one of the teams.")
+    return routing

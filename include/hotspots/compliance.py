@@ -1,0 +1,90 @@
+"""Compliance: each hot spot's delivered patrol minutes against its daily target, per local day."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from hotspots.plan import make_plan, selection_on
+from hotspots.settings import Settings
+from hotspots.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+
+class TargetOverridesError(ValueError):
+    """The target overrides file cannot be used."""
+
+
+def load_target_overrides(path: Path | None) -> dict[str, float]:
+    """area_code -> target_minutes from the overrides CSV (header area_code,target_minutes); {} without a file."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise TargetOverridesError(f"{path}: target overrides file not found; fix HOTSPOTS_TARGET_OVERRIDES_PATH or unset it.")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"area_code", "target_minutes"} - set(reader.fieldnames or [])
+        if missing:
+            raise TargetOverridesError(
+                f"{path}: missing column(s) {sorted(missing)}; the header must be area_code,target_minutes."
+            )
+        overrides: dict[str, float] = {}
+        for line, row in enumerate(reader, start=2):
+            code = (row["area_code"] or "").strip()
+            try:
+                minutes = float(row["target_minutes"])
+            except (TypeError, ValueError):
+                raise TargetOverridesError(
+                    f"{path}, line {line}, column target_minutes: {row['target_minutes']!r} is not a number of minutes."
+                ) from None
+            if not code or minutes < 0:
+                raise TargetOverridesError(f"{path}, line {line}: need an area_code and target_minutes >= 0.")
+            overrides[code] = minutes
+    return overrides
+
+
+def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> dict:
+    """Replace the day's daily_compliance rows for `force`; idempotent. Returns counts per status."""
+    selection = selection_on(con, force, date)
+    summary = {"force": force, "date": date.isoformat(), "selection_id": None, "hotspots": 0,
+               "met": 0, "under": 0, "none": 0, "not_planned": 0}
+    if selection is None:
+        con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
+        log.warning("No hot-spot selection in force for %s on %s: no compliance rows", force, date)
+        return summary
+    if settings.plan_k is not None:
+        make_plan(con, force=force, date=date, settings=settings)
+    overrides = load_target_overrides(settings.target_overrides_path)
+    con.execute("CREATE OR REPLACE TEMP TABLE compliance_target_overrides (area_code VARCHAR, target_minutes DOUBLE)")
+    if overrides:
+        con.executemany("INSERT INTO compliance_target_overrides VALUES (?, ?)", list(overrides.items()))
+    params = {
+        "force": force,
+        "date": date,
+        "selection_id": selection.selection_id,
+        "default_target": float(settings.target_minutes),
+        "use_plan": settings.plan_k is not None,
+        "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
+        con.execute(f"INSERT INTO daily_compliance BY NAME ({read_sql('transform/daily_compliance', settings)})", params)
+        counts = con.execute(
+            "SELECT status, count(*) FROM daily_compliance WHERE force = ? AND date = ? GROUP BY status", [force, date]
+        ).fetchall()
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    summary.update({status: n for status, n in counts})
+    summary["selection_id"] = selection.selection_id
+    summary["hotspots"] = len(selection.hotspots)
+    log.info("Compliance %s %s: %s", force, date, summary)
+    return summary

@@ -1,0 +1,67 @@
+"""What the DAG files share: assets, the writer pool, default task arguments, interval helpers.
+
+Imports only airflow.sdk and the standard library, so the scheduler's 30-second parse stays cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from airflow.sdk import Asset
+
+# DuckDB allows one writer: every task that writes the warehouse takes the single slot of this pool.
+WRITER_POOL = "duckdb_writer"
+
+AREAS = Asset(name="stg_areas", uri="hotspots://warehouse/stg_areas")
+CRIME = Asset(name="stg_crimes", uri="hotspots://warehouse/stg_crimes")
+HOTSPOTS = Asset(name="selections", uri="hotspots://warehouse/selections")
+DAILY_PATROL = Asset(name="daily_patrol", uri="hotspots://warehouse/daily_patrol")
+ALERTS = Asset(name="alerts", uri="hotspots://warehouse/alerts")
+
+START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "hotspots",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+}
+
+
+def interval_day(context: dict[str, Any]) -> date:
+    """The UTC day of a daily run: params['day'] when given, else the start of the data interval."""
+    override = (context.get("params") or {}).get("day")
+    if override:
+        return date.fromisoformat(str(override))
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        raise ValueError("This run has no data interval: trigger it with params {'day': 'YYYY-MM-DD'}.")
+    return start.date()
+
+
+def interval_month(context: dict[str, Any]) -> str:
+    """The month (YYYY-MM) of a monthly run: params['month'] when given, else the data interval's month."""
+    override = (context.get("params") or {}).get("month")
+    if override:
+        return str(override)
+    start = context.get("data_interval_start") or context.get("logical_date")
+    if start is None:
+        raise ValueError("This run has no data interval: trigger it with params {'month': 'YYYY-MM'}.")
+    return start.strftime("%Y-%m")
+
+
+def dates_to_evaluate(context: dict[str, Any], forces: list[str]) -> list[dict[str, Any]]:
+    """Per force, the complete local dates to evaluate: from params['dates'] or the triggering daily_patrol events."""
+    wanted: dict[str, set[str]] = {force: set() for force in forces}
+    override = (context.get("params") or {}).get("dates")
+    if override:
+        for force in forces:
+            wanted[force].update(str(d) for d in override)
+    else:
+        events = context.get("triggering_asset_events") or {}
+        for event in events.get(DAILY_PATROL, []) if hasattr(events, "get") else []:
+            for force, dates in (event.extra or {}).get("complete_dates", {}).items():
+                if force in wanted:
+                    wanted[force].update(dates)
+    return [{"force": force, "dates": sorted(dates)} for force, dates in wanted.items() if dates]

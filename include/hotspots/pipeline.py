@@ -1,0 +1,199 @@
+"""Pipeline steps, one per DAG task: each opens the warehouse, does one partition, closes it.
+
+Steps take and return plain values (force, dates, paths, counts) so that any worker can run any step:
+no step relies on another step's memory. Files move landing/ -> raw/ (immutable copy) before they are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotspots.settings import Settings, get_settings
+from hotspots.warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
+
+AREA_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+PING_SUFFIXES = (".csv", ".parquet")
+
+
+def forces(settings: Settings | None = None) -> list[str]:
+    """The forces this deployment serves (settings.forces)."""
+    return list((settings or get_settings()).forces)
+
+
+def _to_raw(path: Path, raw_folder: Path) -> Path:
+    """Copy a landed file into raw/ once; the copy is immutable and named by content, so reruns reuse it."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    raw_folder.mkdir(parents=True, exist_ok=True)
+    target = raw_folder / path.name
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest()[:12] != digest:
+        # Same name, new content: keep the old copy and version the new one.
+        target = raw_folder / f"{path.stem}.{digest}{path.suffix}"
+    if not target.exists():
+        shutil.copy2(path, target)
+        for sidecar in path.parent.glob(path.stem + ".*"):  # shapefile parts travel together
+            if sidecar != path and not (raw_folder / sidecar.name).exists():
+                shutil.copy2(sidecar, raw_folder / sidecar.name)
+    return target
+
+
+def _docs_dir(settings: Settings) -> Path:
+    return settings.data_dir / "gx_docs"
+
+
+def area_file(force: str, settings: Settings) -> Path:
+    """The area file for a force: settings.areas_path, else the newest file in landing/<force>/areas/."""
+    if settings.areas_path:
+        return Path(settings.areas_path)
+    folder = settings.force_landing(force) / "areas"
+    candidates = sorted(
+        (p for p in folder.glob("*") if p.suffix.lower() in AREA_SUFFIXES), key=lambda p: (p.stat().st_mtime, p.name)
+    )
+    if not candidates:
+        raise FileNotFoundError(
+            f"No area boundary file for force '{force}' in {folder} (looked for {', '.join(AREA_SUFFIXES)}). "
+            "Drop the LSOA or grid boundaries there, or set HOTSPOTS_AREAS_PATH."
+        )
+    return candidates[-1]
+
+
+def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Load the force's area boundaries into stg_areas."""
+    from hotspots.sources.areas import load_areas
+
+    settings = settings or get_settings()
+    source = area_file(force, settings)
+    raw = _to_raw(source, settings.force_raw(force) / "areas")
+    with open_warehouse(settings=settings) as con:
+        counts = load_areas(con, force=force, path=raw, settings=settings)
+    log.info("areas %s: %s", force, counts)
+    return counts
+
+
+def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Path]:
+    """Landed street CSVs for a month: archive layout YYYY-MM/YYYY-MM-*-street.csv or flat files."""
+    landing = settings.force_landing(force) / "crime"
+    found = set(landing.glob(f"{month}/{month}-*-street.csv")) | set(landing.glob(f"{month}-*-street.csv"))
+    return sorted(found)
+
+
+def ingest_crime(force: str, month: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Validate and load one month of street-level crime for a force."""
+    from hotspots.sources.police_uk import ingest_crime_file
+
+    settings = settings or get_settings()
+    files = crime_files_for_month(force, month, settings)
+    totals: dict[str, Any] = {"force": force, "month": month, "files": [], "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0}
+    if not files:
+        log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
+        return totals
+    with open_warehouse(settings=settings) as con:
+        for path in files:
+            raw = _to_raw(path, settings.force_raw(force) / "crime" / f"month={month}")
+            counts = ingest_crime_file(con, force=force, path=raw, settings=settings, docs_dir=_docs_dir(settings))
+            totals["files"].append(str(raw))
+            for key in ("rows_read", "rows_loaded", "rows_quarantined"):
+                totals[key] += int(counts.get(key, 0))
+    log.info("crime %s %s: %s", force, month, totals)
+    return totals
+
+
+def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Rank areas by harm and publish the hot-spot list when it changes."""
+    from hotspots.harm import load_harm_weights
+    from hotspots.selection import select_hotspots as select
+
+    settings = settings or get_settings()
+    with open_warehouse(settings=settings) as con:
+        load_harm_weights(con, settings)
+        result = select(con, force=force, settings=settings)
+    log.info("selection %s: %s", force, {k: result.get(k) for k in ("selection_id", "effective_from", "changed")})
+    return result
+
+
+def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:
+    folder = settings.force_landing(force) / "avl" / day.isoformat()
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in PING_SUFFIXES)
+
+
+def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
+    """Validate, pseudonymise and load the day's ping files; recompute daily patrol for the local dates touched."""
+    from hotspots.patrol import compute_daily_patrol
+    from hotspots.sources.avl import ingest_ping_file
+
+    settings = settings or get_settings()
+    files = ping_files_for_day(force, day, settings)
+    totals: dict[str, Any] = {"force": force, "day": day.isoformat(), "files": [], "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0}
+    touched: set[str] = set()
+    with open_warehouse(settings=settings) as con:
+        for path in files:
+            raw = _to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}")
+            counts = ingest_ping_file(con, force=force, path=raw, settings=settings, docs_dir=_docs_dir(settings))
+            totals["files"].append(str(raw))
+            touched.update(counts.get("local_dates", []))
+            for key in ("rows_read", "rows_loaded", "rows_quarantined"):
+                totals[key] += int(counts.get(key, 0))
+        dates = sorted(date.fromisoformat(d) for d in touched)
+        if dates:
+            compute_daily_patrol(con, force=force, dates=dates, settings=settings)
+    totals["dates"] = [d.isoformat() for d in dates]
+    totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= _utc_midnight(day + timedelta(days=1))]
+    if not files:
+        log.warning("No ping files for %s on %s in %s", force, day, settings.force_landing(force) / "avl" / day.isoformat())
+    log.info("avl %s %s: %s", force, day, totals)
+    return totals
+
+
+def compliance_and_alerts(force: str, dates: list[date], settings: Settings | None = None) -> dict[str, Any]:
+    """Build compliance for each date (in order) and raise that day's alerts into the outbox."""
+    from hotspots.alerts.rules import raise_alerts
+    from hotspots.compliance import build_compliance
+
+    settings = settings or get_settings()
+    raised: list[str] = []
+    with open_warehouse(settings=settings) as con:
+        for day in sorted(dates):
+            build_compliance(con, force=force, date=day, settings=settings)
+            raised.extend(raise_alerts(con, force=force, date=day, settings=settings))
+    log.info("compliance %s %s: %d new alerts", force, [d.isoformat() for d in dates], len(raised))
+    return {"force": force, "dates": [d.isoformat() for d in sorted(dates)], "alerts_raised": raised}
+
+
+def deliver_alerts(settings: Settings | None = None, slack: Any = None, smtp: Any = None) -> dict[str, Any]:
+    """Deliver every pending or failed alert on every channel (raises when a channel gave up)."""
+    from hotspots.alerts.outbox import deliver_pending
+
+    settings = settings or get_settings()
+    with open_warehouse(settings=settings) as con:
+        return deliver_pending(con, settings=settings, slack=slack, smtp=smtp)
+
+
+def publish(force_dates: dict[str, list[str]], settings: Settings | None = None) -> dict[str, Any]:
+    """Write each force's daily report for its latest date, then publish the read-only analyst snapshot."""
+    from hotspots.report import build_report
+    from hotspots.warehouse import publish_snapshot
+
+    settings = settings or get_settings()
+    reports = []
+    with open_warehouse(settings=settings) as con:
+        for force, dates in force_dates.items():
+            if dates:
+                reports.append(str(build_report(con, force=force, date=date.fromisoformat(max(dates)), settings=settings)))
+    snapshot = publish_snapshot(settings)
+    return {"reports": reports, "snapshot": str(snapshot)}
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def _local_day_end(day: date, settings: Settings) -> datetime:
+    """The instant a local day ends: only days ended within the loaded UTC data are complete."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(settings.timezone))

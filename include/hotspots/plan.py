@@ -1,0 +1,87 @@
+"""The randomised daily plan (Operation Rowan style): each day draw k of the n hot spots, reproducibly."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import duckdb
+
+from hotspots.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The hot-spot list in force on a day."""
+
+    selection_id: str
+    effective_from: date
+    hotspots: tuple[str, ...]
+
+
+def selection_on(con: duckdb.DuckDBPyConnection, force: str, day: date) -> Selection | None:
+    """The selection in force on `day` (effective_from <= day <= effective_to), or None."""
+    row = con.execute(
+        """SELECT selection_id, effective_from, hotspots FROM selections
+           WHERE force = ? AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)
+           ORDER BY effective_from DESC LIMIT 1""",
+        [force, day, day],
+    ).fetchone()
+    return Selection(row[0], row[1], tuple(row[2])) if row else None
+
+
+def day_seed(plan_seed: int, force: str, day: date) -> int:
+    """The seed of one day's draw: first 63 bits of sha256(plan_seed|force|date)."""
+    digest = hashlib.sha256(f"{plan_seed}|{force}|{day.isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def draw(hotspots: list[str] | tuple[str, ...], k: int, seed: int) -> list[str]:
+    """k hot spots drawn without replacement, in draw order; the same seed gives the same plan."""
+    pool = sorted(hotspots)
+    return random.Random(seed).sample(pool, min(k, len(pool)))
+
+
+def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[str]:
+    """The day's planned hot spots; draws and stores the plan once (never redrawn for the same selection).
+
+    Without settings.plan_k every hot spot is planned and nothing is stored.
+    """
+    selection = selection_on(con, force, date)
+    if selection is None:
+        log.warning("No hot-spot selection in force for %s on %s: no plan", force, date)
+        return []
+    if settings.plan_k is None:
+        return list(selection.hotspots)
+    stored = con.execute(
+        "SELECT area_code, planned, selection_id FROM daily_plan WHERE force = ? AND date = ? ORDER BY draw_order",
+        [force, date],
+    ).fetchall()
+    if stored and stored[0][2] == selection.selection_id:
+        return [code for code, planned, _ in stored if planned]
+    seed = day_seed(settings.plan_seed, force, date)
+    chosen = draw(selection.hotspots, settings.plan_k, seed)
+    order = {code: i + 1 for i, code in enumerate(chosen)}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [
+        (force, date, code, selection.selection_id, code in order, order.get(code), len(chosen),
+         len(selection.hotspots), settings.plan_seed, seed, now)
+        for code in selection.hotspots
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if stored:
+            log.warning("Selection changed since the %s plan for %s was drawn: drawing again", date, force)
+        con.execute("DELETE FROM daily_plan WHERE force = ? AND date = ?", [force, date])
+        con.executemany("INSERT INTO daily_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)", force, date, len(chosen), len(selection.hotspots), seed)
+    return chosen

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# airflow-init for docker-compose.yaml: folders, admin password, database migration, the duckdb_writer pool
+# and placeholder connections. Idempotent: run it again after an upgrade (`docker compose up airflow-init`).
+#
+#   airflow-init.sh           as root: prepare folders, then re-enter through the image's /entrypoint
+#                             (which waits for the database and runs `airflow db migrate`)
+#   airflow-init.sh objects   create the pool and the connections (called by the line above)
+set -euo pipefail
+
+if [[ "${1:-}" == "objects" ]]; then
+    # One writer at a time per warehouse file: DuckDB allows a single read-write process.
+    airflow pools set duckdb_writer 1 "Serialises writers to the DuckDB warehouse (one slot per warehouse file)"
+
+    # Placeholders only when missing, so connections edited in the UI or CLI are never overwritten.
+    if ! airflow connections get slack_api_default >/dev/null 2>&1; then
+        airflow connections add slack_api_default --conn-type slack \
+            --conn-password "${SLACK_API_TOKEN:-xoxb-replace-me}" \
+            --conn-extra "{\"base_url\": \"${SLACK_API_BASE_URL:-https://slack.com/api/}\"}"
+    fi
+    if ! airflow connections get smtp_default >/dev/null 2>&1; then
+        airflow connections add smtp_default --conn-type smtp \
+            --conn-host "${SMTP_HOST:-smtp.example.org}" --conn-port "${SMTP_PORT:-587}" \
+            --conn-login "${SMTP_USER:-}" --conn-password "${SMTP_PASSWORD:-}" \
+            --conn-extra "{\"from_email\": \"${SMTP_FROM:-hotspots@example.org}\", \"disable_ssl\": true, \"disable_tls\": false}"
+    fi
+    airflow pools list
+    airflow connections list --output table
+    exit 0
+fi
+
+if [[ -z "${AIRFLOW_UID:-}" ]]; then
+    echo "WARNING: AIRFLOW_UID not set; files in the mounted folders will be owned by root." >&2
+    echo "         Put AIRFLOW_UID=\$(id -u) in .env (see .env.example)." >&2
+    export AIRFLOW_UID=50000
+fi
+
+data=/opt/airflow/data
+mkdir -v -p /opt/airflow/{logs,dags,plugins,config} \
+    "${data}"/{landing,raw,warehouse,outbox,reports,gx_docs}
+
+# SimpleAuthManager reads its users' passwords from this JSON file ({"user": "password"}).
+python - <<'PY'
+import json, os, pathlib
+path = pathlib.Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+passwords = json.loads(path.read_text() or "{}") if path.exists() else {}
+passwords[os.environ["_AIRFLOW_WWW_USER_USERNAME"]] = os.environ["_AIRFLOW_WWW_USER_PASSWORD"]
+path.write_text(json.dumps(passwords) + "\n")
+path.chmod(0o640)
+PY
+
+chown -R "${AIRFLOW_UID}:0" /opt/airflow/{logs,config} "${data}"
+exec /entrypoint bash "$0" objects

@@ -1,0 +1,24 @@
+-- Column comments of the views defined in 5x files (CREATE OR REPLACE VIEW drops them, so they are set after).
+COMMENT ON COLUMN current_hotspots.force IS 'Force slug.';
+COMMENT ON COLUMN current_hotspots.area_code IS 'Hot-spot area code.';
+COMMENT ON COLUMN current_hotspots.area_name IS 'Area name.';
+COMMENT ON COLUMN current_hotspots.rank IS 'Rank by harm (1 = most harm).';
+COMMENT ON COLUMN current_hotspots.events IS 'Counted crimes in the look-back window.';
+COMMENT ON COLUMN current_hotspots.harm IS 'Harm in the look-back window (CCHI days, count or sqrt CCHI).';
+COMMENT ON COLUMN current_hotspots.harm_share IS 'Share of all areas'' harm in this area.';
+COMMENT ON COLUMN current_hotspots.selection_id IS 'The current selection (see selections).';
+COMMENT ON COLUMN current_hotspots.effective_from IS 'First day the current list is in force.';
+COMMENT ON COLUMN current_hotspots.geom IS 'Area polygon, EPSG:27700 (hotspots export gives EPSG:4326).';
+COMMENT ON COLUMN monthly_harm.force IS 'Force slug.';
+COMMENT ON COLUMN monthly_harm.area_code IS 'Area the crimes fall in.';
+COMMENT ON COLUMN monthly_harm.month IS 'First day of the month.';
+COMMENT ON COLUMN monthly_harm.crime_type IS 'data.police.uk crime category.';
+COMMENT ON COLUMN monthly_harm.events IS 'Crimes recorded.';
+COMMENT ON COLUMN monthly_harm.harm IS 'Sum of CCHI weights (days); 0 for types without a weight.';
+COMMENT ON COLUMN harm_concentration.force IS 'Force slug.';
+COMMENT ON COLUMN harm_concentration.selection_id IS 'The selection (see selections).';
+COMMENT ON COLUMN harm_concentration.rank IS 'Rank by harm (1 = most harm).';
+COMMENT ON COLUMN harm_concentration.area_code IS 'Area code.';
+COMMENT ON COLUMN harm_concentration.selected IS 'True when the area is a hot spot under this selection.';
+COMMENT ON COLUMN harm_concentration.area_share IS 'Share of areas ranked at or above this one (x of the Lorenz curve).';
+COMMENT ON COLUMN harm_concentration.harm_share IS 'Cumulative share of harm in those areas (y of the Lorenz curve).';
