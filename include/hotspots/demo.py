@@ -20,6 +20,7 @@ class DemoResult:
     airflow_home: Path
     runs: list[dict[str, Any]]
     summary: dict[str, Any]
+    sample: Any
 
 
 def demo_plan(crime_months: list[str], avl_days: list[date], patrol_dates: list[date]) -> list[DagRunSpec]:
@@ -56,7 +57,7 @@ def run_demo(data_dir: Path, *, fresh: bool = False, seed: int = 7) -> DemoResul
     plan = demo_plan(sample.crime_months, avl_folder_days(sample.landing_dir, sample.force), sample.avl_dates)
     log.info("Running %d DAG runs through Airflow (AIRFLOW_HOME=%s)", len(plan), airflow_home)
     runs = run_plan(plan, airflow_home, sample.settings_env)
-    return DemoResult(data_dir, airflow_home, runs, summarise(sample.settings_env, sample.force))
+    return DemoResult(data_dir, airflow_home, runs, summarise(sample.settings_env, sample.force), sample)
 
 
 def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:

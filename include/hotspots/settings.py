@@ -124,6 +124,14 @@ class Settings(BaseSettings):
         None, description="Secret key for device-id pseudonyms (HMAC-SHA256). Required to ingest GPS."
     )
 
+    # --- sources (issue 3) -----------------------------------------------------------------------
+    area_margin_m: float = Field(
+        2000.0,
+        ge=0,
+        description="Crime points up to this far outside the bounding box of the force's areas are loaded with "
+        "area_code NULL; farther ones are quarantined as outside_force_area (docs/data_formats.md).",
+    )
+
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
     @field_validator("max_speed_kmh", mode="before")
@@ -174,3 +182,27 @@ def reload_settings() -> Settings:
     """Forget cached settings (tests and the demo change the environment)."""
     get_settings.cache_clear()
     return get_settings()
+
+
+def settings_markdown() -> str:
+    """docs/settings.md: every setting with its environment variable, default and description."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `hotspots.settings.Settings` by `hotspots settings --markdown`; do not edit by hand.",
+        "Every setting is read from the environment variable shown. Paths left empty derive from `HOTSPOTS_DATA_DIR`.",
+        "",
+        "| variable | default | description |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = "<project>/" + str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else default
+        elif isinstance(default, list):
+            default = ",".join(default)
+        elif isinstance(default, time):
+            default = default.strftime("%H:%M")
+        shown = "(unset)" if default is None else str(default)
+        lines.append(f"| `HOTSPOTS_{name.upper()}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(lines) + "\n"

@@ -10,7 +10,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add generate, demo and airflow-env to the `hotspots` app."""
+    """Add generate, demo, airflow-env and settings to the `hotspots` app."""
+    _register_settings(app)
 
     @app.command()
     def generate(
@@ -70,3 +71,17 @@ def register(app: typer.Typer) -> None:
         for key in sorted(env):
             if key.startswith(("AIRFLOW", "HOTSPOTS_")):
                 typer.echo(f"export {key}={shlex.quote(env[key])}")
+
+
+def _register_settings(app: typer.Typer) -> None:
+    @app.command("settings")
+    def settings_cmd(
+        markdown: bool = typer.Option(False, "--markdown", help="Print the settings reference (docs/settings.md)."),
+    ) -> None:
+        """Print the settings in effect (secrets hidden), or the settings reference as Markdown."""
+        from hotspots.settings import get_settings, settings_markdown
+
+        if markdown:
+            typer.echo(settings_markdown(), nl=False)
+            return
+        typer.echo(get_settings().model_dump_json(indent=2))
