@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, BaseNotifier
 
 # DuckDB allows one writer: every task that writes the warehouse takes the single slot of this pool.
 WRITER_POOL = "duckdb_writer"
@@ -21,11 +21,58 @@ ALERTS = Asset(name="alerts", uri="hotspots://warehouse/alerts")
 
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
+
+
+class FailureRecord(BaseNotifier):
+    """On task failure: log loudly and leave a JSON record in data_dir/failures/ for monitoring to pick up."""
+
+    def notify(self, context: dict[str, Any]) -> None:
+        import json
+
+        from hotspots.settings import get_settings
+
+        ti = context.get("ti") or context.get("task_instance")
+        record = {
+            "dag_id": getattr(ti, "dag_id", None),
+            "task_id": getattr(ti, "task_id", None),
+            "map_index": getattr(ti, "map_index", None),
+            "run_id": getattr(ti, "run_id", None),
+            "try_number": getattr(ti, "try_number", None),
+            "error": str(context.get("exception")),
+            "at": datetime.now(timezone.utc).isoformat(),
+        }
+        folder = get_settings().data_dir / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{record['dag_id']}.{record['task_id']}.{record['map_index']}.{record['run_id']}".replace(":", "-")
+        (folder / f"{name}.json").write_text(json.dumps(record, indent=2))
+        self.log.error("Task failed: %s", record)
+
+
+def failure_notifiers() -> list[BaseNotifier]:
+    """The failure record, plus Airflow's SMTP notifier when HOTSPOTS_FAILURE_EMAIL is set."""
+    from hotspots.settings import get_settings
+
+    settings = get_settings()
+    notifiers: list[BaseNotifier] = [FailureRecord()]
+    if settings.failure_email:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        notifiers.append(
+            SmtpNotifier(
+                to=settings.failure_email,
+                smtp_conn_id=settings.smtp_conn_id,
+                subject="[hotspots] {{ ti.dag_id }}.{{ ti.task_id }} failed",
+            )
+        )
+    return notifiers
+
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "hotspots",
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
+    "on_failure_callback": failure_notifiers(),
 }
 
 

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     smtp_conn_id: str = Field("smtp_default", description="Airflow SMTP connection.")
     alert_max_attempts: int = Field(5, ge=1, description="Failed deliveries on one channel before the task fails loudly.")
     report_base_url: str | None = Field(None, description="URL prefix where reports are served; links in alerts use it.")
+    failure_email: str | None = Field(
+        None, description="Data engineers' address: Airflow's SMTP notifier mails it when any pipeline task fails."
+    )
     alert_email_to: Annotated[list[str], NoDecode] = Field(
         ["hotspots@localhost"], description="Comma-separated email recipients of the default route (no routing table or unmapped area)."
     )

@@ -1,0 +1,32 @@
+"""The Airflow plugin that serves daily reports: lists them, serves them, refuses paths outside the folder."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "hotspots_reports.py"
+
+
+def _plugin():
+    spec = importlib.util.spec_from_file_location("hotspots_reports", PLUGIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reports_are_listed_and_served(settings):
+    folder = settings.reports_dir / "synthetic"
+    folder.mkdir(parents=True)
+    (folder / "2024-05-07.html").write_text("<html><body>report of 7 May</body></html>")
+    (settings.reports_dir / "secret.txt").write_text("not a report")
+    plugin = _plugin()
+    client = TestClient(plugin.reports_app)
+    index = client.get("/")
+    assert index.status_code == 200 and 'href="synthetic/2024-05-07.html"' in index.text
+    assert "report of 7 May" in client.get("/synthetic/2024-05-07.html").text
+    assert client.get("/synthetic/..%2Fsecret.txt").status_code == 404
+    assert client.get("/synthetic/missing.html").status_code == 404
+    assert plugin.HotspotsReportsPlugin.fastapi_apps[0]["url_prefix"] == "/hotspots-reports"
