@@ -61,7 +61,7 @@ def _mount_targets(service: dict) -> dict[str, str]:
     """Container path -> host source of each bind mount."""
     targets = {}
     for volume in service.get("volumes", []):
-        source, target = volume.split(":")[:2]
+        source, target = re.fullmatch(r"(.+):(/[^:]*)(?::ro|:rw)?", volume).groups()
         targets[target] = source
     return targets
 
@@ -133,7 +133,7 @@ def test_every_setting_is_documented_in_env_example(env_example):
 
 def test_every_compose_variable_is_in_env_example(env_example):
     text = (ROOT / "docker-compose.yaml").read_text()
-    variables = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
+    variables = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
     documented = set(re.findall(r"^#?\s*([A-Za-z_][A-Za-z0-9_]*)=", env_example, re.MULTILINE))
     assert variables - documented == set()
 

@@ -225,7 +225,7 @@ def test_versioning_publish_republish_change(county, settings):
     assert current == ["D", "A"]
 
     # June adds nothing that changes the list: no new row, same id, dates untouched.
-    add_crimes(county, [("C", "2024-06", V)])
+    add_crimes(county, [("E", "2024-06", V)])
     june = select_hotspots(county, force=FORCE, settings=s)
     assert june["selection_id"] == changed["selection_id"] and june["changed"] is False
     assert june["effective_from"] == "2024-06-01"

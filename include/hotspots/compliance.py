@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import logging
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 
-from hotspots.plan import make_plan, selection_on
+from hotspots.plan import Selection, atomic, make_plan, selection_on
 from hotspots.settings import Settings
 from hotspots.warehouse import read_sql
 
@@ -49,6 +49,25 @@ def load_target_overrides(path: Path | None) -> dict[str, float]:
     return overrides
 
 
+def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selection) -> dict[str, date]:
+    """area_code -> first day it has been a hot spot without a break, over consecutive selections.
+
+    Streaks of days without patrol count from this day, so a hot spot kept in a new list keeps its streak.
+    """
+    history = con.execute(
+        "SELECT effective_from, effective_to, hotspots FROM selections WHERE force = ? AND effective_from < ? "
+        "ORDER BY effective_from DESC", [force, selection.effective_from]
+    ).fetchall()
+    since = {}
+    for code in selection.hotspots:
+        start = selection.effective_from
+        for effective_from, effective_to, codes in history:
+            if effective_from < start and (effective_to is None or effective_to >= start - timedelta(days=1)) and code in codes:
+                start = effective_from
+        since[code] = start
+    return since
+
+
 def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> dict:
     """Replace the day's daily_compliance rows for `force`; idempotent. Returns counts per status."""
     selection = selection_on(con, force, date)
@@ -64,6 +83,9 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_target_overrides (area_code VARCHAR, target_minutes DOUBLE)")
     if overrides:
         con.executemany("INSERT INTO compliance_target_overrides VALUES (?, ?)", list(overrides.items()))
+    con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
+    con.executemany("INSERT INTO compliance_hotspot_since VALUES (?, ?)",
+                    list(hotspot_since(con, force, selection).items()))
     params = {
         "force": force,
         "date": date,
@@ -72,17 +94,12 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         "use_plan": settings.plan_k is not None,
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(con):
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
         con.execute(f"INSERT INTO daily_compliance BY NAME ({read_sql('transform/daily_compliance', settings)})", params)
         counts = con.execute(
             "SELECT status, count(*) FROM daily_compliance WHERE force = ? AND date = ? GROUP BY status", [force, date]
         ).fetchall()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     summary.update({status: n for status, n in counts})
     summary["selection_id"] = selection.selection_id
     summary["hotspots"] = len(selection.hotspots)

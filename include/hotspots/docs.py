@@ -29,7 +29,7 @@ that copy, so they never block the pipeline and the pipeline never breaks their 
 - `hotspots shell` opens an interactive, read-only SQL prompt on it (`.tables`, `.schema NAME`, `.quit`).
 - `hotspots export hotspots --format geojson|geoparquet|csv` writes the current hot spots in EPSG:4326.
 - `sql/analysis/` holds example queries to start from, e.g.
-  `hotspots query "$(cat sql/analysis/hotspots_unpatrolled_7d.sql)"`.
+  `hotspots query --file sql/analysis/hotspots_unpatrolled_7d.sql`.
 
 Staging tables (`stg_*`, `quarantine`, `validation_runs`, `harm_weights`) hold validated inputs; marts hold
 what the pipeline derives from them.

@@ -5,14 +5,32 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import Iterator
 
 import duckdb
 
 from hotspots.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A transaction, or nothing when the caller already holds one (e.g. a dry run that rolls back)."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -73,15 +91,10 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
          len(selection.hotspots), settings.plan_seed, seed, now)
         for code in selection.hotspots
     ]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if stored:
-            log.warning("Selection changed since the %s plan for %s was drawn: drawing again", date, force)
+    if stored:
+        log.warning("Selection changed since the %s plan for %s was drawn: drawing again", date, force)
+    with atomic(con):
         con.execute("DELETE FROM daily_plan WHERE force = ? AND date = ?", [force, date])
         con.executemany("INSERT INTO daily_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)", force, date, len(chosen), len(selection.hotspots), seed)
     return chosen

@@ -1,10 +1,13 @@
 -- Compliance of every hot spot of one selection on one local day ($force, $date).
 -- Parameters: $force, $date, $selection_id, $default_target, $use_plan, $computed_at (UTC).
--- Needs the temp table compliance_target_overrides(area_code, target_minutes) (may be empty).
+-- Needs the temp tables compliance_target_overrides(area_code, target_minutes) (may be empty) and
+-- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
+-- selections; streaks of days without patrol count from it.
 WITH hotspot AS (
-    SELECT selection_id, effective_from, unnest(hotspots) AS area_code
-    FROM selections
-    WHERE force = $force AND selection_id = $selection_id
+    SELECT l.selection_id, coalesce(h.since, l.effective_from) AS effective_from, l.area_code
+    FROM (SELECT selection_id, effective_from, unnest(hotspots) AS area_code
+          FROM selections WHERE force = $force AND selection_id = $selection_id) l
+    LEFT JOIN compliance_hotspot_since h USING (area_code)
 ),
 today AS (
     SELECT area_code, patrol_minutes, koper_visits, window_minutes

@@ -1,7 +1,148 @@
-"""Commands of this area; see hotspots.cli."""
+"""Commands of this area: compliance, alerts (raise + deliver, or --dry-run) and the daily plan; see hotspots.cli."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import typer
 
 
+def _forces(force: str | None, settings) -> list[str]:
+    return [force] if force else list(settings.forces)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def _print_dry_run(con, alerts, settings) -> None:
+    """Print the messages pending and new alerts would produce; nothing is written."""
+    from hotspots.alerts.messages import email_message, plain_text, slack_message
+    from hotspots.alerts.outbox import _rows, group_digests
+    from hotspots.alerts.routing import load_routing
+
+    known = {k for (k,) in con.execute("SELECT alert_key FROM alerts").fetchall()}
+    fresh = [a for a in alerts if a.key not in known]
+    typer.echo(f"{len(fresh)} new alert(s): " + ", ".join(a.key for a in fresh) if fresh else "No new alerts.")
+    routing = load_routing(settings)
+    for channel in ("slack", "email"):
+        rows = _rows(con, f"{channel}_status IN ('pending', 'failed', 'sending')", [])
+        rows += [{"alert_key": a.key, "force": a.force, "rule": a.rule, "area_code": a.area_code,
+                  "date": a.date.isoformat(), "team": a.team, "audience": a.audience, "severity": a.severity,
+                  "details": a.details} for a in fresh]
+        digests, skipped = group_digests(rows, channel, routing, settings, None)
+        for digest in digests:
+            typer.echo(f"\n--- {channel} to {digest.destination} ({len(digest.alerts)} alerts)")
+            if channel == "slack":
+                text, blocks = slack_message(digest)
+                typer.echo(json.dumps({"channel": digest.destination, "text": text, "blocks": blocks}, indent=2))
+            else:
+                typer.echo(f"Subject: {email_message(digest, from_addr=settings.alert_email_from)['Subject']}")
+                typer.echo(plain_text(digest))
+        for row, reason in skipped:
+            typer.echo(f"{channel}: {row['alert_key']} would be skipped ({reason})")
+
+
+def _deliver(con, settings) -> dict:
+    from hotspots.alerts.outbox import AlertDeliveryError, deliver_pending
+    from hotspots.alerts.targets import targets_from_airflow
+
+    slack, smtp = targets_from_airflow(settings)
+    try:
+        return deliver_pending(con, settings=settings, slack=slack, smtp=smtp)
+    except AlertDeliveryError as exc:
+        typer.echo(f"Delivery failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `hotspots` app."""
+
+    @app.command("compliance")
+    def compliance_command(
+        day: str = typer.Option(..., "--date", help="Local date YYYY-MM-DD."),
+        force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
+    ) -> None:
+        """Build daily_compliance for one day (replaces that day's rows)."""
+        from hotspots.compliance import build_compliance
+        from hotspots.settings import get_settings
+        from hotspots.warehouse import open_warehouse
+
+        settings = get_settings()
+        with open_warehouse(settings=settings) as con:
+            for name in _forces(force, settings):
+                typer.echo(json.dumps(build_compliance(con, force=name, date=_day(day), settings=settings)))
+
+    @app.command("alerts")
+    def alerts_command(
+        day: str = typer.Option(..., "--date", help="Local date the alerts are about, YYYY-MM-DD."),
+        force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the messages; write and send nothing."),
+        intraday: bool = typer.Option(False, "--intraday", help="Run the 'no visit yet today' check instead."),
+        at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the intraday check (default: now)."),
+    ) -> None:
+        """Evaluate the alert rules for a day against the warehouse, then deliver everything pending."""
+        from hotspots.alerts.rules import evaluate_intraday, evaluate_rules, raise_alerts, raise_intraday_alerts
+        from hotspots.settings import get_settings
+        from hotspots.warehouse import open_warehouse
+
+        settings = get_settings()
+        when = _day(day)
+        zone = ZoneInfo(settings.timezone)
+        now_local = datetime.combine(when, time.fromisoformat(at), zone) if at else datetime.now(zone)
+        with open_warehouse(settings=settings) as con:
+            if dry_run:
+                con.execute("BEGIN TRANSACTION")  # a plan drawn on the way is rolled back too
+                try:
+                    found = []
+                    for name in _forces(force, settings):
+                        if intraday:
+                            found += evaluate_intraday(con, force=name, date=when, now_local=now_local, settings=settings)
+                        else:
+                            found += evaluate_rules(con, force=name, date=when, settings=settings)
+                    _print_dry_run(con, found, settings)
+                finally:
+                    con.execute("ROLLBACK")
+                return
+            for name in _forces(force, settings):
+                if intraday:
+                    keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local, settings=settings)
+                else:
+                    keys = raise_alerts(con, force=name, date=when, settings=settings)
+                typer.echo(f"{name}: {len(keys)} new alert(s)")
+            typer.echo(json.dumps(_deliver(con, settings)))
+
+    @app.command("plan")
+    def plan_command(
+        day: str = typer.Option(..., "--date", help="Local date YYYY-MM-DD of the plan."),
+        force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the draw; store and send nothing."),
+    ) -> None:
+        """Draw the day's randomised plan (settings.plan_k of the hot spots) and publish it to supervisors."""
+        from hotspots.alerts.rules import raise_plan_alerts
+        from hotspots.plan import make_plan
+        from hotspots.settings import get_settings
+        from hotspots.warehouse import open_warehouse
+
+        settings = get_settings()
+        if settings.plan_k is None:
+            typer.echo("No plan: HOTSPOTS_PLAN_K is not set, so every hot spot is planned every day.", err=True)
+            raise typer.Exit(2)
+        with open_warehouse(settings=settings) as con:
+            for name in _forces(force, settings):
+                if dry_run:
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        typer.echo(f"{name} {day}: " + ", ".join(make_plan(con, force=name, date=_day(day), settings=settings)))
+                    finally:
+                        con.execute("ROLLBACK")
+                    continue
+                typer.echo(f"{name} {day}: " + ", ".join(make_plan(con, force=name, date=_day(day), settings=settings)))
+                raise_plan_alerts(con, force=name, date=_day(day), settings=settings)
+            if not dry_run:
+                typer.echo(json.dumps(_deliver(con, settings)))

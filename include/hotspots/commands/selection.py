@@ -1,7 +1,224 @@
-"""Commands of this area; see hotspots.cli."""
+"""select and weights: choose hot spots from crime files and area boundaries, without Airflow."""
+
+from __future__ import annotations
+
+import csv
+import json
+import io
+import re
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+FORCE_FROM_FILE = re.compile(r"^\d{4}-\d{2}-(?P<force>.+)-street\.csv$")
+
+
+def _area_files(paths: list[Path]) -> list[Path]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise typer.BadParameter(f"{missing} do not exist.", param_hint="--areas")
+    return paths
+
+
+def _crime_files(paths: list[Path]) -> list[Path]:
+    from hotspots.sources.police_uk import crime_files
+
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist.", param_hint="--crime")
+        files.extend(crime_files(path))
+    if not files:
+        raise typer.BadParameter(f"no street-level crime CSV files in {paths}.", param_hint="--crime")
+    return files
+
+
+def _force_from(files: list[Path]) -> str:
+    forces = {m.group("force") for f in files if (m := FORCE_FROM_FILE.match(f.name))}
+    return forces.pop() if len(forces) == 1 else "cli"
+
+
+def load_area_files(con, *, force: str, files: list[Path], settings) -> int:
+    """Load area files or folders as the force's areas; returns the number of areas.
+
+    Several paths are each loaded by the areas loader under a scratch force name, then combined, so that they
+    form one set of areas (a single file or folder goes straight to the loader).
+    """
+    from hotspots.sources.areas import load_areas
+
+    if len(files) == 1:
+        load_areas(con, force=force, path=files[0], settings=settings)
+    else:
+        scratch = [f"{force}~part{i}" for i in range(len(files))]
+        for name, path in zip(scratch, files):
+            load_areas(con, force=name, path=path, settings=settings)
+        duplicates = con.execute(
+            "SELECT list(area_code) FROM (SELECT area_code FROM stg_areas WHERE list_contains(?, force) "
+            "GROUP BY area_code HAVING count(*) > 1)",
+            [scratch],
+        ).fetchone()[0]
+        if duplicates:
+            raise typer.BadParameter(
+                f"area codes {duplicates[:5]} appear in more than one of {[str(f) for f in files]}; pass each area once.",
+                param_hint="--areas",
+            )
+        con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
+        con.execute(
+            "INSERT INTO stg_areas SELECT ? AS force, * EXCLUDE (force) FROM stg_areas WHERE list_contains(?, force)",
+            [force, scratch],
+        )
+        con.execute("DELETE FROM stg_areas WHERE list_contains(?, force)", [scratch])
+    return con.execute("SELECT count(*) FROM stg_areas WHERE force = ?", [force]).fetchone()[0]
+
+
+def _merge_counts(total: dict, counts: dict) -> None:
+    for key in ("rows_read", "rows_loaded", "rows_quarantined", "events_outside"):
+        total[key] = total.get(key, 0) + int(counts.get(key, 0))
+    by_reason = total.setdefault("quarantined_by_reason", {})
+    for reason, n in counts.get("quarantined_by_reason", {}).items():
+        by_reason[reason] = by_reason.get(reason, 0) + int(n)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `hotspots` app."""
+    """Add select and weights to the `hotspots` app."""
+
+    @app.command("select")
+    def select_cmd(
+        crime: list[Path] = typer.Option(..., "--crime", help="Street-level crime CSV file or folder; repeat for more."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area boundary file or folder; repeat for more."),
+        out: Path = typer.Option(..., "--out", help="CSV file for the ranked table of every area."),
+        months: Optional[int] = typer.Option(None, "--months", min=1, help="Look-back window in months (default: setting)."),
+        top: Optional[int] = typer.Option(None, "--top", min=1, help="Budget: this many hot spots."),
+        area_share: Optional[float] = typer.Option(None, "--area-share", min=0, max=1, help="Budget: this share of all areas."),
+        harm_share: Optional[float] = typer.Option(None, "--harm-share", min=0, max=1, help="Budget: fewest areas reaching this share of harm."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="cchi, count or sqrt (default: setting)."),
+        types: Optional[str] = typer.Option(None, "--types", help='Comma-separated crime types, e.g. "Robbery,Possession of weapons".'),
+        force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: from the crime file names)."),
+        warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="DuckDB file to use and keep (default: a temporary one)."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the concentration curve as PNG."),
+        as_json: bool = typer.Option(False, "--json", help="Print the counts and selection figures as JSON."),
+    ) -> None:
+        """Choose hot spots from crime files and area boundaries; print a summary and write the ranked table."""
+        from hotspots.selection import concentration, plot_concentration, select_hotspots
+        from hotspots.settings import Settings, get_settings
+        from hotspots.sources.police_uk import ingest_crime_file
+        from hotspots.warehouse import apply_schema, connect
+
+        budgets = {"top": top, "area_share": area_share, "harm_share": harm_share}
+        chosen = {k: v for k, v in budgets.items() if v is not None}
+        if len(chosen) > 1:
+            raise typer.BadParameter("give one budget: --top, --area-share or --harm-share.")
+        update: dict = {}
+        if chosen:
+            mode, value = next(iter(chosen.items()))
+            update["budget_mode"] = mode
+            update["hotspot_count" if mode == "top" else mode] = value
+        if months is not None:
+            update["lookback_months"] = months
+        if weights is not None:
+            if weights not in ("cchi", "count", "sqrt"):
+                raise typer.BadParameter(f"{weights!r}: use cchi, count or sqrt.", param_hint="--weights")
+            update["harm_weights"] = weights
+        if types is not None:
+            update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
+
+        crime_paths = _crime_files(crime)
+        area_paths = _area_files(areas)
+        force = force or _force_from(crime_paths)
+        with ExitStack() as stack:
+            if warehouse is None:
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hotspots-select-")))
+                derived = ("landing_dir", "raw_dir", "outbox_dir", "reports_dir", "snapshot_path")
+                update |= {"data_dir": scratch, "warehouse_path": scratch / "select.duckdb"} | dict.fromkeys(derived)
+                settings = Settings.model_validate(get_settings().model_dump() | update)
+            else:
+                settings = get_settings().model_copy(update=update | {"warehouse_path": warehouse})
+            con = connect(settings.warehouse_path, settings=settings)
+            stack.callback(con.close)
+            apply_schema(con, settings)
+            n_areas = load_area_files(con, force=force, files=area_paths, settings=settings)
+            counts: dict = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "events_outside": 0,
+                            "quarantined_by_reason": {}}
+            for path in crime_paths:
+                _merge_counts(counts, ingest_crime_file(con, force=force, path=path, settings=settings))
+            result = select_hotspots(con, force=force, settings=settings)
+            p = result["params"]
+            figures = concentration(con, force=force, selection_id=result["selection_id"])
+            placed, counted = con.execute(
+                "SELECT count(*) FILTER (WHERE area_code IS NOT NULL), "
+                "count(*) FILTER (WHERE area_code IS NOT NULL AND list_contains(?, crime_type) AND month BETWEEN ? AND ?) "
+                "FROM stg_crimes WHERE force = ?",
+                [list(settings.crime_types), p["first_month"] + "-01", p["last_month"] + "-01", force],
+            ).fetchone()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"""COPY (SELECT rank, area_code, area_name, events, harm, harm_share, cumulative_share, selected
+                          FROM hotspot_ranking WHERE force = $force AND selection_id = $sid ORDER BY rank)
+                    TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""",
+                {"force": force, "sid": result["selection_id"]},
+            )
+            if plot is not None:
+                plot_concentration(con, force=force, path=plot, selection_id=result["selection_id"])
+
+        summary = {
+            "force": force,
+            "areas": n_areas,
+            **counts,
+            "events_placed": placed,
+            "events_counted": counted,
+            "selection_id": result["selection_id"],
+            "effective_from": result["effective_from"],
+            "params": result["params"],
+            "selected": len(result["hotspots"]),
+            "hotspots": result["hotspots"],
+            "selected_area_share": figures["selected_area_share"],
+            "selected_harm_share": figures["selected_harm_share"],
+            "total_harm": figures["total_harm"],
+            "gini": figures["gini"],
+            "out": str(out),
+            "plot": str(plot) if plot else None,
+        }
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+            return
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts["quarantined_by_reason"].items())) or "none"
+        typer.echo(f"Force {force}: {n_areas} areas from {', '.join(map(str, area_paths))}, {len(crime_paths)} crime file(s)")
+        typer.echo(f"Rows read {counts['rows_read']}, loaded {counts['rows_loaded']}, quarantined {counts['rows_quarantined']} ({reasons})")
+        typer.echo(f"Events placed in areas {placed}, outside every area {counts['events_outside']}")
+        typer.echo(
+            f"Counted {counted} events ({', '.join(p['crime_types'])}) in {p['first_month']}..{p['last_month']}, "
+            f"weights {p['weights']}, budget {p['budget_mode']}={p['budget']}, min events {p['min_events']}"
+        )
+        typer.echo(
+            f"Selected {summary['selected']} hot spots ({figures['selected_area_share']:.1%} of areas) holding "
+            f"{figures['selected_harm_share']:.1%} of harm; Gini {figures['gini']:.3f}"
+        )
+        typer.echo(f"Hot spots: {', '.join(result['hotspots'])}")
+        typer.echo(f"Ranked table: {out}" + (f"; concentration curve: {plot}" if plot else ""))
+
+    @app.command("weights")
+    def weights_cmd(
+        offence_codes: bool = typer.Option(False, "--offence-codes", help="Show Home Office offence-code weights."),
+        mode: Optional[str] = typer.Option(None, "--weights", help="cchi, count or sqrt (default: setting)."),
+    ) -> None:
+        """Print the harm weights in use as CSV."""
+        from hotspots.harm import weight_table
+        from hotspots.settings import get_settings
+
+        settings = get_settings()
+        if mode is not None:
+            if mode not in ("cchi", "count", "sqrt"):
+                raise typer.BadParameter(f"{mode!r}: use cchi, count or sqrt.", param_hint="--weights")
+            settings = settings.model_copy(update={"harm_weights": mode})
+        try:
+            rows = weight_table(settings, offence_codes=offence_codes)
+        except FileNotFoundError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--offence-codes") from None
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: str(v).lower() if isinstance(v, bool) else v for k, v in row.items()} for row in rows)
+        typer.echo(text.getvalue(), nl=False)

@@ -1,0 +1,146 @@
+"""Digest messages: one per team and destination per run, one section per hot spot (Slack Block Kit, email)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+MAX_SECTIONS = 45  # Slack allows 50 blocks per message: header + summary + sections
+SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":white_check_mark:"}
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The alerts going to one destination (a Slack channel, or a set of email recipients) in one message."""
+
+    channel: str
+    team: str
+    destination: str
+    alerts: tuple[dict, ...]
+
+    @property
+    def digest_id(self) -> str:
+        keys = "\n".join(sorted(a["alert_key"] for a in self.alerts))
+        return hashlib.sha256(f"{self.channel}\n{self.destination}\n{keys}".encode()).hexdigest()[:20]
+
+    @property
+    def dates(self) -> str:
+        days = sorted({a["date"] for a in self.alerts})
+        return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+
+
+def sort_alerts(alerts: list[dict]) -> list[dict]:
+    """Most severe first, then by hot-spot rank and area code."""
+    return sorted(alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["date"],
+                                         a["details"].get("rank") or 10**9, a["area_code"], a["rule"]))
+
+
+def area_label(details: dict) -> str:
+    name = details.get("area_name")
+    label = f"{name} ({details['area_code']})" if name else details["area_code"]
+    return f"#{details['rank']} {label}" if details.get("rank") else label
+
+
+def title(alert: dict) -> str:
+    """What the alert says, in words."""
+    d, rule = alert["details"], alert["rule"]
+    if rule == "under_target":
+        what = "no patrol" if d.get("status") == "none" else "under target"
+        return f"Under target on {alert['date']}: {what}"
+    if rule == "no_patrol":
+        return f"No patrol for {d.get('days_without_patrol')} days (escalation)"
+    if rule == "recovered":
+        return f"Back to target on {alert['date']}"
+    if rule == "no_visit_yet":
+        return f"No visit yet today ({alert['date']}, as of {d.get('as_of')})"
+    if rule == "planned":
+        return f"Planned for patrol on {alert['date']} ({d.get('window')})"
+    return rule
+
+
+def figures(alert: dict) -> str:
+    """Minutes against target, Koper visits and days since the last patrol, on one line."""
+    d = alert["details"]
+    if alert["rule"] == "planned":
+        return f"target {d.get('target_minutes'):g} min"
+    parts = [f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target",
+             f"{d.get('koper_visits', 0)} Koper visits"]
+    if d.get("last_patrol_date"):
+        parts.append(f"{d.get('days_since_last_patrol')} days since last patrol ({d['last_patrol_date']})")
+    else:
+        parts.append("no patrol on record")
+    if d.get("ratio_7d") is not None:
+        parts.append(f"7-day delivery {d['ratio_7d'] * 100:.0f}% of target")
+    return " · ".join(parts)
+
+
+def summary(digest: Digest) -> str:
+    counts: dict[str, int] = {}
+    for alert in digest.alerts:
+        counts[alert["rule"]] = counts.get(alert["rule"], 0) + 1
+    names = {"under_target": "under target", "no_patrol": "no patrol (escalation)", "recovered": "recovered",
+             "no_visit_yet": "no visit yet today", "planned": "planned today"}
+    return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
+
+
+def heading(digest: Digest) -> str:
+    return f"Hot-spot patrol · {digest.team} · {digest.dates}"
+
+
+def _mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(digest: Digest) -> tuple[str, list[dict]]:
+    """Notification text and Block Kit blocks: a header, a summary, one section per hot spot."""
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": heading(digest)[:150]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(summary(digest))}]},
+    ]
+    for alert in digest.alerts:
+        d = alert["details"]
+        text = (f"{SEVERITY_ICON.get(alert['severity'], '')} *{_mrkdwn(area_label(d))}* — {_mrkdwn(title(alert))}\n"
+                f"{_mrkdwn(figures(alert))}")
+        if d.get("report_url"):
+            text += f"\n<{d['report_url']}|Map and report>"
+        blocks.append({"type": "section", "block_id": alert["alert_key"][:255], "text": {"type": "mrkdwn", "text": text}})
+    return f"{heading(digest)}: {summary(digest)}", blocks
+
+
+def plain_text(digest: Digest) -> str:
+    lines = [heading(digest), summary(digest), ""]
+    for alert in digest.alerts:
+        d = alert["details"]
+        lines += [f"[{alert['severity']}] {area_label(d)}: {title(alert)}", f"    {figures(alert)}"]
+        if d.get("report_url"):
+            lines.append(f"    {d['report_url']}")
+    return "\n".join(lines) + "\n"
+
+
+def html_text(digest: Digest) -> str:
+    rows = []
+    for alert in digest.alerts:
+        d = alert["details"]
+        link = f' <a href="{html.escape(d["report_url"])}">Map and report</a>' if d.get("report_url") else ""
+        rows.append(f"<tr><td>{html.escape(alert['severity'])}</td><td><b>{html.escape(area_label(d))}</b></td>"
+                    f"<td>{html.escape(title(alert))}</td><td>{html.escape(figures(alert))}{link}</td></tr>")
+    return (f"<html><body><h2>{html.escape(heading(digest))}</h2><p>{html.escape(summary(digest))}</p>"
+            "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Severity</th><th>Hot spot</th>"
+            f"<th>Alert</th><th>Figures</th></tr>{''.join(rows)}</table></body></html>")
+
+
+def email_message(digest: Digest, *, from_addr: str) -> EmailMessage:
+    """Multipart plain text + HTML; Message-ID is derived from the digest so a resend is recognisable."""
+    message = EmailMessage()
+    message["Subject"] = f"Hot-spot patrol, {digest.team}: {summary(digest)} ({digest.dates})"
+    message["From"] = from_addr
+    message["To"] = ", ".join(digest.destination.split(","))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<{digest.digest_id}@hotspots>"
+    message.set_content(plain_text(digest))
+    message.add_alternative(html_text(digest), subtype="html")
+    return message

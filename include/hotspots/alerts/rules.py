@@ -1,0 +1,233 @@
+"""Alert rules: compliance rows -> alerts in the outbox (table + one JSON file each), never raised twice."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import duckdb
+
+from hotspots.alerts.outbox import write_outbox_file
+from hotspots.alerts.routing import Routing, load_routing
+from hotspots.compliance import load_target_overrides
+from hotspots.plan import make_plan, selection_on
+from hotspots.settings import Settings
+from hotspots.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+# rule -> (severity, audience)
+RULES: dict[str, tuple[str, str]] = {
+    "under_target": ("warning", "supervisors"),
+    "no_patrol": ("critical", "escalation"),
+    "recovered": ("info", "supervisors"),
+    "no_visit_yet": ("warning", "supervisors"),
+    "planned": ("info", "supervisors"),
+}
+UNDER = ("under", "none")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert about one hot spot on one day."""
+
+    rule: str
+    force: str
+    area_code: str
+    date: date
+    team: str
+    details: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return alert_key(self.rule, self.force, self.area_code, self.date)
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.rule][0]
+
+    @property
+    def audience(self) -> str:
+        return RULES[self.rule][1]
+
+
+def alert_key(rule: str, force: str, area_code: str, day: date) -> str:
+    """rule|force|area_code|YYYY-MM-DD."""
+    return f"{rule}|{force}|{area_code}|{day.isoformat()}"
+
+
+def report_url(settings: Settings, force: str, day: date, area_code: str) -> str | None:
+    """Link to the day's report at the hot spot, when reports are served (settings.report_base_url)."""
+    if not settings.report_base_url:
+        return None
+    return f"{settings.report_base_url.rstrip('/')}/{force}/{day.isoformat()}.html#{area_code}"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _details(row: dict, settings: Settings, force: str) -> dict:
+    """The figures shown in a message. Area and patrol figures only: never an officer or device identity."""
+    day = row["date"]
+    last = row.get("last_patrol_date")
+    return {
+        "area_code": row["area_code"],
+        "area_name": row.get("area_name"),
+        "rank": row.get("rank"),
+        "date": day.isoformat(),
+        "status": row.get("status"),
+        "planned": bool(row.get("planned", True)),
+        "target_minutes": _round(row.get("target_minutes")),
+        "delivered_minutes": _round(row.get("delivered_minutes")),
+        "patrol_minutes": _round(row.get("patrol_minutes")),
+        "koper_visits": int(row.get("koper_visits") or 0),
+        "days_without_patrol": row.get("days_without_patrol"),
+        "last_patrol_date": last.isoformat() if last else None,
+        "days_since_last_patrol": (day - last).days if last else None,
+        "ratio_7d": None if row.get("ratio_7d") is None else round(float(row["ratio_7d"]), 2),
+        "ratio_28d": None if row.get("ratio_28d") is None else round(float(row["ratio_28d"]), 2),
+        "report_url": report_url(settings, force, day, row["area_code"]),
+    }
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor.fetchall()]
+
+
+def evaluate_rules(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
+                   routing: Routing | None = None) -> list[Alert]:
+    """The alerts the day's compliance rows call for (read only; see docs/alerts.md for each rule)."""
+    routing = routing or load_routing(settings)
+    enabled = set(settings.alert_rules)
+    alerts: list[Alert] = []
+    for row in _rows(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date}):
+        rules = []
+        if "under_target" in enabled and row["planned"] and row["status"] in UNDER:
+            rules.append("under_target")
+        if "no_patrol" in enabled and row["days_without_patrol"] == settings.alarm_days:
+            rules.append("no_patrol")
+        prev_under = row["prev_under_alert"] or (row["prev_planned"] and row["prev_status"] in UNDER)
+        if "recovered" in enabled and "under_target" in enabled and row["status"] == "met" and prev_under:
+            rules.append("recovered")
+        if rules:
+            details = _details(row, settings, force)
+            team = routing.team_of(row["area_code"])
+            alerts.extend(Alert(rule, force, row["area_code"], date, team, details) for rule in rules)
+    return alerts
+
+
+def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: Settings) -> list[str]:
+    """Insert alerts whose key is new, write their outbox files; existing keys are left untouched."""
+    if not alerts:
+        return []
+    keys = [a.key for a in alerts]
+    existing = {k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)", [keys]).fetchall()}
+    fresh = [a for a in alerts if a.key not in existing]
+    if not fresh:
+        return []
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.executemany(
+        """INSERT INTO alerts (alert_key, force, rule, area_code, date, team, audience, severity, details, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_key) DO NOTHING""",
+        [[a.key, a.force, a.rule, a.area_code, a.date, a.team, a.audience, a.severity,
+          json.dumps(a.details, sort_keys=True), now] for a in fresh],
+    )
+    for alert in fresh:
+        path = write_outbox_file(settings, {
+            "alert_key": alert.key, "force": alert.force, "rule": alert.rule, "area_code": alert.area_code,
+            "date": alert.date.isoformat(), "team": alert.team, "audience": alert.audience,
+            "severity": alert.severity, "details": alert.details, "created_at": now.isoformat() + "Z",
+        })
+        con.execute("UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?", [str(path), alert.key])
+        log.info("Alert raised: %s (%s, team %s)", alert.key, alert.severity, alert.team)
+    return [a.key for a in fresh]
+
+
+def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[str]:
+    """Evaluate the day-after rules on the day's compliance rows; returns the keys of new alerts."""
+    if not con.execute("SELECT count(*) FROM daily_compliance WHERE force = ? AND date = ?", [force, date]).fetchone()[0]:
+        log.warning("No compliance rows for %s on %s: run build_compliance first; no alerts raised", force, date)
+        return []
+    return store_alerts(con, evaluate_rules(con, force=force, date=date, settings=settings), settings)
+
+
+def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
+                      settings: Settings, routing: Routing | None = None) -> list[Alert]:
+    """'No visit yet today': planned hot spots with no patrol minutes inside the window so far (read only)."""
+    if "no_visit_yet" not in settings.alert_rules:
+        return []
+    if now_local.date() != date or now_local.time() < settings.intraday_check:
+        log.info("Intraday check for %s runs on that day from %s local (now %s): nothing raised",
+                 date, settings.intraday_check, now_local)
+        return []
+    selection = selection_on(con, force, date)
+    if selection is None:
+        return []
+    planned = make_plan(con, force=force, date=date, settings=settings) if settings.plan_k else list(selection.hotspots)
+    routing = routing or load_routing(settings)
+    overrides = load_target_overrides(settings.target_overrides_path)
+    rows = _rows(con, """
+        SELECT h.area_code, coalesce(a.area_name, r.area_name) AS area_name, r.rank,
+               coalesce(p.window_minutes, 0) AS delivered_minutes, coalesce(p.patrol_minutes, 0) AS patrol_minutes,
+               coalesce(p.koper_visits, 0) AS koper_visits,
+               (SELECT max(q.date) FROM daily_patrol q WHERE q.force = $force AND q.area_code = h.area_code
+                  AND q.date <= $date AND q.patrol_minutes > 0) AS last_patrol_date
+        FROM (SELECT unnest($codes::VARCHAR[]) AS area_code) h
+        LEFT JOIN daily_patrol p ON p.force = $force AND p.date = $date AND p.area_code = h.area_code
+        LEFT JOIN stg_areas a ON a.force = $force AND a.area_code = h.area_code
+        LEFT JOIN hotspot_ranking r ON r.force = $force AND r.selection_id = $selection_id AND r.area_code = h.area_code
+        ORDER BY coalesce(r.rank, 2147483647), h.area_code""",
+        {"force": force, "date": date, "codes": planned, "selection_id": selection.selection_id})
+    alerts = []
+    for row in rows:
+        if row["delivered_minutes"] > 0:
+            continue
+        row.update(date=date, planned=True, status="no_visit_yet",
+                   target_minutes=overrides.get(row["area_code"], settings.target_minutes))
+        details = _details(row, settings, force) | {"as_of": now_local.strftime("%H:%M")}
+        alerts.append(Alert("no_visit_yet", force, row["area_code"], date, routing.team_of(row["area_code"]), details))
+    return alerts
+
+
+def raise_intraday_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
+                          settings: Settings) -> list[str]:
+    """Raise 'no visit yet today' for the day's planned hot spots, from daily_patrol rows computed so far."""
+    alerts = evaluate_intraday(con, force=force, date=date, now_local=now_local, settings=settings)
+    return store_alerts(con, alerts, settings)
+
+
+def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
+                  routing: Routing | None = None) -> list[Alert]:
+    """One 'planned' notice per hot spot drawn for the day (only with settings.plan_k)."""
+    if settings.plan_k is None or "planned" not in settings.alert_rules:
+        return []
+    selection = selection_on(con, force, date)
+    planned = make_plan(con, force=force, date=date, settings=settings)
+    if not planned or selection is None:
+        return []
+    routing = routing or load_routing(settings)
+    overrides = load_target_overrides(settings.target_overrides_path)
+    ranked = con.execute(
+        "SELECT r.area_code, coalesce(a.area_name, r.area_name), r.rank FROM hotspot_ranking r "
+        "LEFT JOIN stg_areas a USING (force, area_code) WHERE r.force = ? AND r.selection_id = ?",
+        [force, selection.selection_id]).fetchall()
+    names = {code: name for code, name, _ in ranked}
+    ranks = {code: rank for code, _, rank in ranked}
+    alerts = []
+    for code in planned:
+        details = {"area_code": code, "area_name": names.get(code), "rank": ranks.get(code), "date": date.isoformat(),
+                   "planned": True, "target_minutes": _round(overrides.get(code, settings.target_minutes)),
+                   "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}",
+                   "report_url": report_url(settings, force, date, code)}
+        alerts.append(Alert("planned", force, code, date, routing.team_of(code), details))
+    return alerts
+
+
+def raise_plan_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[str]:
+    """Publish the day's plan to supervisors (one digest line per planned hot spot)."""
+    return store_alerts(con, evaluate_plan(con, force=force, date=date, settings=settings), settings)

@@ -1,0 +1,114 @@
+"""Two plain implementations of the same semantics, to check the fast method exactly (tests, benchmark).
+
+- spatial_join_patrol: everything in DuckDB SQL (sql/transform/patrol_spatial_join.sql), areas found with a
+  SPATIAL_JOIN on ST_DWithin.
+- geopandas_patrol: areas found with geopandas.sjoin(predicate="dwithin"), the rest as in the fast method.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from hotspots.patrol.core import (
+    US_PER_MINUTE,
+    PatrolParams,
+    PingArrays,
+    aggregate,
+    empty_result,
+    local_date_of,
+    local_days,
+    ping_intervals,
+)
+from hotspots.warehouse import read_sql
+
+
+def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], params: PatrolParams) -> pd.DataFrame:
+    """Daily patrol computed by the reference SQL on a DuckDB connection with spatial loaded."""
+    p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
+    if p.ts.size == 0:
+        return empty_result()
+    codes = [str(c) for c, _ in areas]
+    days = local_days(
+        local_date_of(int(p.ts.min()), params.timezone),
+        local_date_of(int(p.ts.max()) + params.gap_us, params.timezone),
+        params,
+    )
+    ref_pings = pd.DataFrame(
+        {"ping_id": np.arange(p.ts.size), "device": p.dev, "ts_us": p.ts, "x": p.x, "y": p.y, "speed": p.speed}
+    )
+    ref_areas = pd.DataFrame({"area_idx": np.arange(len(codes)), "wkb": shapely.to_wkb([g for _, g in areas])})
+    ref_days = pd.DataFrame(
+        {
+            "day_idx": np.arange(days.count),
+            "day_lo": days.midnights[:-1],
+            "day_hi": days.midnights[1:],
+            "w1lo": days.win[:, 0, 0],
+            "w1hi": days.win[:, 0, 1],
+            "w2lo": days.win[:, 1, 0],
+            "w2hi": days.win[:, 1, 1],
+        }
+    )
+    con.register("ref_pings", ref_pings)
+    con.register("ref_days", ref_days)
+    con.register("ref_areas_wkb", ref_areas)
+    con.execute("CREATE OR REPLACE TEMP TABLE ref_areas AS SELECT area_idx, ST_GeomFromWKB(wkb) AS geom FROM ref_areas_wkb")
+    try:
+        out = con.execute(
+            read_sql("transform/patrol_spatial_join"),
+            {
+                "gap_us": params.gap_us,
+                "max_speed": params.max_speed_kmh,
+                "buffer_m": float(params.buffer_m),
+                "koper_us": int(round(params.koper_minutes * US_PER_MINUTE)),
+            },
+        ).df()
+    finally:
+        con.execute("DROP TABLE IF EXISTS ref_areas")
+        for name in ("ref_pings", "ref_days", "ref_areas_wkb"):
+            con.unregister(name)
+    if out.empty:
+        return empty_result()
+    return pd.DataFrame(
+        {
+            "area_code": np.asarray(codes, dtype=object)[out["area_idx"].to_numpy()],
+            "date": [days.date(d) for d in out["day_idx"]],
+            "patrol_minutes": out["patrol_us"].to_numpy(np.int64) / US_PER_MINUTE,
+            "officer_minutes": out["officer_us"].to_numpy(np.int64) / US_PER_MINUTE,
+            "visits": out["visits"].to_numpy(np.int64),
+            "koper_visits": out["koper_visits"].to_numpy(np.int64),
+            "devices": out["devices"].to_numpy(np.int64),
+            "window_minutes": out["window_us"].to_numpy(np.int64) / US_PER_MINUTE,
+        }
+    ).sort_values(["area_code", "date"], ignore_index=True)
+
+
+def geopandas_patrol(pings: Any, areas: Sequence[tuple[str, Any]], params: PatrolParams) -> pd.DataFrame:
+    """Daily patrol with the area assignment done by geopandas.sjoin (predicate dwithin)."""
+    import geopandas as gpd
+
+    p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
+    end, ok = ping_intervals(p, params)
+    idx = np.flatnonzero(ok)
+    points = gpd.GeoDataFrame({"ping": idx}, geometry=gpd.points_from_xy(p.x[idx], p.y[idx]), crs=27700)
+    polygons = gpd.GeoDataFrame({"area": np.arange(len(areas))}, geometry=[g for _, g in areas], crs=27700)
+    joined = gpd.sjoin(points, polygons, how="inner", predicate="dwithin", distance=params.buffer_m)
+    pairs = joined[["ping", "area"]].sort_values(["ping", "area"])
+    return aggregate(p, end, pairs["ping"].to_numpy(np.int64), pairs["area"].to_numpy(np.int32), [str(c) for c, _ in areas], params)
+
+
+def compare(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
+    """Differences between two results (exact: minutes are exact multiples of a microsecond)."""
+    key = ["area_code", "date"]
+    merged = expected.merge(actual, on=key, how="outer", suffixes=("_exp", "_act"), indicator=True)
+    problems = [f"{r.area_code} {r.date}: only in {'expected' if r._merge == 'left_only' else 'actual'}"
+                for r in merged[merged["_merge"] != "both"].itertuples()]
+    both = merged[merged["_merge"] == "both"]
+    for column in ("patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes"):
+        bad = both[both[f"{column}_exp"] != both[f"{column}_act"]]
+        problems += [f"{r.area_code} {r.date}: {column} {getattr(r, column + '_exp')} != {getattr(r, column + '_act')}"
+                     for r in bad.itertuples()]
+    return problems

@@ -1,0 +1,357 @@
+"""Area boundaries (LSOAs, a force's own polygons or a square grid) into stg_areas, in EPSG:27700.
+
+Files are read with DuckDB's ST_Read (GeoJSON, GeoPackage, shapefile). The CRS comes from the file (GeoJSON
+``crs`` member, RFC 7946 CRS84 when absent, the shapefile's .prj, the GeoPackage's srs); a file that does
+not say uses settings.source_crs, and a shapefile without .prj and no setting fails. Coordinates are checked
+against the CRS (degrees vs metres) and transformed with always_xy so x is longitude/easting. Invalid
+polygons are repaired with ST_MakeValid; features left without a polygon go to quarantine with a reason.
+Also here: ``place_points`` (point in polygon for any relation) and ``make_grid`` (square cells).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from hotspots.settings import Settings
+from hotspots.validation.areas import area_rules
+from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
+from hotspots.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+SOURCE = "areas"
+AREA_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+CODE_FIELDS = ("LSOA21CD", "LSOA11CD", "area_code", "code")
+NAME_FIELDS = ("LSOA21NM", "LSOA11NM", "area_name", "name")
+GEOGRAPHIC = {"OGC:CRS84", "EPSG:4326", "EPSG:4258", "EPSG:4277", "EPSG:4230"}
+BNG = "EPSG:27700"
+
+
+def area_files(path: Path) -> list[Path]:
+    """One boundary file, or every boundary file in a folder (sorted by name)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in AREA_SUFFIXES)
+        if not files:
+            raise InputFileError(f"{path}: no boundary file ({', '.join(AREA_SUFFIXES)}) in this folder.")
+        return files
+    if not path.exists():
+        raise InputFileError(f"{path}: boundary file not found.")
+    return [path]
+
+
+def _geojson_declares_crs(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return re.search(rb'"crs"\s*:', handle.read(65536)) is not None
+
+
+def source_crs(con: duckdb.DuckDBPyConnection, path: Path, settings: Settings) -> str:
+    """The CRS of a boundary file as a string ST_Transform accepts (e.g. 'EPSG:27700')."""
+    try:
+        meta = con.execute("SELECT layers FROM ST_Read_Meta(?)", [str(path)]).fetchone()
+    except duckdb.Error as exc:
+        raise InputFileError(f"{path}: cannot be read as GeoJSON, GeoPackage or shapefile ({exc}).") from exc
+    fields = (meta[0][0]["geometry_fields"] if meta and meta[0] else None) or [{}]
+    crs = fields[0].get("crs") or {}
+    if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
+        return settings.source_crs or "OGC:CRS84"  # RFC 7946: no crs member means WGS84 longitude/latitude
+    if crs.get("auth_name") and crs.get("auth_code"):
+        return f"{crs['auth_name']}:{crs['auth_code']}"
+    if crs.get("wkt"):
+        return crs["wkt"]
+    if settings.source_crs:
+        return settings.source_crs
+    missing = "has no .prj file" if path.suffix.lower() == ".shp" else "does not say which CRS it uses"
+    raise InputFileError(
+        f"{path}: the file {missing}, so its coordinates cannot be placed on the map. Put the .prj next to "
+        "the .shp, or set HOTSPOTS_SOURCE_CRS (e.g. EPSG:27700 for British National Grid, EPSG:4326 for WGS84)."
+    )
+
+
+def _is_geographic(crs: str) -> bool:
+    return crs.upper() in GEOGRAPHIC or crs.lstrip().upper().startswith(("GEOGCS", "GEOGCRS"))
+
+
+def _pick_field(columns: list[str], configured: str | None, candidates: tuple[str, ...], *, path: Path, what: str) -> str | None:
+    by_lower = {c.lower(): c for c in columns}
+    if configured:
+        if configured.lower() not in by_lower:
+            raise InputFileError(
+                f"{path}: the configured area {what} field {configured!r} is not in the file (fields: {columns}). "
+                f"Set HOTSPOTS_AREA_{what.upper()}_FIELD to one of them."
+            )
+        return by_lower[configured.lower()]
+    return next((by_lower[c.lower()] for c in candidates if c.lower() in by_lower), None)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_area_file(
+    con: duckdb.DuckDBPyConnection, path: Path, settings: Settings, *, table: str, seen_codes: set[str]
+) -> pd.DataFrame:
+    """Read one boundary file into temp table ``table`` (source_row, area_code, area_name, geom in 27700) and
+    return the per-feature frame for validation (properties as text plus the derived check columns)."""
+    crs = source_crs(con, path, settings)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE area_read AS SELECT * FROM ST_Read(?)", [str(path)])
+    except duckdb.Error as exc:
+        raise InputFileError(f"{path}: cannot be read as GeoJSON, GeoPackage or shapefile ({exc}).") from exc
+    described = con.execute("DESCRIBE area_read").fetchall()
+    geom_col = next((name for name, kind, *_ in described if str(kind).upper().startswith("GEOMETRY")), None)
+    columns = [name for name, *_ in described if name not in (geom_col, "OGC_FID")]
+    if geom_col is None:
+        raise InputFileError(f"{path}: no geometry column. Export the boundaries with their polygons.")
+    code = _pick_field(columns, settings.area_code_field, CODE_FIELDS, path=path, what="code")
+    name = _pick_field(columns, settings.area_name_field, NAME_FIELDS, path=path, what="name")
+    if code is None:
+        raise InputFileError(
+            f"{path}: no area code field found (fields: {columns or 'none - the features have no properties'}; "
+            f"looked for {', '.join(CODE_FIELDS)}). Add the codes to the features' properties or set "
+            "HOTSPOTS_AREA_CODE_FIELD to the field that holds them."
+        )
+    rows = con.execute("SELECT count(*) FROM area_read").fetchone()[0]
+    if rows == 0:
+        raise InputFileError(f"{path}: the file has no features. Export the boundaries again.")
+    extent = con.execute(
+        f"SELECT min(ST_XMin({_quote(geom_col)})), min(ST_YMin({_quote(geom_col)})), "
+        f"max(ST_XMax({_quote(geom_col)})), max(ST_YMax({_quote(geom_col)})) FROM area_read"
+    ).fetchone()
+    if extent[0] is not None:
+        looks_degrees = all(abs(v) <= 180 for v in extent)
+        if _is_geographic(crs) and not looks_degrees:
+            raise InputFileError(
+                f"{path}: coordinates look like metres (extent {tuple(round(v) for v in extent)}) but the CRS is "
+                f"{crs[:40]} (degrees). If they are British National Grid, set HOTSPOTS_SOURCE_CRS=EPSG:27700 "
+                "(or fix the file's crs member)."
+            )
+        if not _is_geographic(crs) and looks_degrees:
+            raise InputFileError(
+                f"{path}: coordinates look like longitude/latitude degrees (extent {extent}) but the CRS is "
+                f"{crs[:40]} (metres). Fix the file's CRS (.prj / crs member) or set HOTSPOTS_SOURCE_CRS=EPSG:4326."
+            )
+    name_sql = f"CAST({_quote(name)} AS VARCHAR)" if name else "NULL"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE area_geoms AS
+        WITH src AS (
+            SELECT row_number() OVER () AS source_row,
+                   nullif(trim(CAST({_quote(code)} AS VARCHAR)), '') AS area_code,
+                   nullif(trim({name_sql}), '') AS area_name,
+                   ST_Transform({_quote(geom_col)}, $crs, '{BNG}', always_xy := true)::GEOMETRY AS g
+            FROM area_read
+        ),
+        typed AS (
+            SELECT *, CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN NULL ELSE ST_GeometryType(g)::VARCHAR END AS geometry_type
+            FROM src
+        ),
+        fixed AS (
+            SELECT *,
+                   CASE WHEN geometry_type IN ('POLYGON', 'MULTIPOLYGON') THEN
+                        CASE WHEN ST_IsValid(g) THEN g ELSE ST_CollectionExtract(ST_MakeValid(g), 3) END END AS geom
+            FROM typed
+        )
+        SELECT source_row, area_code, area_name, geometry_type,
+               CASE WHEN geom IS NULL THEN NULL WHEN ST_IsEmpty(geom) OR ST_Area(geom) <= 0 THEN 'unrepairable'
+                    WHEN ST_IsValid(g) THEN 'valid' ELSE 'repaired' END AS repair_status,
+               geom
+        FROM fixed ORDER BY source_row
+        """,
+        {"crs": crs},
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM area_geoms")
+    props = con.execute(
+        f"SELECT {', '.join(f'CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}' for c in columns) or 'NULL AS no_properties'} "
+        "FROM area_read"
+    ).df()
+    checks = con.execute(f"SELECT source_row, area_code, geometry_type, repair_status FROM {table} ORDER BY source_row").df()
+    frame = pd.concat([checks[["source_row"]], props.add_prefix("property_"), checks.drop(columns="source_row")], axis=1)
+    repeats = []
+    for value in frame["area_code"]:
+        repeats.append(value if isinstance(value, str) and value in seen_codes else None)
+        if isinstance(value, str):
+            seen_codes.add(value)
+    frame["repeated_area_code"] = pd.Series(repeats, dtype=object)
+    frame = frame.astype(object).where(frame.notna(), None)
+    log.info("%s: %d features, CRS %s, code field %s", path, rows, crs[:40], code)
+    return frame
+
+
+def load_areas(con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settings: Settings) -> dict[str, Any]:
+    """Replace the force's rows in stg_areas with the boundaries in ``path`` (a file or a folder of files)."""
+    files = area_files(Path(path))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
+        totals: dict[str, Any] = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {},
+                                  "repaired": 0, "files": []}
+        seen: set[str] = set()
+        for number, file in enumerate(files):
+            table = f"area_file_{number}"
+            frame = read_area_file(con, file, settings, table=table, seen_codes=seen)
+            outcome = validate_frame(frame, suite_name="areas", rules=area_rules(), source_file=file.name)
+            loaded = outcome.loaded[["source_row"]].astype("int64")
+            con.register("areas_loaded", loaded)
+            con.execute(
+                f"""INSERT INTO stg_areas
+                    SELECT ?, area_code, area_name, geom, ST_Area(geom), ?, now()
+                    FROM {table} WHERE source_row IN (SELECT source_row FROM areas_loaded)""",
+                [force, file.name],
+            )
+            con.unregister("areas_loaded")
+            repaired = int((outcome.loaded["repair_status"] == "repaired").sum())
+            quarantine = quarantine_records(outcome.quarantined, force=force, source=SOURCE, source_file=file.name)
+            record_validation(con, outcome, force=force, source=SOURCE, source_file=file.name, quarantine_frame=quarantine)
+            counts = outcome.counts()
+            for key in ("rows_read", "rows_loaded", "rows_quarantined"):
+                totals[key] += counts[key]
+            for reason, n in counts["quarantined_by_reason"].items():
+                totals["quarantined_by_reason"][reason] = totals["quarantined_by_reason"].get(reason, 0) + n
+            totals["repaired"] += repaired
+            totals["files"].append(file.name)
+            con.execute(f"DROP TABLE {table}")
+        if totals["rows_loaded"] == 0:
+            raise InputFileError(f"{path}: no valid area was loaded; see the quarantine table for the reasons.")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info("areas %s: %s", force, totals)
+    return totals
+
+
+def force_extent(con: duckdb.DuckDBPyConnection, force: str) -> tuple[float, float, float, float]:
+    """Bounding box (xmin, ymin, xmax, ymax) of the force's areas in EPSG:27700."""
+    extent = con.execute(
+        "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM stg_areas WHERE force = ?",
+        [force],
+    ).fetchone()
+    if extent is None or extent[0] is None:
+        raise RuntimeError(
+            f"No areas loaded for force '{force}': run the ingest_areas task (hotspots.sources.areas.load_areas) "
+            "before loading crime, so crimes can be placed and checked against the force area."
+        )
+    return extent
+
+
+def outside_distance(x: pd.Series, y: pd.Series, extent: tuple[float, float, float, float]) -> pd.Series:
+    """Metres from each point to the bounding box (0 inside; NaN without coordinates)."""
+    xmin, ymin, xmax, ymax = extent
+    dx = np.fmax(np.fmax(xmin - x, x - xmax), 0.0)
+    dy = np.fmax(np.fmax(ymin - y, y - ymax), 0.0)
+    return pd.Series(np.hypot(dx, dy), index=x.index)
+
+
+def transform_points(
+    con: duckdb.DuckDBPyConnection, x: pd.Series, y: pd.Series, *, source: str, target: str
+) -> tuple[pd.Series, pd.Series]:
+    """Transform coordinate columns with always_xy (x = longitude/easting); NaN stays NaN."""
+    frame = pd.DataFrame({"x": x.to_numpy(dtype="float64"), "y": y.to_numpy(dtype="float64")})
+    con.register("points_to_transform", frame)
+    try:
+        out = con.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT CASE WHEN x IS NOT NULL AND y IS NOT NULL AND NOT isnan(x) "
+            "AND NOT isnan(y) THEN ST_Transform(ST_Point(x, y), ?, ?, always_xy := true) END AS p "
+            "FROM points_to_transform)",
+            [source, target],
+        ).fetchnumpy()
+    finally:
+        con.unregister("points_to_transform")
+    values = list(out.values())
+    as_float = [np.asarray(pd.Series(v).astype("float64")) for v in values]
+    return pd.Series(as_float[0], index=x.index), pd.Series(as_float[1], index=x.index)
+
+
+def place_points(con: duckdb.DuckDBPyConnection, relation: str, *, force: str) -> duckdb.DuckDBPyRelation:
+    """Every row of ``relation`` (a table/view name with easting, northing in EPSG:27700 and no area_code)
+    plus the area_code of the force's area containing the point (NULL outside every area). One SQL statement
+    (sql/transform/place_points.sql, a DuckDB SPATIAL_JOIN), so it scales to whole national files."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW points_to_place AS SELECT row_number() OVER () AS _place_id, * FROM {relation}"
+    )
+    return con.sql(read_sql("transform/place_points"), params={"force": force}).project("* EXCLUDE (_place_id)")
+
+
+def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float) -> None:
+    """Temp table grid_boundary(geom): the boundary cut into tiles so the cell join stays a fast spatial join."""
+    if boundary_path is None:
+        force_extent(con, force)
+        con.execute("CREATE OR REPLACE TEMP TABLE grid_boundary AS SELECT geom FROM stg_areas WHERE force = ?", [force])
+        return
+    parts = []
+    for number, file in enumerate(area_files(Path(boundary_path))):
+        crs = source_crs(con, file, settings)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE grid_boundary_src_{number} AS "
+            "SELECT ST_Transform(geom, ?, ?, always_xy := true)::GEOMETRY AS g FROM ST_Read(?)",
+            [crs, BNG, str(file)],
+        )
+        parts.append(f"SELECT ST_MakeValid(g) AS g FROM grid_boundary_src_{number}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE grid_boundary AS
+        WITH b AS ({' UNION ALL '.join(parts)}),
+        ext AS (SELECT floor(min(ST_XMin(g)) / $t) AS c0, floor(min(ST_YMin(g)) / $t) AS r0,
+                       ceil(max(ST_XMax(g)) / $t) AS c1, ceil(max(ST_YMax(g)) / $t) AS r1 FROM b),
+        tiles AS (SELECT ST_MakeEnvelope(c * $t, r * $t, (c + 1) * $t, (r + 1) * $t) AS tile
+                  FROM ext, range(c0::BIGINT, c1::BIGINT) AS cs(c), range(r0::BIGINT, r1::BIGINT) AS rs(r))
+        SELECT ST_Intersection(b.g, tiles.tile) AS geom FROM b JOIN tiles ON ST_Intersects(b.g, tiles.tile)""",
+        {"t": tile_m},
+    )
+
+
+def make_grid(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: str,
+    settings: Settings,
+    boundary_path: Path | None = None,
+    cell_m: float = 150.0,
+) -> dict[str, Any]:
+    """Replace the force's areas with square cells of ``cell_m`` metres covering the boundary (``boundary_path``,
+    or the union of the force's current areas). Cells are whole squares (equal areas, comparable harm) aligned
+    to the British National Grid origin: code G<cell>_<col>_<row> with col = floor(easting / cell_m), so a
+    cell keeps its code when the boundary changes. A cell is kept when it intersects the boundary."""
+    if cell_m <= 0:
+        raise ValueError("cell_m must be positive")
+    size = f"{cell_m:g}"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _boundary_parts(con, force, boundary_path, settings, tile_m=max(cell_m * 20, 2000.0))
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE grid_cells AS
+            WITH ext AS (SELECT floor(min(ST_XMin(geom)) / $c)::BIGINT AS c0, floor(min(ST_YMin(geom)) / $c)::BIGINT AS r0,
+                                ceil(max(ST_XMax(geom)) / $c)::BIGINT AS c1, ceil(max(ST_YMax(geom)) / $c)::BIGINT AS r1
+                         FROM grid_boundary),
+            cells AS (SELECT c, r, ST_MakeEnvelope(c * $c, r * $c, (c + 1) * $c, (r + 1) * $c) AS geom
+                      FROM ext, range(c0, c1) AS cs(c), range(r0, r1) AS rs(r))
+            SELECT DISTINCT cells.c, cells.r, cells.geom
+            FROM cells JOIN grid_boundary b ON ST_Intersects(cells.geom, b.geom)""",
+            {"c": cell_m},
+        )
+        cells = con.execute("SELECT count(*) FROM grid_cells").fetchone()[0]
+        if cells == 0:
+            raise InputFileError(f"{boundary_path or 'stg_areas'}: the boundary is empty; no grid cells were made.")
+        source_file = Path(boundary_path).name if boundary_path else f"grid:{force}:stg_areas"
+        con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
+        con.execute(
+            f"""INSERT INTO stg_areas
+            SELECT $force, 'G{size}_' || c || '_' || r, '{size} m cell ' || c || ',' || r, geom, ST_Area(geom), $src, now()
+            FROM grid_cells ORDER BY c, r""",
+            {"force": force, "src": source_file},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    counts = {"rows_read": cells, "rows_loaded": cells, "rows_quarantined": 0, "quarantined_by_reason": {},
+              "cells": cells, "cell_m": cell_m, "area_m2": cells * cell_m * cell_m}
+    log.info("grid %s: %s", force, counts)
+    return counts

@@ -1,0 +1,149 @@
+"""data.police.uk street-level crime CSVs: find the files, validate them, place them, load stg_crimes.
+
+A file (YYYY-MM-<force>-street.csv) is the unit of loading: its rows in stg_crimes, quarantine and
+validation_runs are replaced as a whole (partition force + source + file name), so a rerun is idempotent.
+Crimes are placed by their coordinates (point in polygon in EPSG:27700), never by the file's LSOA code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from hotspots.settings import Settings
+from hotspots.sources.areas import BNG, force_extent, outside_distance, place_points, transform_points
+from hotspots.sources.csvfile import read_text_csv
+from hotspots.validation.core import (
+    InputFileError,
+    quarantine_records,
+    record_validation,
+    validate_frame,
+)
+from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_derived, police_uk_rules
+from hotspots.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+SOURCE = "police_uk"
+STREET_FILE = re.compile(r"^(\d{4}-\d{2})-(.+)-street\.csv$", re.IGNORECASE)
+
+
+def crime_files(path: Path, *, force: str | None = None, extract_to: Path | None = None) -> list[Path]:
+    """Street CSVs in ``path``: one file, a folder in the archive layout (YYYY-MM/YYYY-MM-force-street.csv,
+    searched recursively) or a data.police.uk archive zip, whose matching members are extracted to
+    ``extract_to`` (default: a new temporary folder). ``force`` keeps only that force's files."""
+    path = Path(path)
+
+    def wanted(name: str) -> bool:
+        match = STREET_FILE.match(Path(name).name)
+        return bool(match) and (force is None or match.group(2).lower() == force.lower())
+
+    if path.is_dir():
+        return sorted((p for p in path.rglob("*.csv") if wanted(p.name)), key=lambda p: (p.name, str(p)))
+    if zipfile.is_zipfile(path):
+        target = Path(extract_to or tempfile.mkdtemp(prefix="police_uk_"))
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if wanted(m) and not m.endswith("/")]
+            for member in members:
+                archive.extract(member, target)
+        return sorted((target / m for m in members), key=lambda p: p.name)
+    if path.is_file():
+        return [path]
+    raise InputFileError(f"{path}: no such file, folder or zip archive of data.police.uk street CSVs.")
+
+
+def file_month(path: Path) -> str | None:
+    """'2024-02' from '2024-02-bedfordshire-street.csv' (None when the name does not follow the layout)."""
+    match = STREET_FILE.match(path.name)
+    return match.group(1) if match else None
+
+
+def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> pd.DataFrame:
+    """Read the CSV and add the derived columns the suite checks (coordinates in 27700, distance outside)."""
+    frame = police_uk_derived(read_text_csv(path, POLICE_UK_COLUMNS))
+    extent = force_extent(con, force)
+    not_swapped = frame["degree_lat"] >= frame["degree_lon"]
+    easting, northing = transform_points(
+        con, frame["degree_lon"].where(not_swapped), frame["degree_lat"].where(not_swapped), source="EPSG:4326", target=BNG
+    )
+    frame["easting"], frame["northing"] = easting, northing
+    frame["outside_m"] = outside_distance(easting, northing, extent)
+    return frame
+
+
+def load_frame(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: str,
+    source: str,
+    source_file: str,
+    rows: pd.DataFrame,
+) -> int:
+    """Replace the file's rows in stg_crimes with ``rows`` (typed columns), placed in areas; returns outside count."""
+    con.execute("DELETE FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    con.register("crimes_typed", rows)
+    try:
+        placed = place_points(con, "crimes_typed", force=force)
+        con.register("crimes_to_load", placed)
+        con.execute(read_sql("transform/place_crimes"), {"force": force, "source": source, "source_file": source_file})
+        outside = con.execute(
+            "SELECT count(*) FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ? AND area_code IS NULL",
+            [force, source, source_file],
+        ).fetchone()[0]
+    finally:
+        con.unregister("crimes_to_load")
+        con.unregister("crimes_typed")
+    return int(outside)
+
+
+def ingest_crime_file(
+    con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settings: Settings, docs_dir: Path | None = None
+) -> dict[str, Any]:
+    """Validate one street CSV, quarantine bad rows, place and load the rest; idempotent per file name."""
+    path = Path(path)
+    source_file = path.name
+    frame = prepare_frame(con, path, force=force)
+    outcome = validate_frame(
+        frame, suite_name="police_uk_street", rules=police_uk_rules(margin_m=settings.area_margin_m),
+        source_file=str(path), docs_dir=docs_dir,
+    )
+    good = outcome.loaded
+    rows = pd.DataFrame(
+        {
+            "source_row": good["source_row"].astype("int64"),
+            "crime_id": good["Crime ID"].astype(str),
+            "month": pd.to_datetime(good["Month"] + "-01", format="%Y-%m-%d").dt.date,
+            "occurred_at": pd.Series(pd.NaT, index=good.index, dtype="datetime64[us]"),
+            "crime_type": good["Crime type"].astype(str),
+            "offence_code": pd.Series(None, index=good.index, dtype=object),
+            "knife_flag": pd.Series(None, index=good.index, dtype="boolean"),
+            "lon": good["lon"].astype("float64"),
+            "lat": good["lat"].astype("float64"),
+            "easting": good["easting"].astype("float64"),
+            "northing": good["northing"].astype("float64"),
+            "location": good["Location"].astype(str),
+            "file_lsoa_code": good["LSOA code"].astype(str),
+        }
+    )
+    raw_columns = ["source_row", *POLICE_UK_COLUMNS, "reason"]
+    quarantine = quarantine_records(outcome.quarantined[raw_columns], force=force, source=SOURCE, source_file=source_file)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
+        record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    counts = outcome.counts() | {"events_outside": outside, "source_file": source_file, "month": file_month(path)}
+    if outside:
+        log.warning("%s: %d loaded crimes lie outside every area (area_code NULL)", source_file, outside)
+    log.info("police_uk %s %s: %s", force, source_file, counts)
+    return counts

@@ -1,0 +1,24 @@
+-- Load one validated crime file into stg_crimes: crimes_to_load (a placed relation from place_points.sql) ->
+-- typed rows. Parameters: $force, $source, $source_file. The caller deletes the file's old rows first.
+INSERT INTO stg_crimes
+SELECT
+    $force AS force,
+    $source AS source,
+    coalesce(nullif(trim(crime_id), ''), 'h:' || md5($source_file || ':' || source_row::VARCHAR)) AS crime_key,
+    month,
+    occurred_at,
+    crime_type,
+    offence_code,
+    knife_flag,
+    lon,
+    lat,
+    easting,
+    northing,
+    nullif(location, '') AS location,
+    nullif(file_lsoa_code, '') AS file_lsoa_code,
+    area_code,
+    $source_file AS source_file,
+    source_row,
+    now() AS loaded_at
+FROM crimes_to_load
+ORDER BY source_row

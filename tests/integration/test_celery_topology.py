@@ -1,0 +1,156 @@
+"""Two forces through Airflow's distributed topology: api-server, scheduler, dag-processor, triggerer and a Celery
+worker on PostgreSQL and Redis, driven only through the REST API, checked against the generator's ground truth."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from hotspots.demo import avl_folder_days
+from hotspots.generate import generate_sample
+from hotspots.settings import PROJECT_ROOT, Settings
+from hotspots.warehouse import connect
+from slack_api_server import slack_api  # noqa: F401  (fixture)
+
+from .airflow_cluster import airflow_cluster, services_missing
+
+pytestmark = pytest.mark.services
+
+FORCES = ("alpha", "beta")
+DAG_IDS = ("ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance")
+WRITER_POOL = "duckdb_writer"
+RUN_TIMEOUT = 180  # seconds per wave of DAG runs
+SAMPLE = dict(n_areas=40, hotspot_count=5, crime_months=("2024-03", "2024-04"), avl_days=3, n_devices=6)
+
+
+def _midnight(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+
+
+def run_waves(cluster, waves: list[tuple[str, list[tuple[dict, datetime]]]]) -> list[dict]:
+    """Trigger each wave's runs together, wait for all of them, then start the next wave; return every run."""
+    finished = []
+    for dag_id, runs in waves:
+        cluster.unpause(dag_id)
+        run_ids = [cluster.trigger(dag_id, conf=conf, logical_date=logical_date) for conf, logical_date in runs]
+        finished += [cluster.wait_for_run(dag_id, run_id, RUN_TIMEOUT) for run_id in run_ids]
+    return finished
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> dict:
+    data_dir = tmp_path_factory.mktemp("celery") / "data"
+    return {force: generate_sample(data_dir, seed=seed, force=force, **SAMPLE) for seed, force in enumerate(FORCES, 11)}
+
+
+def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(samples, slack_api, tmp_path):
+    reason = services_missing()
+    if reason:
+        pytest.skip(reason)
+    alpha = samples["alpha"]
+    env = {**alpha.settings_env, "HOTSPOTS_FORCES": ",".join(FORCES)}
+    env["AIRFLOW_CONN_SLACK_API_DEFAULT"] = json.dumps(
+        {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url, "channel": "#hotspots"}}
+    )
+    days = [d.isoformat() for d in avl_folder_days(alpha.landing_dir, "alpha")]
+    dates = [d.isoformat() for d in alpha.avl_dates]
+    assert all(samples[f].crime_months == alpha.crime_months and samples[f].avl_dates == alpha.avl_dates for f in FORCES)
+    # Asset-scheduled DAGs stay paused until their own wave, so each step runs exactly once, in pipeline order.
+    waves = [
+        ("ingest_areas", [({}, _midnight(f"{alpha.crime_months[0]}-01"))]),
+        ("ingest_crime", [({"month": m}, _midnight(f"{m}-01")) for m in alpha.crime_months]),
+        ("select_hotspots", [({}, _midnight(f"{alpha.crime_months[-1]}-28"))]),
+        ("ingest_avl", [({"day": d}, _midnight(d)) for d in days]),
+        ("patrol_compliance", [({"dates": dates}, _midnight(dates[-1]).replace(hour=6))]),
+    ]
+    with airflow_cluster(tmp_path, PROJECT_ROOT / "dags", env=env, pools={WRITER_POOL: 1}) as cluster:
+        cluster.wait_for_dags(list(DAG_IDS))
+        runs = run_waves(cluster, waves)
+        instances = cluster.api("GET", "/dags/~/dagRuns/~/taskInstances", params={"limit": 1000})["task_instances"]
+
+    assert [r["state"] for r in runs] == ["success"] * len(runs)
+    assert all(r["triggered_by"] == "rest_api" for r in runs)
+    _assert_forces_mapped_on_the_celery_worker(instances)
+    _assert_writers_serialised(instances)
+    settings = Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in env.items() if k.startswith("HOTSPOTS_")})
+    con = connect(settings.warehouse_path, read_only=True, settings=settings)
+    try:
+        for force in FORCES:
+            _assert_force_matches_truth(con, settings, samples[force])
+        _assert_alerts_delivered_to_slack(con, slack_api)
+    finally:
+        con.close()
+
+
+def _assert_forces_mapped_on_the_celery_worker(instances: list[dict]) -> None:
+    """Every writer task ran once per force (dynamic task mapping), on the Celery worker, successfully."""
+    assert instances and all(ti["state"] == "success" for ti in instances), [
+        (ti["dag_id"], ti["task_id"], ti["state"]) for ti in instances if ti["state"] != "success"
+    ]
+    for dag_id, task_id in (("ingest_areas", "load"), ("ingest_crime", "load"), ("select_hotspots", "select"),
+                            ("ingest_avl", "load"), ("patrol_compliance", "evaluate")):
+        mapped = [ti for ti in instances if (ti["dag_id"], ti["task_id"]) == (dag_id, task_id)]
+        assert mapped, f"{dag_id}.{task_id} never ran"
+        by_run: dict[str, set] = {}
+        for ti in mapped:
+            by_run.setdefault(ti["dag_run_id"], set()).add(ti["rendered_map_index"])
+        assert all(indexes == set(FORCES) for indexes in by_run.values()), (dag_id, task_id, by_run)
+    hosts = {ti["hostname"] for ti in instances}
+    assert len(hosts) == 1 and all(hosts), f"expected one Celery worker host, got {hosts}"
+    assert {ti["queue"] for ti in instances} == {"default"}
+
+
+def _assert_writers_serialised(instances: list[dict]) -> None:
+    """No two tasks in the one-slot duckdb_writer pool ever ran at the same time."""
+    writers = sorted(
+        (datetime.fromisoformat(ti["start_date"]), datetime.fromisoformat(ti["end_date"]), ti["dag_id"], ti["task_id"])
+        for ti in instances
+        if ti["pool"] == WRITER_POOL
+    )
+    assert len(writers) >= 10
+    for (_, end, *first), (start, _, *second) in zip(writers, writers[1:]):
+        assert start >= end, f"{first} and {second} wrote the warehouse at the same time"
+
+
+def _assert_force_matches_truth(con, settings: Settings, sample) -> None:
+    force = sample.force
+    chosen = [a for (a,) in con.execute("SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]).fetchall()]
+    assert chosen == sample.truth("hotspots").sort_values("rank")["area_code"].tolist(), force
+
+    rows = con.execute(
+        "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol WHERE force = ?",
+        [force],
+    ).fetchall()
+    got = {(a, d.isoformat()): (p, w, v, k, n) for a, d, p, w, v, k, n in rows}
+    truth = sample.truth("patrol")
+    assert set(got) == {(r.area_code, str(r.date)) for r in truth.itertuples()}, force
+    for r in truth.itertuples():
+        p, w, v, k, n = got[(r.area_code, str(r.date))]
+        assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (force, r.area_code, r.date, p, r.patrol_minutes)
+        assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (force, r.area_code, r.date, w, r.window_minutes)
+        assert (v, k, n) == (r.visits, r.koper_visits, r.devices), (force, r.area_code, r.date)
+
+    statuses = {(a, d.isoformat()): s for a, d, s in con.execute(
+        "SELECT area_code, date, status FROM daily_compliance WHERE force = ?", [force]).fetchall()}
+    assert statuses == {(r.area_code, str(r.date)): r.status for r in sample.truth("compliance").itertuples()}, force
+
+    alerts = {(rule, a, d.isoformat()) for rule, a, d in con.execute(
+        "SELECT rule, area_code, date FROM alerts WHERE force = ?", [force]).fetchall()}
+    expected = {(r.rule, r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples()}
+    assert alerts == expected, force
+    files = sorted((settings.outbox_dir / force).rglob("*.json"))
+    assert len(files) == len(expected), force
+    bodies = [json.loads(f.read_text()) for f in files]
+    assert {(b["rule"], b["area_code"], b["date"]) for b in bodies} == expected, force
+
+
+def _assert_alerts_delivered_to_slack(con, slack_api) -> None:
+    """Every alert of both forces went out in a Slack digest posted by the worker, and nothing twice."""
+    rows = con.execute("SELECT alert_key, slack_status, slack_ts FROM alerts").fetchall()
+    delivered = slack_api.delivered()
+    assert {status for _, status, _ in rows} == {"sent"}, rows
+    assert {ts for _, _, ts in rows} == {m["ts"] for m in delivered}
+    assert sum(m["metadata"]["event_payload"]["alerts"] for m in delivered) == len(rows)

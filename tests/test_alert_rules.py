@@ -1,0 +1,146 @@
+"""Alert rules against hand-built compliance histories: exactly the expected alarms, escalations, recoveries."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from compliance_helpers import FORCE, add_patrol, add_selection, days
+
+D1 = date(2024, 5, 1)
+DAYS = days(D1, 7)
+
+
+def key(rule, code, day):
+    return f"{rule}|{FORCE}|{code}|{day.isoformat()}"
+
+
+@pytest.fixture
+def history(warehouse):
+    """A: met except an under day on D2 (recovers D3). B: never patrolled. C: met D1, dark D2-D4, met D5, dark after."""
+    add_selection(warehouse, ["A", "B", "C"], D1)
+    for day in DAYS:
+        add_patrol(warehouse, "A", day, 16, koper=1)
+    add_patrol(warehouse, "A", DAYS[1], 8, window=4)
+    add_patrol(warehouse, "C", DAYS[0], 15)
+    add_patrol(warehouse, "C", DAYS[4], 30, window=25, koper=2)
+    return warehouse
+
+
+def run_days(con, settings, which=DAYS):
+    from hotspots.alerts.rules import raise_alerts
+    from hotspots.compliance import build_compliance
+
+    raised = []
+    for day in which:
+        build_compliance(con, force=FORCE, date=day, settings=settings)
+        raised += raise_alerts(con, force=FORCE, date=day, settings=settings)
+    return raised
+
+
+def test_exact_alarms_escalations_and_recoveries(history, settings):
+    raised = run_days(history, settings)
+    expected = (
+        [key("under_target", "A", DAYS[1]), key("recovered", "A", DAYS[2])]
+        + [key("under_target", "B", d) for d in DAYS] + [key("no_patrol", "B", DAYS[2])]
+        + [key("under_target", "C", d) for d in (DAYS[1], DAYS[2], DAYS[3], DAYS[5], DAYS[6])]
+        + [key("no_patrol", "C", DAYS[3]), key("recovered", "C", DAYS[4])]
+    )
+    assert sorted(raised) == sorted(expected)
+    assert len(raised) == len(set(raised))
+    rows = history.execute("SELECT alert_key, severity, audience, team, slack_status, email_status, file_status "
+                           "FROM alerts").fetchall()
+    by_key = {r[0]: r[1:] for r in rows}
+    assert by_key[key("no_patrol", "C", DAYS[3])] == ("critical", "escalation", "default", "pending", "pending", "sent")
+    assert by_key[key("recovered", "A", DAYS[2])][:2] == ("info", "supervisors")
+    assert by_key[key("under_target", "B", DAYS[0])][:2] == ("warning", "supervisors")
+
+    details = json.loads(history.execute("SELECT details FROM alerts WHERE alert_key = ?",
+                                         [key("no_patrol", "C", DAYS[3])]).fetchone()[0])
+    assert details["days_without_patrol"] == 3 and details["report_url"] is None
+    assert (details["delivered_minutes"], details["target_minutes"], details["last_patrol_date"],
+            details["days_since_last_patrol"], details["area_name"], details["rank"]) == (0.0, 15.0, "2024-05-01", 3, "Area C", 3)
+
+
+def test_rerun_raises_nothing_new(history, settings):
+    first = run_days(history, settings)
+    files = sorted((settings.outbox_dir / FORCE).rglob("*.json"))
+    assert len(files) == len(first)
+    assert run_days(history, settings) == []
+    assert history.execute("SELECT count(*) FROM alerts").fetchone()[0] == len(first)
+    assert sorted((settings.outbox_dir / FORCE).rglob("*.json")) == files
+    saved = json.loads(files[0].read_text())
+    assert saved["alert_key"] in first and saved["details"]["area_code"] == saved["area_code"]
+
+
+def test_alarm_days_and_rule_switches(history, monkeypatch):
+    from hotspots.settings import reload_settings
+
+    monkeypatch.setenv("HOTSPOTS_ALARM_DAYS", "2")
+    monkeypatch.setenv("HOTSPOTS_ALERT_RULES", "no_patrol")
+    raised = run_days(history, reload_settings())
+    assert sorted(raised) == sorted([key("no_patrol", "B", DAYS[1]), key("no_patrol", "C", DAYS[2]),
+                                     key("no_patrol", "C", DAYS[6])])
+
+
+def test_recovered_needs_the_day_before_under(history, settings):
+    """Evaluating days out of order still finds D-1's under status from its compliance row."""
+    from hotspots.alerts.rules import raise_alerts
+    from hotspots.compliance import build_compliance
+
+    for day in DAYS[:3]:
+        build_compliance(history, force=FORCE, date=day, settings=settings)
+    assert key("recovered", "A", DAYS[2]) in raise_alerts(history, force=FORCE, date=DAYS[2], settings=settings)
+
+
+def test_routing_table_sets_team_and_audience(history, tmp_path, monkeypatch):
+    from hotspots.settings import reload_settings
+
+    table = tmp_path / "routing.csv"
+    table.write_text("area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
+                     "A,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
+                     "C,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
+                     "*,rest,#rest,rest@example.org,,\n")
+    monkeypatch.setenv("HOTSPOTS_ROUTING_PATH", str(table))
+    run_days(history, reload_settings())
+    teams = dict(history.execute("SELECT area_code, any_value(team) FROM alerts GROUP BY ALL").fetchall())
+    assert teams == {"A": "north", "B": "rest", "C": "north"}
+
+
+def test_not_planned_hot_spots_raise_no_under_target(warehouse, monkeypatch):
+    from hotspots.alerts.rules import raise_plan_alerts
+    from hotspots.plan import make_plan
+    from hotspots.settings import reload_settings
+
+    monkeypatch.setenv("HOTSPOTS_PLAN_K", "1")
+    monkeypatch.setenv("HOTSPOTS_ALARM_DAYS", "5")
+    settings = reload_settings()
+    add_selection(warehouse, ["A", "B", "C"], D1)
+    raised = run_days(warehouse, settings, DAYS[:2])
+    planned = {day: make_plan(warehouse, force=FORCE, date=day, settings=settings) for day in DAYS[:2]}
+    assert sorted(raised) == sorted(key("under_target", code, day) for day, codes in planned.items() for code in codes)
+    assert raise_plan_alerts(warehouse, force=FORCE, date=DAYS[0], settings=settings) == [
+        key("planned", planned[DAYS[0]][0], DAYS[0])]
+
+
+def test_intraday_no_visit_yet(warehouse, settings):
+    from hotspots.alerts.rules import raise_intraday_alerts
+
+    add_selection(warehouse, ["A", "B", "C"], D1)
+    add_patrol(warehouse, "A", D1, 12, window=12)  # visited in the window so far
+    add_patrol(warehouse, "B", D1, 20, window=0)  # only this morning, outside the window
+    london = ZoneInfo("Europe/London")
+    early = datetime(2024, 5, 1, 19, 59, tzinfo=london)
+    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=early, settings=settings) == []
+    check = datetime(2024, 5, 1, 20, 0, tzinfo=london)
+    raised = raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=check, settings=settings)
+    assert raised == [key("no_visit_yet", "B", D1), key("no_visit_yet", "C", D1)]
+    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=check, settings=settings) == []
+    later_day = datetime(2024, 5, 2, 20, 0, tzinfo=london)
+    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=later_day, settings=settings) == []
+    details = json.loads(warehouse.execute("SELECT details FROM alerts WHERE area_code = 'B'").fetchone()[0])
+    assert (details["as_of"], details["delivered_minutes"], details["patrol_minutes"], details["target_minutes"]) == (
+        "20:00", 0.0, 20.0, 15.0)
