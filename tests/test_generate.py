@@ -181,6 +181,7 @@ def test_hotspot_truth_is_the_independent_top_n(sample, crimes):
     cumulative = ranked["harm"].cumsum() / per_area["harm"].sum()
     k = int((cumulative < 0.5).sum()) + 1
     assert selection["harm_share_0.5"] == ranked["area_code"].head(k).tolist()
+    assert selection["harm_share_0.5_margin"] >= 1e-3  # no rounding can move the 50% edge
     assert selection["area_share_0.1"] == ranked["area_code"].head(math.ceil(0.1 * len(selection["per_area"]))).tolist()
     assert 0.25 <= ranked["harm"].head(n).sum() / per_area["harm"].sum() <= 0.6  # realistic concentration
     ranking = sample.truth("ranking")

@@ -74,7 +74,8 @@ OUTCOMES = [
     ("Under investigation", 0.19), ("Awaiting court outcome", 0.07),
     ("Action to be taken by another organisation", 0.04), ("Local resolution", 0.025),
     ("Offender given a caution", 0.015), ("Formal action is not in the public interest", 0.01),
-    ("Further action is not in the public interest", 0.005), ("Further investigation is not in the public interest", 0.005),
+    ("Further action is not in the public interest", 0.005),
+    ("Further investigation is not in the public interest", 0.005),
 ]
 STREETS = [
     "Mill", "Church", "High", "Station", "Park", "Victoria", "Queens", "Kings", "Castle", "Bridge", "Manor",
@@ -524,17 +525,20 @@ def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date
 
 def _alerts_truth(compliance: pd.DataFrame) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules)."""
+    rules = {
+        "under_target": ("warning", "supervisors"), "no_patrol": ("critical", "escalation"), "recovered": ("info", "supervisors"),
+    }
     rows = []
     for code, group in compliance.groupby("area_code", sort=True):
         under_days = set(group.loc[group["status"].isin(["under", "none"]), "date"])
         for r in group.itertuples():
-            if r.status in ("under", "none"):
-                rows.append({"rule": "under_target", "area_code": code, "date": r.date, "severity": "warning", "audience": "supervisors"})
-            if r.days_without_patrol == ALARM_DAYS:
-                rows.append({"rule": "no_patrol", "area_code": code, "date": r.date, "severity": "critical", "audience": "escalation"})
             previous = (date.fromisoformat(r.date) - timedelta(days=1)).isoformat()
-            if r.status == "met" and previous in under_days:
-                rows.append({"rule": "recovered", "area_code": code, "date": r.date, "severity": "info", "audience": "supervisors"})
+            fired = [
+                ("under_target", r.status in ("under", "none")),
+                ("no_patrol", r.days_without_patrol == ALARM_DAYS),
+                ("recovered", r.status == "met" and previous in under_days),
+            ]
+            rows += [(rule, code, r.date, *rules[rule]) for rule, hit in fired if hit]
     columns = ["rule", "area_code", "date", "severity", "audience"]
     return pd.DataFrame(rows, columns=columns).sort_values(["date", "rule", "area_code"]).reset_index(drop=True)
 
@@ -708,8 +712,7 @@ def generate_sample(
     cumulative = selectable["cumulative_share"].to_numpy()
     harm_share_n = int(np.searchsorted(cumulative, 0.5 - 1e-12) + 1)
     below = cumulative[harm_share_n - 2] if harm_share_n > 1 else 0.0
-    if min(cumulative[harm_share_n - 1] - 0.5, 0.5 - below) < 1e-3:
-        raise RuntimeError("the 50% harm-share budget is too close to an area's share; change the seed")
+    harm_share_margin = float(min(cumulative[harm_share_n - 1] - 0.5, 0.5 - below))
     ranking.assign(rank=range(1, n_areas + 1))[
         ["area_code", "rank", "events", "harm", "harm_share", "cumulative_share", "selectable"]
     ].to_csv(truth_dir / "ranking.csv", index=False)
@@ -787,9 +790,8 @@ def generate_sample(
 
     # invalid rows, in silent stretches of a device inside busy hours (harmless even if loaded)
     invalid = []
-    hour_of = lambda v: int(v) // 3600  # noqa: E731 - the UTC hour file a time falls in
-    busy_hours = pings["t"].floordiv(3600).value_counts()
-    quiet = [q for q in silences if q[2] - q[1] >= 300 and busy_hours.get(hour_of((q[1] + q[2]) // 2), 0) >= 150]
+    rows_per_hour = pings["t"].floordiv(3600).value_counts()  # invalid rows go to busy files only (GX mostly)
+    quiet = [q for q in silences if q[2] - q[1] >= 300 and rows_per_hour.get((q[1] + q[2]) // 7200, 0) >= 150]
     picks = rng.choice(len(quiet), size=min(6, len(quiet)), replace=False)
     far = proj.lonlat(np.array([county.bounds[2] + 50000.0]), np.array([CENTRE[1]]))
     for n, pick in enumerate(sorted(picks)):
@@ -848,7 +850,7 @@ def generate_sample(
         "device_id": devices[v.device], "unit_type": "vehicle" if vehicle[v.device] else "foot",
         "area_code": codes[v.area], "local_date": datetime.fromtimestamp(v.start, LONDON).date().isoformat(),
         "start_utc": _fmt_ts(v.start), "end_utc": _fmt_ts(v.end), "ping_interval_s": v.dt,
-        "minutes": (v.end - v.start) / 60, "hotspot": codes[v.area] in hot_codes,
+        "minutes": round((v.end - v.start) / 60, 6), "hotspot": codes[v.area] in hot_codes,
     } for v in sorted(visits, key=lambda v: (v.start, v.device))])
     visit_table.to_csv(truth_dir / "visits.csv", index=False)
     planned = {hot_codes[h]: plan[h] for h in range(hotspot_count)}
@@ -888,7 +890,7 @@ def generate_sample(
             "area_share_rule": "ceil(0.1 x number of areas) top selectable areas",
             "harm_share_0.5": list(selectable["area_code"].head(harm_share_n)),
             "harm_share_rule": "fewest top areas whose cumulative harm share of all areas >= 0.5",
-            "harm_share_0.5_cumulative": [round(float(c), 6) for c in cumulative[max(0, harm_share_n - 2):harm_share_n]],
+            "harm_share_0.5_margin": round(harm_share_margin, 6),
             "not_selectable": sorted(ranking.loc[~ranking["selectable"], "area_code"]),
             "total_harm": float(ranking["harm"].sum()),
             "per_area": {r.area_code: {"events": int(r.events), "harm": float(r.harm)} for r in ranking.itertuples()},

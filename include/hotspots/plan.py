@@ -19,12 +19,8 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """A transaction, or nothing when the caller already holds one (e.g. a dry run that rolls back)."""
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        yield
-        return
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    con.execute("BEGIN TRANSACTION")
     try:
         yield
     except BaseException:
@@ -65,10 +61,11 @@ def draw(hotspots: list[str] | tuple[str, ...], k: int, seed: int) -> list[str]:
     return random.Random(seed).sample(pool, min(k, len(pool)))
 
 
-def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[str]:
+def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
+              store: bool = True) -> list[str]:
     """The day's planned hot spots; draws and stores the plan once (never redrawn for the same selection).
 
-    Without settings.plan_k every hot spot is planned and nothing is stored.
+    Without settings.plan_k every hot spot is planned and nothing is stored; store=False draws without storing.
     """
     selection = selection_on(con, force, date)
     if selection is None:
@@ -91,6 +88,8 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
          len(selection.hotspots), settings.plan_seed, seed, now)
         for code in selection.hotspots
     ]
+    if not store:
+        return chosen
     if stored:
         log.warning("Selection changed since the %s plan for %s was drawn: drawing again", date, force)
     with atomic(con):

@@ -24,9 +24,6 @@ from hotspots.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = ("pending", "failed", "sending")
-
-
 class AlertDeliveryError(RuntimeError):
     """Some alerts could not be delivered after settings.alert_max_attempts attempts (status 'dead')."""
 
@@ -48,6 +45,11 @@ def write_outbox_file(settings: Settings, alert: dict) -> Path:
     tmp.write_text(json.dumps(alert, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def open_alerts(con: duckdb.DuckDBPyConnection, channel: str) -> list[dict]:
+    """Alerts not yet delivered on a channel ('slack' or 'email'): pending, failed, or caught mid-send."""
+    return _rows(con, f"{channel}_status IN ('pending', 'failed', 'sending')", [])
 
 
 def _rows(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[dict]:
@@ -164,7 +166,7 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
     for channel, target in (("slack", slack), ("email", smtp)):
         counts = {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "messages": 0}
         summary[channel] = counts
-        rows = _rows(con, f"{channel}_status IN ('pending', 'failed', 'sending')", [])
+        rows = open_alerts(con, channel)
         if not rows:
             continue
         client = slack.client() if channel == "slack" and slack is not None else None

@@ -157,8 +157,11 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, sett
 
 
 def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
-                      settings: Settings, routing: Routing | None = None) -> list[Alert]:
-    """'No visit yet today': planned hot spots with no patrol minutes inside the window so far (read only)."""
+                      settings: Settings, routing: Routing | None = None, store_plan: bool = True) -> list[Alert]:
+    """'No visit yet today': planned hot spots with no patrol minutes inside the window so far.
+
+    Writes nothing except a missing day plan (and not that with store_plan=False).
+    """
     if "no_visit_yet" not in settings.alert_rules:
         return []
     if now_local.date() != date or now_local.time() < settings.intraday_check:
@@ -168,7 +171,7 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     selection = selection_on(con, force, date)
     if selection is None:
         return []
-    planned = make_plan(con, force=force, date=date, settings=settings) if settings.plan_k else list(selection.hotspots)
+    planned = make_plan(con, force=force, date=date, settings=settings, store=store_plan)
     routing = routing or load_routing(settings)
     overrides = load_target_overrides(settings.target_overrides_path)
     rows = _rows(con, """

@@ -23,7 +23,7 @@ def _day(value: str) -> date:
 def _print_dry_run(con, alerts, settings) -> None:
     """Print the messages pending and new alerts would produce; nothing is written."""
     from hotspots.alerts.messages import email_message, plain_text, slack_message
-    from hotspots.alerts.outbox import _rows, group_digests
+    from hotspots.alerts.outbox import group_digests, open_alerts
     from hotspots.alerts.routing import load_routing
 
     known = {k for (k,) in con.execute("SELECT alert_key FROM alerts").fetchall()}
@@ -31,7 +31,7 @@ def _print_dry_run(con, alerts, settings) -> None:
     typer.echo(f"{len(fresh)} new alert(s): " + ", ".join(a.key for a in fresh) if fresh else "No new alerts.")
     routing = load_routing(settings)
     for channel in ("slack", "email"):
-        rows = _rows(con, f"{channel}_status IN ('pending', 'failed', 'sending')", [])
+        rows = open_alerts(con, channel)
         rows += [{"alert_key": a.key, "force": a.force, "rule": a.rule, "area_code": a.area_code,
                   "date": a.date.isoformat(), "team": a.team, "audience": a.audience, "severity": a.severity,
                   "details": a.details} for a in fresh]
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
     def alerts_command(
         day: str = typer.Option(..., "--date", help="Local date the alerts are about, YYYY-MM-DD."),
         force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the messages; write and send nothing."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the messages; write and send nothing (read-only)."),
         intraday: bool = typer.Option(False, "--intraday", help="Run the 'no visit yet today' check instead."),
         at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the intraday check (default: now)."),
     ) -> None:
@@ -95,20 +95,18 @@ def register(app: typer.Typer) -> None:
         when = _day(day)
         zone = ZoneInfo(settings.timezone)
         now_local = datetime.combine(when, time.fromisoformat(at), zone) if at else datetime.now(zone)
+        if dry_run:
+            with open_warehouse(settings=settings, read_only=True) as con:
+                found = []
+                for name in _forces(force, settings):
+                    if intraday:
+                        found += evaluate_intraday(con, force=name, date=when, now_local=now_local, settings=settings,
+                                                   store_plan=False)
+                    else:
+                        found += evaluate_rules(con, force=name, date=when, settings=settings)
+                _print_dry_run(con, found, settings)
+            return
         with open_warehouse(settings=settings) as con:
-            if dry_run:
-                con.execute("BEGIN TRANSACTION")  # a plan drawn on the way is rolled back too
-                try:
-                    found = []
-                    for name in _forces(force, settings):
-                        if intraday:
-                            found += evaluate_intraday(con, force=name, date=when, now_local=now_local, settings=settings)
-                        else:
-                            found += evaluate_rules(con, force=name, date=when, settings=settings)
-                    _print_dry_run(con, found, settings)
-                finally:
-                    con.execute("ROLLBACK")
-                return
             for name in _forces(force, settings):
                 if intraday:
                     keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local, settings=settings)
@@ -133,16 +131,11 @@ def register(app: typer.Typer) -> None:
         if settings.plan_k is None:
             typer.echo("No plan: HOTSPOTS_PLAN_K is not set, so every hot spot is planned every day.", err=True)
             raise typer.Exit(2)
-        with open_warehouse(settings=settings) as con:
+        with open_warehouse(settings=settings, read_only=dry_run) as con:
             for name in _forces(force, settings):
-                if dry_run:
-                    con.execute("BEGIN TRANSACTION")
-                    try:
-                        typer.echo(f"{name} {day}: " + ", ".join(make_plan(con, force=name, date=_day(day), settings=settings)))
-                    finally:
-                        con.execute("ROLLBACK")
-                    continue
-                typer.echo(f"{name} {day}: " + ", ".join(make_plan(con, force=name, date=_day(day), settings=settings)))
-                raise_plan_alerts(con, force=name, date=_day(day), settings=settings)
+                planned = make_plan(con, force=name, date=_day(day), settings=settings, store=not dry_run)
+                typer.echo(f"{name} {day}: " + ", ".join(planned))
+                if not dry_run:
+                    raise_plan_alerts(con, force=name, date=_day(day), settings=settings)
             if not dry_run:
                 typer.echo(json.dumps(_deliver(con, settings)))

@@ -1,0 +1,145 @@
+"""The analyst read path: query and shell on the read-only snapshot, concurrent with a writing pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import warehouse_rows as rows
+from hotspots.cli import app
+
+ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    from hotspots.warehouse import publish_snapshot
+
+    with pytest.MonkeyPatch.context() as mp:
+        settings = rows.isolated_settings(mp, tmp_path_factory.mktemp("read"))
+        rows.build_warehouse(settings)
+        publish_snapshot(settings)
+        yield settings
+
+
+def invoke(*args: str, **kwargs):
+    return CliRunner().invoke(app, list(args), **kwargs)
+
+
+def test_query_formats(published):
+    sql = "SELECT area_code, status, delivered_minutes, date FROM daily_compliance WHERE date = '2024-05-31' ORDER BY area_code"
+    as_json = invoke("query", sql, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)[1] == {"area_code": "T07", "status": "under", "delivered_minutes": 5.0, "date": "2024-05-31"}
+    as_csv = invoke("query", sql, "-f", "csv")
+    assert as_csv.output.splitlines()[:2] == ["area_code,status,delivered_minutes,date", "T03,met,20.0,2024-05-31"]
+    as_table = invoke("query", sql)
+    assert "│ T08       │ none    │" in as_table.output
+    geometry = invoke("query", "SELECT geom FROM current_hotspots WHERE area_code = 'T03'", "-f", "json")
+    assert json.loads(geometry.output)[0]["geom"].startswith("POLYGON ((505800 220000")
+
+
+def test_query_file_runs_an_analysis_query(published):
+    result = invoke("query", "--file", str(ANALYSIS / "hotspots_unpatrolled_7d.sql"), "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["area_code"] for r in json.loads(result.output)] == ["T08"]
+
+
+def test_snapshot_is_read_only(published):
+    result = invoke("query", "DELETE FROM alerts")
+    assert result.exit_code == 1
+    assert "read-only" in result.output
+    assert json.loads(invoke("query", "SELECT count(*) AS n FROM alerts", "-f", "json").output) == [{"n": 3}]
+
+
+def test_shell(published):
+    script = "SELECT 6 * 7\n  AS answer;\n.mode csv\nSELECT count(*) AS hotspots FROM current_hotspots;\n.schema area_teams\nDROP TABLE alerts;\n.quit\n"
+    result = invoke("shell", input=script)
+    assert result.exit_code == 0, result.output
+    assert "│     42 │" in result.output
+    assert "hotspots\n5\n" in result.output
+    assert "team,VARCHAR,Team responsible for the area." in result.output
+    assert "Error:" in result.output and "read-only" in result.output
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from hotspots.settings import get_settings
+from hotspots.warehouse import open_warehouse, publish_snapshot
+
+settings = get_settings()
+ready, done = Path(sys.argv[1]), Path(sys.argv[2])
+deadline = time.monotonic() + 120
+while not ready.exists() and time.monotonic() < deadline:  # the reader has a snapshot open
+    time.sleep(0.1)
+for run in range(1, {runs} + 1):
+    with open_warehouse(settings=settings) as con:  # a pipeline run: one partition rewritten
+        con.execute("DELETE FROM daily_patrol WHERE force = 'writer'")
+        con.execute("INSERT INTO daily_patrol (force, area_code, date, patrol_minutes, officer_minutes, visits, "
+                    "koper_visits, devices, window_minutes) SELECT 'writer', 'W', DATE '2024-06-01' + i::INT, "
+                    "1, 1, 1, 0, 1, 1 FROM range(?) t(i)", [run * 10])
+    publish_snapshot(settings)
+    print(run * 10, flush=True)
+done.touch()
+"""
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from hotspots.commands.warehouse import open_snapshot
+
+ready, done = Path(sys.argv[1]), Path(sys.argv[2])
+sql = "SELECT count(*) FROM daily_patrol WHERE force = 'writer'"
+deadline = time.monotonic() + 150
+with open_snapshot() as session:  # a long analyst session keeps its snapshot while new ones are published
+    seen = []
+    while time.monotonic() < deadline:
+        finished = done.exists()
+        with open_snapshot() as con:  # a new query sees the newest published snapshot
+            seen.append(con.execute(sql).fetchone()[0])
+        session_count = session.execute(sql).fetchone()[0]
+        ready.touch()
+        print(json.dumps({{"fresh": seen[-1], "session": session_count, "writer_done": finished}}), flush=True)
+        if finished or len(seen) >= {max_queries}:
+            break
+"""
+
+
+def test_analysts_query_while_the_pipeline_writes(published, tmp_path):
+    """Reader and writer are separate processes, as an analyst's shell and an Airflow task are."""
+    runs = 3
+    env = {**os.environ}
+    (tmp_path / "writer.py").write_text(textwrap.dedent(WRITER.format(runs=runs)))
+    (tmp_path / "reader.py").write_text(textwrap.dedent(READER.format(max_queries=40)))
+    flags = [str(tmp_path / "ready"), str(tmp_path / "done")]
+    reader = subprocess.Popen([sys.executable, str(tmp_path / "reader.py"), *flags], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, str(tmp_path / "writer.py"), *flags], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        writer_out, writer_err = writer.communicate(timeout=240)
+        reader_out, reader_err = reader.communicate(timeout=240)
+    finally:
+        for process in (writer, reader):
+            if process.poll() is None:
+                process.kill()
+    assert writer.returncode == 0, writer_err[-3000:]
+    assert reader.returncode == 0, reader_err[-3000:]
+    published_counts = [int(line) for line in writer_out.split()]
+    assert published_counts == [10, 20, 30]
+    seen = [json.loads(line) for line in reader_out.splitlines()]
+    fresh = [s["fresh"] for s in seen]
+    # Every answer is a whole published state, never a torn one, and time only moves forward.
+    assert set(fresh) <= {0, 10, 20, 30} and fresh == sorted(fresh)
+    assert any(not s["writer_done"] for s in seen), "the reader queried while the writer was running"
+    assert seen[-1]["writer_done"] and fresh[-1] == 30, "a query after the last publish sees it"
+    # The open session kept reading the snapshot it opened, undisturbed by three publishes.
+    assert {s["session"] for s in seen} == {0}
