@@ -11,15 +11,16 @@ if [[ "${1:-}" == "objects" ]]; then
     # One writer at a time per warehouse file: DuckDB allows a single read-write process.
     airflow pools set duckdb_writer 1 "Serialises writers to the DuckDB warehouse (one slot per warehouse file)"
 
-    # Placeholders only when missing, so connections edited in the UI or CLI are never overwritten.
+    # Placeholders only when missing, so connections edited in the UI or CLI are never overwritten. Without a
+    # token (Slack) or host (SMTP) the pipeline marks that channel 'skipped' and keeps alerts in the outbox.
     if ! airflow connections get slack_api_default >/dev/null 2>&1; then
         airflow connections add slack_api_default --conn-type slack \
-            --conn-password "${SLACK_API_TOKEN:-xoxb-replace-me}" \
+            --conn-password "${SLACK_API_TOKEN:-}" \
             --conn-extra "{\"base_url\": \"${SLACK_API_BASE_URL:-https://slack.com/api/}\"}"
     fi
     if ! airflow connections get smtp_default >/dev/null 2>&1; then
         airflow connections add smtp_default --conn-type smtp \
-            --conn-host "${SMTP_HOST:-smtp.example.org}" --conn-port "${SMTP_PORT:-587}" \
+            --conn-host "${SMTP_HOST:-}" --conn-port "${SMTP_PORT:-587}" \
             --conn-login "${SMTP_USER:-}" --conn-password "${SMTP_PASSWORD:-}" \
             --conn-extra "{\"from_email\": \"${SMTP_FROM:-hotspots@example.org}\", \"disable_ssl\": true, \"disable_tls\": false}"
     fi

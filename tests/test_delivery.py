@@ -255,7 +255,7 @@ def test_cli_dry_run_changes_nothing_then_delivers(warehouse, settings, slack_ap
     dry = runner.invoke(app, ["alerts", "--date", "2024-05-01", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"1 new alert(s): under_target|{FORCE}|B|2024-05-01" in dry.output
-    assert '"channel": "#hotspots"' in dry.output and "0 of 15 min target" in dry.output
+    assert '"channel": "#hotspots"' in dry.output and "Hot-spot patrol · default" in dry.output and "0 of 15 min target" in dry.output
     assert slack_api.posts() == [] and smtp_server.received == []
     assert not (settings.outbox_dir).exists()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from datetime import date
 
@@ -331,9 +330,7 @@ def sample_selection(request, tmp_path_factory):
     sample_settings = Settings(**env)
     con = connect(settings=sample_settings)
     apply_schema(con, sample_settings)
-    areas_dir = sample.landing_dir / sample.force / "areas"
-    area_file = sorted(p for p in areas_dir.iterdir() if p.is_file())[-1]
-    load_areas(con, force=sample.force, path=area_file, settings=sample_settings)
+    load_areas(con, force=sample.force, path=sample.landing_dir / sample.force / "areas", settings=sample_settings)
     for path in crime_files(sample.landing_dir / sample.force / "crime"):
         ingest_crime_file(con, force=sample.force, path=path, settings=sample_settings)
     yield sample, sample_settings, con
@@ -344,24 +341,19 @@ def test_sample_default_selection_matches_truth(sample_selection):
     sample, s, con = sample_selection
     with open(sample.truth_dir / "hotspots.csv", newline="") as handle:
         truth = [r["area_code"] for r in sorted(csv.DictReader(handle), key=lambda r: int(r["rank"]))]
-    result = select_hotspots(con, force=sample.force, settings=s.model_copy(update={"budget_mode": "top"}))
-    assert result["hotspots"] == truth
-
-
-def _expected_selections(sample) -> dict:
-    manifest = json.loads((sample.truth_dir / "manifest.json").read_text())
-    found = manifest.get("expected_selections") or manifest.get("selections")
-    if not found:
-        pytest.skip(f"manifest.json has no expected selections (keys: {sorted(manifest)})")
-    return found
+    result = select_hotspots(con, force=sample.force, settings=s)
+    assert result["hotspots"] == truth == sample.manifest["selection"]["default"]
+    assert result["effective_from"] == sample.manifest["effective_from"]
+    per_area = sample.manifest["selection"]["per_area"]
+    rows = ranking(con, result["selection_id"])
+    assert {code: r["events"] for code, r in rows.items()} == {code: v["events"] for code, v in per_area.items()}
+    assert {code: r["harm"] for code, r in rows.items()} == pytest.approx({code: v["harm"] for code, v in per_area.items()})
+    assert result["changed"] is False or result["added"] == truth
 
 
 @pytest.mark.parametrize(("mode", "share"), [("area_share", 0.1), ("harm_share", 0.5)])
 def test_sample_share_budgets_match_manifest(sample_selection, mode, share):
     sample, s, con = sample_selection
-    expected = _expected_selections(sample)
-    key = next((k for k in expected if k.startswith(mode)), None)
-    if key is None:
-        pytest.skip(f"manifest expected selections lack {mode} (keys: {sorted(expected)})")
+    expected = sample.manifest["selection"][f"{mode}_{share}"]
     result = select_hotspots(con, force=sample.force, settings=s.model_copy(update={"budget_mode": mode, mode: share}))
-    assert result["hotspots"] == list(expected[key]["hotspots"] if isinstance(expected[key], dict) else expected[key])
+    assert result["hotspots"] == expected

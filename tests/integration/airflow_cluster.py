@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -36,6 +37,7 @@ PG_USERS = ("postgres", "root")
 AIRFLOW = Path(sys.executable).with_name("airflow")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
 TERMINAL = {"success", "failed"}
+IDEMPOTENT = {"GET", "PATCH"}
 
 
 class ClusterError(RuntimeError):
@@ -99,14 +101,20 @@ class AirflowCluster:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            token = httpx.get(f"{self.api_url}/auth/token", timeout=30).raise_for_status().json()["access_token"]
+            token = httpx.get(f"{self.api_url}/auth/token", timeout=60).raise_for_status().json()["access_token"]
             self._client = httpx.Client(
-                base_url=f"{self.api_url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+                base_url=f"{self.api_url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=60
             )
         return self._client
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, path, **kwargs)
+        """One REST call; idempotent ones are retried for 2 minutes when a busy api-server does not answer."""
+        if method in IDEMPOTENT:
+            response = Retrying(
+                retry=retry_if_exception_type(httpx.TransportError), stop=stop_after_delay(120), wait=wait_fixed(2), reraise=True
+            )(self.client.request, method, path, **kwargs)
+        else:
+            response = self.client.request(method, path, **kwargs)
         if response.status_code >= 400:
             raise ClusterError(f"{method} {path} -> {response.status_code}: {response.text[:1000]}")
         return response.json() if response.content else None
@@ -116,13 +124,20 @@ class AirflowCluster:
         deadline = time.monotonic() + timeout
         missing = list(dag_ids)
         while time.monotonic() < deadline:
-            missing = [d for d in dag_ids if self.client.get(f"/dags/{d}").status_code != 200]
+            missing = [d for d in dag_ids if not self._exists(f"/dags/{d}")]
             if not missing:
                 return
             self.check_alive()
             time.sleep(1)
         errors = self.api("GET", "/importErrors").get("import_errors", [])
         raise ClusterError(f"DAGs not parsed within {timeout:.0f} s: {missing}; import errors: {errors}\n{self.tails()}")
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.api("GET", path)
+        except ClusterError:
+            return False
+        return True
 
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})

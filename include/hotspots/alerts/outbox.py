@@ -107,7 +107,7 @@ def group_digests(rows: list[dict], channel: str, routing: Routing, settings: Se
     return digests, skipped
 
 
-def _recover_slack(con: duckdb.DuckDBPyConnection, slack: SlackTarget, client, rows: list[dict]) -> list[dict]:
+def _recover_slack(con: duckdb.DuckDBPyConnection, client, rows: list[dict]) -> list[dict]:
     """Mark 'sending' digests that did reach Slack (found by metadata in the channel history) as sent."""
     digests: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
@@ -171,7 +171,7 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
             continue
         client = slack.client() if channel == "slack" and slack is not None else None
         if client is not None:
-            rows = _recover_slack(con, slack, client, rows)
+            rows = _recover_slack(con, client, rows)
         digests, skipped = group_digests(rows, channel, routing, settings, slack if channel == "slack" else None,
                                          configured=target is not None)
         for row, reason in skipped:

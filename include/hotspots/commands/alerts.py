@@ -40,7 +40,7 @@ def _print_dry_run(con, alerts, settings) -> None:
             typer.echo(f"\n--- {channel} to {digest.destination} ({len(digest.alerts)} alerts)")
             if channel == "slack":
                 text, blocks = slack_message(digest)
-                typer.echo(json.dumps({"channel": digest.destination, "text": text, "blocks": blocks}, indent=2))
+                typer.echo(json.dumps({"channel": digest.destination, "text": text, "blocks": blocks}, indent=2, ensure_ascii=False))
             else:
                 typer.echo(f"Subject: {email_message(digest, from_addr=settings.alert_email_from)['Subject']}")
                 typer.echo(plain_text(digest))

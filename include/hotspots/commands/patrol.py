@@ -1,7 +1,77 @@
-"""Commands of this area; see hotspots.cli."""
+"""patrol-minutes and bench patrol-minutes: daily patrol dose from ping files, and its benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+def bench_group(app: typer.Typer) -> typer.Typer:
+    """The shared `hotspots bench` group (created by the first module that needs it)."""
+    for group in app.registered_groups:
+        if group.name == "bench":
+            return group.typer_instance
+    bench = typer.Typer(help="Benchmarks: print figures, the last line one JSON object.", no_args_is_help=True)
+    app.add_typer(bench, name="bench")
+    return bench
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `hotspots` app."""
+    """Add patrol-minutes and bench patrol-minutes to the `hotspots` app."""
+
+    @app.command("patrol-minutes")
+    def patrol_minutes_cmd(
+        pings: list[Path] = typer.Option(..., "--pings", help="Ping files (CSV or Parquet); repeat the option for more."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area files (GeoJSON, GeoPackage, shapefile); repeat for more."),
+        columns: Optional[str] = typer.Option(None, help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude."),
+        buffer_m: Optional[float] = typer.Option(None, "--buffer-m", help="Buffer around each area, metres (default: settings, 100)."),
+        max_gap_s: Optional[float] = typer.Option(None, "--max-gap-s", help="Longest ping gap counted, seconds (default: settings, 120)."),
+        max_speed_kmh: Optional[str] = typer.Option(None, "--max-speed-kmh", help="Transit speed limit in km/h, or 'none' (default: settings, 25)."),
+        tz: Optional[str] = typer.Option(None, "--tz", help="Local time zone for days and the patrol window (default: settings, Europe/London)."),
+        out: Path = typer.Option(..., "--out", help="Output CSV: area_code, date, patrol_minutes, ... window_minutes."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    ) -> None:
+        """Daily patrol minutes, visits and Koper visits per area from ping files (nothing is stored)."""
+        from hotspots.patrol.files import patrol_from_files
+        from hotspots.settings import get_settings
+
+        overrides = {}
+        if buffer_m is not None:
+            overrides["buffer_m"] = buffer_m
+        if max_gap_s is not None:
+            overrides["max_gap_s"] = max_gap_s
+        if max_speed_kmh is not None:
+            overrides["max_speed_kmh"] = None if max_speed_kmh.strip().lower() in ("none", "off", "") else float(max_speed_kmh)
+        if tz is not None:
+            overrides["timezone"] = tz
+        try:
+            result, summary = patrol_from_files(pings, areas, settings=get_settings(), columns=columns, **overrides)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.to_csv(out, index=False)
+        summary["out"] = str(out)
+        if as_json:
+            typer.echo(json.dumps(summary, default=str))
+        else:
+            typer.echo(f"{summary['rows']} area-days from {summary['pings_used']:,} pings "
+                       f"({summary['pings_skipped']:,} unusable rows skipped) -> {out}")
+
+    bench = bench_group(app)
+
+    @bench.command("patrol-minutes")
+    def bench_patrol(
+        n_pings: int = typer.Option(10_000_000, "--pings", help="Pings to generate (1,000 devices, one day)."),
+        devices: int = typer.Option(1000, "--devices", help="Devices."),
+        subsample: int = typer.Option(1_000_000, "--subsample", help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs."),
+    ) -> None:
+        """Fast method vs DuckDB SPATIAL_JOIN vs geopandas sjoin: pings per second, exact agreement, memory."""
+        from hotspots.patrol.bench import run_benchmark
+
+        figures = run_benchmark(n_pings, devices, subsample, echo=typer.echo)
+        typer.echo(json.dumps(figures))
+        if not figures["agree"]:
+            raise typer.Exit(1)

@@ -318,7 +318,8 @@ def make_grid(
     """Replace the force's areas with square cells of ``cell_m`` metres covering the boundary (``boundary_path``,
     or the union of the force's current areas). Cells are whole squares (equal areas, comparable harm) aligned
     to the British National Grid origin: code G<cell>_<col>_<row> with col = floor(easting / cell_m), so a
-    cell keeps its code when the boundary changes. A cell is kept when it intersects the boundary."""
+    cell keeps its code when the boundary changes. A cell is kept when more than 0.01% of it lies inside the
+    boundary (slivers from reprojection or touching edges do not make a cell)."""
     if cell_m <= 0:
         raise ValueError("cell_m must be positive")
     size = f"{cell_m:g}"
@@ -332,8 +333,10 @@ def make_grid(
                          FROM grid_boundary),
             cells AS (SELECT c, r, ST_MakeEnvelope(c * $c, r * $c, (c + 1) * $c, (r + 1) * $c) AS geom
                       FROM ext, range(c0, c1) AS cs(c), range(r0, r1) AS rs(r))
-            SELECT DISTINCT cells.c, cells.r, cells.geom
-            FROM cells JOIN grid_boundary b ON ST_Intersects(cells.geom, b.geom)""",
+            SELECT cells.c, cells.r, any_value(cells.geom) AS geom
+            FROM cells JOIN grid_boundary b ON ST_Intersects(cells.geom, b.geom)
+            GROUP BY cells.c, cells.r
+            HAVING sum(ST_Area(ST_Intersection(cells.geom, b.geom))) > $c * $c * 1e-4""",
             {"c": cell_m},
         )
         cells = con.execute("SELECT count(*) FROM grid_cells").fetchone()[0]

@@ -95,7 +95,7 @@ def ingest_force_records(
             "easting": good["grid_easting"].astype("float64"),
             "northing": good["grid_northing"].astype("float64"),
             "location": good["location"].astype(str),
-            "file_lsoa_code": pd.Series(None, index=good.index, dtype=object),
+            "file_lsoa_code": pd.Series(None, index=good.index, dtype="string"),
         }
     )
     quarantine = quarantine_records(

@@ -122,7 +122,7 @@ def ingest_crime_file(
             "month": pd.to_datetime(good["Month"] + "-01", format="%Y-%m-%d").dt.date,
             "occurred_at": pd.Series(pd.NaT, index=good.index, dtype="datetime64[us]"),
             "crime_type": good["Crime type"].astype(str),
-            "offence_code": pd.Series(None, index=good.index, dtype=object),
+            "offence_code": pd.Series(None, index=good.index, dtype="string"),
             "knife_flag": pd.Series(None, index=good.index, dtype="boolean"),
             "lon": good["lon"].astype("float64"),
             "lat": good["lat"].astype("float64"),

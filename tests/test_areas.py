@@ -1,0 +1,66 @@
+"""Area boundaries: CRS detection and transform with the right axis order, field detection, grid, placement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hotspots.sources.areas import load_areas, make_grid, place_points
+from sources_fixtures import X0, Y0, square_areas, write_areas
+
+
+@pytest.mark.parametrize(
+    "crs,name", [("EPSG:4326", "a.geojson"), ("EPSG:27700", "a.geojson"), ("EPSG:27700", "a.gpkg"), ("EPSG:4326", "a.shp")]
+)
+def test_any_crs_lands_in_bng_with_x_easting(crs, name, warehouse, settings, tmp_path):
+    path = tmp_path / name
+    square_areas().to_crs(crs).to_file(path, driver={"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile"}[name[2:]])
+    if name.endswith("geojson") and crs == "EPSG:27700":
+        assert "27700" in json.dumps(json.loads(path.read_text()).get("crs"))  # an explicit crs member
+    counts = load_areas(warehouse, force="test", path=path, settings=settings)
+    assert counts["rows_loaded"] == 16 and counts["rows_quarantined"] == 0
+    xmin, ymin, xmax, ymax, area = warehouse.execute(
+        "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)), sum(area_m2) FROM stg_areas"
+    ).fetchone()
+    assert (xmin, ymin, xmax, ymax) == pytest.approx((X0, Y0, X0 + 4000, Y0 + 4000), abs=0.5)
+    assert area == pytest.approx(16e6, rel=1e-4)
+
+
+def test_configured_fields_and_idempotent_reload(warehouse, settings, tmp_path, monkeypatch):
+    from hotspots.settings import reload_settings
+
+    path = tmp_path / "own.geojson"
+    square_areas().rename(columns={"LSOA11CD": "beat", "LSOA11NM": "beat_name"}).to_crs("EPSG:4326").to_file(path)
+    monkeypatch.setenv("HOTSPOTS_AREA_CODE_FIELD", "beat")
+    monkeypatch.setenv("HOTSPOTS_AREA_NAME_FIELD", "beat_name")
+    configured = reload_settings()
+    first = load_areas(warehouse, force="test", path=path, settings=configured)
+    assert load_areas(warehouse, force="test", path=path, settings=configured) == first
+    assert warehouse.execute("SELECT count(*), min(area_name) FROM stg_areas").fetchone() == (16, "Square 0,0")
+    monkeypatch.setenv("HOTSPOTS_AREA_CODE_FIELD", "ward")
+    from hotspots.validation.core import InputFileError
+
+    with pytest.raises(InputFileError, match="'ward' is not in the file"):
+        load_areas(warehouse, force="test", path=path, settings=reload_settings())
+    assert warehouse.execute("SELECT count(*) FROM stg_areas").fetchone()[0] == 16  # failed reload rolled back
+
+
+def test_grid_cells_and_place_points(warehouse, settings, tmp_path):
+    load_areas(warehouse, force="test", path=write_areas(tmp_path), settings=settings)
+    warehouse.execute(
+        "CREATE TABLE pts AS SELECT * FROM (VALUES (1, 500075.0, 245075.0), (2, 503999.0, 248999.0), "
+        "(3, 499000.0, 245000.0), (4, 501000.0, 245500.0), (5, NULL, NULL)) t(id, easting, northing)")
+    placed = dict(place_points(warehouse, "pts", force="test").project("id, area_code").fetchall())
+    # point 4 lies on the boundary between squares (0,0) and (1,0): the lowest code wins
+    assert placed == {1: "E010000", 2: "E010033", 3: None, 4: "E010000", 5: None}
+    boundary = tmp_path / "boundary.geojson"
+    square_areas().dissolve().to_crs("EPSG:4326").to_file(boundary)
+    counts = make_grid(warehouse, force="test", settings=settings, boundary_path=boundary, cell_m=150)
+    # 4 km square from 500000: columns 3333..3359 (500000/150 = 3333.3), 27 x 27 whole cells, none clipped
+    assert counts["cells"] == 27 * 27
+    codes = {c for (c,) in warehouse.execute("SELECT area_code FROM stg_areas").fetchall()}
+    assert "G150_3333_1633" in codes and "G150_3359_1659" in codes and len(codes) == 729
+    assert warehouse.execute("SELECT min(area_m2), max(area_m2) FROM stg_areas").fetchone() == (22500.0, 22500.0)
+    assert dict(place_points(warehouse, "pts", force="test").project("id, area_code").fetchall())[1] == "G150_3333_1633"
+    assert make_grid(warehouse, force="test", settings=settings, cell_m=1000)["cells"] == 5 * 5  # from stg_areas

@@ -1,0 +1,54 @@
+"""data.police.uk street CSVs: finding files (file, archive folder, zip), placement by location, idempotency."""
+
+from __future__ import annotations
+
+import zipfile
+
+from hotspots.sources.police_uk import crime_files, file_month, ingest_crime_file
+from sources_fixtures import good_rows, insert_squares, street_csv, street_row
+
+
+def test_crime_files_from_file_folder_and_zip(tmp_path):
+    archive = tmp_path / "archive"
+    for month in ("2024-01", "2024-02"):
+        for force in ("test", "other"):
+            (archive / month).mkdir(parents=True, exist_ok=True)
+            (archive / month / f"{month}-{force}-street.csv").write_text("x")
+        (archive / month / f"{month}-test-outcomes.csv").write_text("x")
+    assert [p.name for p in crime_files(archive, force="test")] == ["2024-01-test-street.csv", "2024-02-test-street.csv"]
+    assert len(crime_files(archive)) == 4
+    single = archive / "2024-01" / "2024-01-test-street.csv"
+    assert crime_files(single) == [single]
+    zipped = tmp_path / "latest.zip"
+    with zipfile.ZipFile(zipped, "w") as handle:
+        for path in sorted(archive.rglob("*.csv")):
+            handle.write(path, path.relative_to(archive).as_posix())
+    extracted = crime_files(zipped, force="test", extract_to=tmp_path / "raw")
+    assert [p.relative_to(tmp_path / "raw").as_posix() for p in extracted] == [
+        "2024-01/2024-01-test-street.csv", "2024-02/2024-02-test-street.csv"]
+    assert all(p.read_text() == "x" for p in extracted)
+    assert file_month(extracted[1]) == "2024-02"
+
+
+def test_ingest_places_by_location_and_is_idempotent(warehouse, settings, tmp_path):
+    insert_squares(warehouse)
+    rows = good_rows(64) + [street_row(500, 2, 3, crime_type="Anti-social behaviour", crime_id="")] * 2
+    path = tmp_path / "2024-02-test-street.csv"
+    path.write_text(street_csv(rows))
+    first = ingest_crime_file(warehouse, force="test", path=path, settings=settings)
+    docs = settings.data_dir / "gx_docs"
+    second = ingest_crime_file(warehouse, force="test", path=path, settings=settings, docs_dir=docs)
+    assert first == second
+    assert (docs / "index.html").exists()  # GX data docs of the run
+    assert first["rows_read"] == first["rows_loaded"] == 66 and first["events_outside"] == 0
+    assert warehouse.execute("SELECT count(*) FROM stg_crimes").fetchone()[0] == 66
+    assert warehouse.execute("SELECT count(*) FROM validation_runs").fetchone()[0] == 1
+    # good_rows puts row i in square (i % 4, (i // 4) % 4): 4 per square, +2 ASB in (2, 3); the file's LSOA code is ignored
+    per_area = dict(warehouse.execute("SELECT area_code, count(*) FROM stg_crimes GROUP BY 1").fetchall())
+    assert per_area == {f"E0100{c}{r}": 4 + (2 if (c, r) == (2, 3) else 0) for c in range(4) for r in range(4)}
+    assert warehouse.execute("SELECT count(DISTINCT file_lsoa_code) FROM stg_crimes").fetchone()[0] == 1
+    keys = warehouse.execute(
+        "SELECT count(DISTINCT crime_key), count(*) FILTER (WHERE crime_key LIKE 'h:%') FROM stg_crimes").fetchone()
+    assert keys == (66, 2)  # anti-social behaviour rows get a key from file and row
+    month, easting = warehouse.execute("SELECT month, easting FROM stg_crimes WHERE crime_key = 'id00000'").fetchone()
+    assert str(month) == "2024-02-01" and abs(easting - 500_300) < 0.5  # round trip through WGS84, 6 decimals
