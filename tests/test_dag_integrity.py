@@ -11,7 +11,9 @@ import pytest
 
 DAGS = sorted((Path(__file__).resolve().parents[1] / "dags").glob("*.py"))
 HEAVY = ("great_expectations", "geopandas", "pandas", "duckdb", "shapely", "matplotlib", "pyproj")
-EXPECTED_DAGS = {"ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance"}
+EXPECTED_DAGS = {
+    "ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance", "daily_plan", "intraday_check",
+}
 
 
 @pytest.mark.parametrize("dag_file", DAGS, ids=lambda p: p.name)
@@ -57,6 +59,8 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
         "select_hotspots": {"select"},
         "ingest_avl": {"load"},
         "patrol_compliance": {"evaluate", "deliver", "publish"},
+        "daily_plan": {"plan", "deliver"},
+        "intraday_check": {"check", "deliver"},
     }
     for dag_id, task_ids in writers.items():
         dag = dagbag.dags[dag_id]

@@ -2,46 +2,48 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
 from typer.testing import CliRunner
 
 from hotspots.cli import app
 from hotspots.docs import fresh_schema, missing_comments, render_warehouse_docs
+from hotspots.settings import PROJECT_ROOT, Settings
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "warehouse.md"
+DOCS = PROJECT_ROOT / "docs" / "warehouse.md"
+CHECKOUT = Settings(sql_dir=PROJECT_ROOT / "sql")
 
 MARTS = {"selections", "selection_history", "current_hotspots", "daily_patrol", "daily_compliance", "alerts",
          "alerts_status", "harm_concentration", "monthly_harm", "area_teams"}
 
 
-def test_every_table_view_and_column_has_a_comment(settings):
-    con = fresh_schema(settings)
+@pytest.fixture(scope="module")
+def catalogue():
+    """An in-memory database with every sql/ model applied (sql/ of this checkout)."""
+    con = fresh_schema(CHECKOUT)
+    yield con
+    con.close()
+
+
+def test_every_table_view_and_column_has_a_comment(catalogue):
+    assert missing_comments(catalogue) == []
+    names = {r[0] for r in catalogue.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    names |= {r[0] for r in catalogue.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert MARTS <= names
+
+
+def test_missing_comment_is_reported(catalogue):
+    catalogue.execute("BEGIN")
     try:
-        assert missing_comments(con) == []
-        names = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        names |= {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        assert MARTS <= names
+        catalogue.execute("CREATE TABLE undocumented (a INTEGER)")
+        catalogue.execute("COMMENT ON COLUMN alerts.team IS ''")
+        assert missing_comments(catalogue) == ["alerts.team", "undocumented", "undocumented.a"]
     finally:
-        con.close()
+        catalogue.execute("ROLLBACK")
+    assert missing_comments(catalogue) == []
 
 
-def test_missing_comment_is_reported(settings):
-    con = fresh_schema(settings)
-    try:
-        con.execute("CREATE TABLE undocumented (a INTEGER)")
-        con.execute("COMMENT ON COLUMN alerts.team IS ''")
-        assert missing_comments(con) == ["alerts.team", "undocumented", "undocumented.a"]
-    finally:
-        con.close()
-
-
-def test_committed_docs_match_a_fresh_schema(settings):
-    con = fresh_schema(settings)
-    try:
-        text = render_warehouse_docs(con, settings)
-    finally:
-        con.close()
+def test_committed_docs_match_a_fresh_schema(catalogue):
+    text = render_warehouse_docs(catalogue, CHECKOUT)
     assert "| alert_key | VARCHAR | no | Unique key: rule\\|force\\|area_code\\|date. |" in text
     assert "## selection_history" in text and "defined in `sql/marts/60_selection_history.sql`" in text
     assert DOCS.read_text() == text, "docs/warehouse.md is stale: run `hotspots docs warehouse`"

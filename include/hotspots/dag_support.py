@@ -10,8 +10,7 @@ from typing import Any
 
 from airflow.sdk import Asset, BaseNotifier
 
-# DuckDB allows one writer: every task that writes the warehouse takes the single slot of this pool.
-WRITER_POOL = "duckdb_writer"
+from hotspots.settings import WRITER_POOL  # noqa: F401  (re-exported for the DAG files)
 
 AREAS = Asset(name="stg_areas", uri="hotspots://warehouse/stg_areas")
 CRIME = Asset(name="stg_crimes", uri="hotspots://warehouse/stg_crimes")

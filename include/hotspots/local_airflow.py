@@ -64,7 +64,7 @@ def _airflow(args: list[str], env: dict[str, str]) -> None:
 
 def prepare(airflow_home: Path, env: dict[str, str]) -> None:
     """Create or migrate the SQLite metadata database and the one-slot DuckDB writer pool."""
-    from hotspots.dag_support import WRITER_POOL
+    from hotspots.settings import WRITER_POOL
 
     airflow_home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -81,19 +81,24 @@ def run_plan(plan: list[DagRunSpec], airflow_home: Path, env_extra: dict[str, st
         plan_file = Path(tmp) / "plan.json"
         result_file = Path(tmp) / "result.json"
         plan_file.write_text(json.dumps([spec.__dict__ for spec in plan]))
-        done = subprocess.run(
+        log_file = airflow_home / "last_plan.log"
+        tail: list[str] = []
+        with log_file.open("w") as sink, subprocess.Popen(
             [sys.executable, "-m", "hotspots.local_airflow", str(plan_file), str(result_file)],
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-        )
-        log_file = airflow_home / "last_plan.log"
-        log_file.write_text(done.stdout + done.stderr)
+        ) as child:
+            for line in child.stdout:
+                sink.write(line)
+                tail = (tail + [line.rstrip()])[-60:]
+                if line.startswith("[hotspots]"):
+                    log.info("%s", line[len("[hotspots] "):].rstrip())
         results = json.loads(result_file.read_text()) if result_file.exists() else []
     failed = [r for r in results if r["state"] != "success"]
-    if done.returncode != 0 or failed or len(results) != len(plan):
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-60:])
-        raise RuntimeError(f"Airflow plan failed at {failed[:1] or 'start'}; full log: {log_file}\n{tail}")
+    if child.returncode != 0 or failed or len(results) != len(plan):
+        raise RuntimeError(f"Airflow plan failed at {failed[:1] or 'start'}; full log: {log_file}\n" + "\n".join(tail))
     return results
 
 
@@ -108,15 +113,16 @@ def _child(plan_file: Path, result_file: Path) -> int:
         print(json.dumps(bag.import_errors, indent=2), file=sys.stderr)
         return 2
     results = []
-    for raw in json.loads(plan_file.read_text()):
+    raw_plan = json.loads(plan_file.read_text())
+    for raw in raw_plan:
         spec = DagRunSpec(**raw)
         started = time.monotonic()
-        run = bag.get_dag(spec.dag_id).test(
+        run = bag.dags[spec.dag_id].test(
             logical_date=datetime.fromisoformat(spec.logical_date), run_conf=spec.conf
         )
         state = str(getattr(run, "state", "unknown"))
         results.append({"run": spec.label(), "state": state, "seconds": round(time.monotonic() - started, 1)})
-        print(f"[hotspots] {spec.label()}: {state} in {results[-1]['seconds']} s", flush=True)
+        print(f"[hotspots] {len(results)}/{len(raw_plan)} {spec.label()}: {state} in {results[-1]['seconds']} s", flush=True)
         result_file.write_text(json.dumps(results))
         if state != "success":
             return 1

@@ -78,9 +78,15 @@ def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]
 
 
 def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Path]:
-    """Landed street CSVs for a month: archive layout YYYY-MM/YYYY-MM-*-street.csv or flat files."""
+    """Landed street CSVs for a month: archive layout YYYY-MM/YYYY-MM-*-street.csv, flat files, or the
+    data.police.uk zipped archive (only this force's street files are extracted, into raw/)."""
+    from hotspots.sources.police_uk import crime_files
+
     landing = settings.force_landing(force) / "crime"
     found = set(landing.glob(f"{month}/{month}-*-street.csv")) | set(landing.glob(f"{month}-*-street.csv"))
+    for archive in sorted(landing.glob("*.zip")):
+        extracted = crime_files(archive, force=force, extract_to=settings.force_raw(force) / "crime" / "archives" / archive.stem)
+        found.update(p for p in extracted if p.name.startswith(f"{month}-"))
     return sorted(found)
 
 
@@ -197,3 +203,30 @@ def _utc_midnight(day: date) -> datetime:
 def _local_day_end(day: date, settings: Settings) -> datetime:
     """The instant a local day ends: only days ended within the loaded UTC data are complete."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(settings.timezone))
+
+
+def publish_plan(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
+    """Morning: draw the day's randomised plan (when HOTSPOTS_PLAN_K is set) and raise the plan message."""
+    from hotspots.alerts.rules import raise_plan_alerts
+    from hotspots.plan import make_plan
+
+    settings = settings or get_settings()
+    if not settings.plan_k:
+        log.info("No randomised plan (HOTSPOTS_PLAN_K unset): every hot spot is targeted every day")
+        return {"force": force, "date": day.isoformat(), "planned": [], "alerts_raised": []}
+    with open_warehouse(settings=settings) as con:
+        planned = make_plan(con, force=force, date=day, settings=settings)
+        raised = raise_plan_alerts(con, force=force, date=day, settings=settings)
+    return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised}
+
+
+def intraday_check(force: str, now_local: datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """Evening: load today's pings so far, recompute today's patrol, and raise 'no visit yet today'."""
+    from hotspots.alerts.rules import raise_intraday_alerts
+
+    settings = settings or get_settings()
+    today = now_local.date()
+    loaded = ingest_avl(force, now_local.astimezone(timezone.utc).date(), settings)
+    with open_warehouse(settings=settings) as con:
+        raised = raise_intraday_alerts(con, force=force, date=today, now_local=now_local, settings=settings)
+    return {"force": force, "date": today.isoformat(), "rows_loaded": loaded["rows_loaded"], "alerts_raised": raised}

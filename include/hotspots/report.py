@@ -269,7 +269,7 @@ def _history(
             x = left + i * bar_step
             if r is None:
                 continue
-            bar_top = y(r["delivered_minutes"])
+            bar_top = min(y(r["delivered_minutes"]), top + height - 2)  # a day without patrol shows as a red tick
             bars.append({
                 "x": x + 1, "y": bar_top, "width": bar_step - 2, "height": top + height - bar_top,
                 "colour": STATUS_COLOURS.get(r["status"], STATUS_COLOURS["no data"]),

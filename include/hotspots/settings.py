@@ -17,6 +17,9 @@ from typing_extensions import Annotated
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+# DuckDB allows one writer: every task that writes the warehouse takes the single slot of this Airflow pool.
+WRITER_POOL = "duckdb_writer"
+
 VIOLENCE_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapons")
 
 

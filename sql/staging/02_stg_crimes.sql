@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS stg_crimes (
     source_row     BIGINT NOT NULL,
     loaded_at      TIMESTAMP
 );
-COMMENT ON TABLE stg_crimes IS 'One row per accepted crime record; partitioned by (force, source, month): a reload replaces the partition.';
+COMMENT ON TABLE stg_crimes IS 'One row per accepted crime record; partitioned by (force, source, source_file); the file name identifies the month, and a reload replaces that file''s rows.';
 COMMENT ON COLUMN stg_crimes.force IS 'Force slug.';
 COMMENT ON COLUMN stg_crimes.source IS 'police_uk (street CSV or API) or force_records (RMS extract).';
 COMMENT ON COLUMN stg_crimes.crime_key IS 'Crime ID; for anti-social behaviour (no Crime ID) a hash of file and row.';

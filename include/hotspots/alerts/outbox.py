@@ -176,8 +176,11 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
                                          configured=target is not None)
         for row, reason in skipped:
             _update(con, channel, [row["alert_key"]], status="skipped", error=reason)
-            log.warning("%s skipped for %s (%s); the alert is in the outbox file", channel, row["alert_key"], reason)
+            log.debug("%s skipped for %s (%s)", channel, row["alert_key"], reason)
             counts["skipped"] += 1
+        if skipped:
+            reasons = sorted({reason for _, reason in skipped})
+            log.warning("%s: %d alerts not sent (%s); they are in the outbox files", channel, len(skipped), "; ".join(reasons))
         last_post: dict[str, float] = {}
         for digest in digests:
             chunk, destination = list(digest.alerts), digest.destination

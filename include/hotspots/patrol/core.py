@@ -172,10 +172,12 @@ def aggregate(
     first = local_date_of(int(p.ts[pair_ping].min()), params.timezone)
     last = local_date_of(int(end[pair_ping].max()), params.timezone)
     days = local_days(first, last, params)
-    area_ptr, pings = kernels.group_by_area(pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int32, copy=False), len(codes))
+    area_ptr, start, stop, device = kernels.group_by_area(
+        pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int32, copy=False), len(codes), p.ts, end, p.dev
+    )
     koper_us = int(round(params.koper_minutes * US_PER_MINUTE))
     patrol, officer, visits, koper, devices, window = kernels.sweep_areas(
-        area_ptr, pings, p.ts, end, p.dev, max(p.n_dev, 1), days.midnights, days.win, koper_us
+        area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win, koper_us
     )
     a_idx, d_idx = np.nonzero(officer > 0)
     return pd.DataFrame(

@@ -190,7 +190,7 @@ def build_grid(bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_pt
         _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi,
                        cells[offs[a]:offs[a + 1]], flags[offs[a]:offs[a + 1]], True)
     n_cells = ncols * nrows
-    cell_ptr = np.zeros(n_cells + 1, np.int64)
+    cell_ptr = np.zeros(n_cells + 1, np.int32)
     for k in range(cells.shape[0]):
         cell_ptr[cells[k] + 1] += 1
     for c in range(n_cells):
@@ -244,20 +244,28 @@ def locate(idx, x, y, gx0, gy0, cs, ncols, nrows, cell_ptr, entries, ring_xy, ri
 
 
 @njit(cache=True)
-def group_by_area(pair_ping, pair_area, n_areas):
-    """Stable counting sort of the pairs by area: (area_ptr[n_areas + 1], pings in time order per area)."""
+def group_by_area(pair_ping, pair_area, n_areas, ts, end, dev):
+    """Stable counting sort of the pairs by area into contiguous (start, end, device) records:
+    (area_ptr[n_areas + 1], start, end, device), time order kept within each area."""
     ptr = np.zeros(n_areas + 1, np.int64)
     for k in range(pair_area.shape[0]):
         ptr[pair_area[k] + 1] += 1
     for a in range(n_areas):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
-    out = np.empty(pair_ping.shape[0], np.int64)
-    for k in range(pair_area.shape[0]):
+    m = pair_ping.shape[0]
+    start = np.empty(m, np.int64)
+    stop = np.empty(m, np.int64)
+    device = np.empty(m, np.int32)
+    for k in range(m):
         a = pair_area[k]
-        out[fill[a]] = pair_ping[k]
-        fill[a] += 1
-    return ptr, out
+        i = pair_ping[k]
+        j = fill[a]
+        start[j] = ts[i]
+        stop[j] = end[i]
+        device[j] = dev[i]
+        fill[a] = j + 1
+    return ptr, start, stop, device
 
 
 @njit(cache=True)
@@ -279,8 +287,9 @@ def _emit_visit(a, s, e, midnights, win, koper_us, patrol, visits, koper, window
 
 
 @njit(cache=True, parallel=True)
-def sweep_areas(area_ptr, pings, ts, end, dev, n_dev, midnights, win, koper_us):
-    """Per area and local day: patrol (union), officer (sum), visits, Koper visits, devices, window time (us)."""
+def sweep_areas(area_ptr, start, stop, device, n_dev, midnights, win, koper_us):
+    """Per area and local day: patrol (union), officer (sum), visits, Koper visits, devices, window time (us).
+    Records of an area are in time order, so one pass keeps the union's open segment and the day."""
     n_areas = area_ptr.shape[0] - 1
     n_days = midnights.shape[0] - 1
     patrol = np.zeros((n_areas, n_days), np.int64)
@@ -295,17 +304,19 @@ def sweep_areas(area_ptr, pings, ts, end, dev, n_dev, midnights, win, koper_us):
         seen = np.full(n_dev, -1, np.int64)
         seg_s = -1
         seg_e = -1
+        day = 0
         for k in range(area_ptr[a], area_ptr[a + 1]):
-            i = pings[k]
-            s = ts[i]
-            e = end[i]
-            d = np.searchsorted(midnights, s, side="right") - 1
+            s = start[k]
+            e = stop[k]
+            while midnights[day + 1] <= s:
+                day += 1
+            d = day
             ss = s
             while ss < e:
                 pe = min(e, midnights[d + 1])
                 officer[a, d] += pe - ss
-                if seen[dev[i]] < d:
-                    seen[dev[i]] = d
+                if seen[device[k]] < d:
+                    seen[device[k]] = d
                     devices[a, d] += 1
                 ss = pe
                 d += 1

@@ -33,6 +33,8 @@ DEFAULT_COLUMNS = {
 PING_SUFFIXES = (".csv", ".parquet", ".pq")
 DAY_REGEX = re.compile(r"(\d{4}-\d{2}-\d{2})")
 EPOCH_REGEX = r"^-?\d+(?:\.\d+)?$"
+# Times outside these years are unit mix-ups (epoch milliseconds read as seconds), not pings: bad_timestamp.
+PLAUSIBLE_TIMES = (pd.Timestamp("1990-01-01"), pd.Timestamp("2100-01-01"))
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:
@@ -110,7 +112,8 @@ def parse_times(values: pd.Series) -> pd.Series:
             parsed[epoch] = pd.to_datetime((seconds * 1e6).round(), unit="us", utc=True, errors="coerce")
         if (~epoch).any():
             parsed[~epoch] = pd.to_datetime(text[~epoch], format="ISO8601", utc=True, errors="coerce")
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    return parsed.where((parsed >= PLAUSIBLE_TIMES[0]) & (parsed < PLAUSIBLE_TIMES[1]))
 
 
 def file_day(path: Path, times: pd.Series) -> date | None:

@@ -1,0 +1,57 @@
+"""`hotspots patrol-minutes` on files with the force's own column names, and a tiny `bench patrol-minutes`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from avl_helpers import DAY, code, ping_rows
+from hotspots.cli import app
+from sources_fixtures import write_areas
+
+
+def test_patrol_minutes_command_with_column_mapping(settings, tmp_path):
+    areas = write_areas(tmp_path / "areas")
+    rows = ping_rows("AVL-1", f"{DAY}T13:00:00", 21, 60, col=1, row=2) + ping_rows("RAD-2", f"{DAY}T13:10:00", 21, 60, col=1, row=2)
+    rows += ping_rows("AVL-3", f"{DAY}T13:00:00", 11, 60, col=3, row=3, speed="40")  # transit: not patrol
+    frame = pd.DataFrame(rows).rename(columns={"device_id": "vehicle_id", "lon": "longitude", "lat": "latitude", "speed_kmh": "speed"})
+    frame.loc[len(frame)] = ["AVL-1", "not-a-time", "-0.4", "52.1", "", "vehicle"]
+    pings = tmp_path / "pings.csv"
+    frame.to_csv(pings, index=False)
+    out = tmp_path / "out" / "patrol.csv"
+    result = CliRunner().invoke(app, [
+        "patrol-minutes", "--pings", str(pings), "--areas", str(areas),
+        "--columns", "device=vehicle_id,time=timestamp,lon=longitude,lat=latitude", "--out", str(out), "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["pings_used"], summary["pings_skipped"], summary["rows"]) == (53, 1, 1)
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["area_code", "date", "patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes"]
+    assert table.iloc[0].tolist() == [code(1, 2), DAY, 30.0, 40.0, 1, 1, 2, 30.0]
+    # no transit filter: AVL-3's ten minutes count; a 0 m buffer changes nothing for centre points
+    CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(areas), "--columns",
+                             "device=vehicle_id,lon=longitude,lat=latitude", "--max-speed-kmh", "none", "--buffer-m", "0", "--out", str(out)])
+    table = pd.read_csv(out).set_index("area_code")
+    assert table.loc[code(3, 3), "patrol_minutes"] == 10.0 and table.loc[code(1, 2), "patrol_minutes"] == 30.0
+
+
+def test_patrol_minutes_command_reports_bad_arguments(settings, tmp_path):
+    areas = write_areas(tmp_path / "areas")
+    pings = tmp_path / "pings.csv"
+    pd.DataFrame(ping_rows("AVL-1", f"{DAY}T13:00:00", 3, 60)).to_csv(pings, index=False)
+    result = CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(areas),
+                                      "--columns", "vehicle=id", "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code != 0 and "unknown names" in result.output
+
+
+def test_bench_command_small(settings):
+    result = CliRunner().invoke(app, ["bench", "patrol-minutes", "--pings", "30000", "--devices", "30", "--subsample", "6000"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["agree"] is True and figures["pings"] == 30000
+    assert figures["pings_per_s"] > 0 and figures["speedup_vs_spatial_join"] > 0
+    assert "agreement on the subsample" in result.output and "exact" in result.output
+
