@@ -120,7 +120,7 @@ def build(con, n_areas: int, n_crimes: int, map_points: int) -> dict:
                    hash(i * 16 + 4) / {2.0**64} AS u_type, hash(i * 16 + 5) % 12 AS m
             FROM range({n_crimes}) t(i)
         )
-        SELECT 'c' || i AS crime_id, p.easting, p.northing,
+        SELECT 'c' || i AS crime_id, i + 1 AS source_row, p.easting, p.northing,
                (DATE '2023-05-01' + to_months(m::INTEGER))::DATE AS month,
                CASE {' '.join(edges)} ELSE 'Other crime' END AS crime_type
         FROM u JOIN bench_map_points p USING (point_id)"""
@@ -142,7 +142,7 @@ class Timer:
 INSERT_CRIMES = f"""INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, easting, northing, area_code,
                                     source_file, source_row, loaded_at)
     SELECT '{FORCE}', 'police_uk', crime_id, month, crime_type, easting, northing, area_code,
-           'bench', row_number() OVER (), now()
+           'bench', source_row, now()
     FROM {{placed}}"""
 
 

@@ -159,12 +159,14 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
 
 def compliance_and_alerts(force: str, dates: list[date], settings: Settings | None = None) -> dict[str, Any]:
     """Build compliance for each date (in order) and raise that day's alerts into the outbox."""
+    from hotspots.alerts.routing import sync_area_teams
     from hotspots.alerts.rules import raise_alerts
     from hotspots.compliance import build_compliance
 
     settings = settings or get_settings()
     raised: list[str] = []
     with open_warehouse(settings=settings) as con:
+        sync_area_teams(con, force=force, settings=settings)
         for day in sorted(dates):
             build_compliance(con, force=force, date=day, settings=settings)
             raised.extend(raise_alerts(con, force=force, date=day, settings=settings))

@@ -94,6 +94,7 @@ class AirflowCluster:
     env: dict[str, str]
     api_url: str
     logs_dir: Path
+    db_name: str = ""
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _client: httpx.Client | None = None
 
@@ -159,7 +160,7 @@ class AirflowCluster:
             if run["state"] in TERMINAL:
                 break
             self.check_alive()
-            time.sleep(1)
+            time.sleep(2)
         if run.get("state") != "success":
             states = [
                 (ti["task_id"], ti["map_index"], ti["state"])
@@ -204,6 +205,30 @@ def _airflow(args: list[str], env: dict[str, str], log: Path, timeout: float) ->
         raise ClusterError(f"`airflow {' '.join(args)}` failed ({done.returncode}):\n{_tail(log, 60)}")
 
 
+def leftovers(cluster: AirflowCluster) -> list[str]:
+    """What a cluster left behind after exit: live processes of its home, its database. Empty when clean."""
+    left = [name for name, proc in cluster.processes.items() if proc.poll() is None]
+    left += [f"pid {pid}" for pid in _pids_of_home(cluster.home)]
+    admin, _ = _pg_admin()
+    with admin, admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cluster.db_name])
+        if cur.fetchone():
+            left.append(f"database {cluster.db_name}")
+    admin.close()
+    return left
+
+
+def _pids_of_home(home: Path) -> list[int]:
+    """Processes whose environment carries AIRFLOW_HOME=home: this cluster's, and only descendants of this test."""
+    marker = f"AIRFLOW_HOME={home}".encode() + b"\0"
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if marker in environ.read_bytes() and int(environ.parent.name) != os.getpid():
+                pids.append(int(environ.parent.name))
+    return pids
+
+
 def _stop(processes: dict[str, subprocess.Popen], home: Path, grace: float = 20) -> None:
     """SIGTERM each process group, SIGKILL what is left after the grace period, then reap strays of this home."""
     for proc in processes.values():
@@ -217,11 +242,9 @@ def _stop(processes: dict[str, subprocess.Popen], home: Path, grace: float = 20)
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     # Task processes that left the worker's process group still carry this cluster's AIRFLOW_HOME.
-    marker = f"AIRFLOW_HOME={home}".encode() + b"\0"
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        with contextlib.suppress(OSError):
-            if marker in environ.read_bytes():
-                os.kill(int(environ.parent.name), signal.SIGKILL)
+    for pid in _pids_of_home(home):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def cluster_env(home: Path, dags_folder: Path, sql_conn: str, broker: str, result_backend: str, api_port: int) -> dict[str, str]:
@@ -250,8 +273,9 @@ def cluster_env(home: Path, dags_folder: Path, sql_conn: str, broker: str, resul
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            # Quick to notice the DAG files, gentle on a small machine.
+            # Quick to notice the DAG files, then leave them be: gentle on a small machine.
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         }
@@ -288,7 +312,9 @@ def airflow_cluster(
         api_port=api_port,
     )
     cluster_vars.update(env or {})
-    cluster = AirflowCluster(home=home, env=cluster_vars, api_url=f"http://127.0.0.1:{api_port}", logs_dir=logs_dir)
+    cluster = AirflowCluster(
+        home=home, env=cluster_vars, api_url=f"http://127.0.0.1:{api_port}", logs_dir=logs_dir, db_name=db_name
+    )
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{db_name}"')
     try:

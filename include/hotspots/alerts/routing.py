@@ -137,3 +137,18 @@ def _load_yaml(path: Path, base: Team) -> Routing:
     if routing.default_team not in routing.teams:
         raise RoutingError(f"{path}: default_team {routing.default_team!r} is not one of the teams.")
     return routing
+
+
+def sync_area_teams(con, *, force: str, settings: Settings) -> int:
+    """Record area -> team for the force in area_teams, so analysts can group compliance by team."""
+    routing = load_routing(settings)
+    codes = [code for (code,) in con.execute("SELECT area_code FROM stg_areas WHERE force = ?", [force]).fetchall()]
+    con.execute("DELETE FROM area_teams WHERE force = ?", [force])
+    if codes:
+        import pandas as pd
+
+        teams = pd.DataFrame({"area_code": codes, "team": [routing.team_of(code) for code in codes]})
+        con.register("routed_teams", teams)
+        con.execute("INSERT INTO area_teams SELECT ?, area_code, team, now() FROM routed_teams", [force])
+        con.unregister("routed_teams")
+    return len(codes)

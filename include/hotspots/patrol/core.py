@@ -138,9 +138,11 @@ class PingArrays:
         speed = cols.get("speed_kmh")
         if speed is None:
             speed = np.full(len(ts), np.nan)
+        elif isinstance(speed, np.ndarray) and speed.dtype == np.float64:
+            pass
         else:
             speed = pd.to_numeric(pd.Series(speed), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        if not kernels.is_sorted(ts):
             order = np.argsort(ts, kind="stable")
             dev, ts, x, y, speed = dev[order], ts[order], x[order], y[order], speed[order]
         return cls(dev, ts, x, y, speed, n_dev)
@@ -159,18 +161,17 @@ def to_us(values: Any) -> np.ndarray:
 
 def ping_intervals(p: PingArrays, params: PatrolParams) -> tuple[np.ndarray, np.ndarray]:
     """End of each ping's presence interval and its patrol flag (see kernels.presence_intervals)."""
-    nxt = kernels.next_ping(p.dev, max(p.n_dev, 1))
-    return kernels.presence_intervals(p.ts, p.x, p.y, p.speed, nxt, params.gap_us, params.speed_limit)
+    return kernels.presence_intervals(p.dev, max(p.n_dev, 1), p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit)
 
 
 def aggregate(
     p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, codes: Sequence[str], params: PatrolParams
 ) -> pd.DataFrame:
-    """Daily figures from (ping, area) pairs of patrol pings, the pairs in time order."""
-    if pair_ping.size == 0:
+    """Daily figures from (ping, area) pairs of patrol pings, the pairs in time order (area -1 = no pair)."""
+    if not np.any(pair_area >= 0):
         return empty_result()
-    first = local_date_of(int(p.ts[pair_ping].min()), params.timezone)
-    last = local_date_of(int(end[pair_ping].max()), params.timezone)
+    first = local_date_of(int(p.ts[0]), params.timezone)
+    last = local_date_of(int(p.ts[-1]) + params.gap_us, params.timezone)
     days = local_days(first, last, params)
     area_ptr, start, stop, device = kernels.group_by_area(
         pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int32, copy=False), len(codes), p.ts, end, p.dev

@@ -67,7 +67,8 @@ class AreaIndex:
         return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols, nrows, cell_ptr, entries)
 
     def locate(self, idx: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ping index, area index) pairs for the pings ``idx``, in the order of ``idx``."""
+        """(ping index, area index) pairs for the pings ``idx``, in the order of ``idx``; area -1 marks a
+        candidate that failed the exact test."""
         return kernels.locate(
             idx, x, y, self.gx0, self.gy0, self.cell_m, self.ncols, self.nrows, self.cell_ptr, self.entries,
             self.ring_xy, self.ring_ptr, self.area_ring_ptr, self.buffer_m,

@@ -15,48 +15,45 @@ SPEED_FACTOR = 3_600_000.0  # metres per microsecond -> km/h
 
 
 @njit(cache=True)
-def next_ping(dev: np.ndarray, n_dev: int) -> np.ndarray:
-    """Index of each ping's next ping of the same device (pings in time order), -1 for a device's last ping."""
-    n = dev.shape[0]
-    nxt = np.full(n, -1, np.int64)
+def presence_intervals(dev, n_dev, ts, x, y, speed, gap_us, max_speed):
+    """End of each ping's presence interval and whether it counts as patrol (pings in time order).
+
+    A ping's interval runs to the device's next ping, capped at gap_us. It is not patrol when it is empty
+    (a device's last ping, or a repeated time) or when its speed, the reported speed of the starting ping or
+    else distance / time to the next ping, exceeds max_speed. One pass: each ping closes its device's
+    previous ping, which is still in cache.
+    """
+    n = ts.shape[0]
+    end = ts.copy()
+    ok = np.zeros(n, np.bool_)
     last = np.full(n_dev, -1, np.int64)
     for i in range(n):
         d = dev[i]
         j = last[d]
-        if j >= 0:
-            nxt[j] = i
         last[d] = i
-    return nxt
-
-
-@njit(cache=True, parallel=True)
-def presence_intervals(ts, x, y, speed, nxt, gap_us, max_speed):
-    """End of each ping's presence interval (next ping, capped at gap_us) and whether it counts as patrol.
-
-    An interval is not patrol when it is empty (last ping of a device, or a repeated time) or when its speed,
-    the reported speed of the starting ping or else distance / time to the next ping, exceeds max_speed.
-    """
-    n = ts.shape[0]
-    end = np.empty(n, np.int64)
-    ok = np.zeros(n, np.bool_)
-    for i in prange(n):
-        end[i] = ts[i]
-        j = nxt[i]
         if j < 0:
             continue
-        dt = ts[j] - ts[i]
+        dt = ts[i] - ts[j]
         if dt <= 0:
             continue
-        s = speed[i]
+        s = speed[j]
         if np.isnan(s):
-            dx = x[j] - x[i]
-            dy = y[j] - y[i]
+            dx = x[i] - x[j]
+            dy = y[i] - y[j]
             s = np.sqrt(dx * dx + dy * dy) * SPEED_FACTOR / dt
         if s > max_speed:
             continue
-        end[i] = ts[i] + min(dt, gap_us)
-        ok[i] = True
+        end[j] = ts[j] + min(dt, gap_us)
+        ok[j] = True
     return end, ok
+
+
+@njit(cache=True)
+def is_sorted(ts):
+    for i in range(1, ts.shape[0]):
+        if ts[i] < ts[i - 1]:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -205,31 +202,37 @@ def build_grid(bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_pt
     return cell_ptr, entries
 
 
+@njit(cache=True)
+def _cell(px, py, gx0, gy0, inv, ncols, nrows):
+    c = int(np.floor((px - gx0) * inv))
+    r = int(np.floor((py - gy0) * inv))
+    if c >= 0 and c < ncols and r >= 0 and r < nrows:
+        return r * ncols + c
+    return -1
+
+
 @njit(cache=True, parallel=True)
 def locate(idx, x, y, gx0, gy0, cs, ncols, nrows, cell_ptr, entries, ring_xy, ring_ptr, area_ring_ptr, dist):
-    """(ping, area) pairs for the pings idx (in time order): grid lookup, exact test only in uncertain cells."""
+    """(ping, area) pairs for the pings idx (in time order): grid lookup, exact test only in uncertain
+    cells. Pairs that fail the exact test have area -1 (group_by_area skips them)."""
     m = idx.shape[0]
-    cell = np.full(m, -1, np.int64)
     count = np.zeros(m + 1, np.int64)
     inv = 1.0 / cs
     for k in prange(m):
         i = idx[k]
-        c = int(np.floor((x[i] - gx0) * inv))
-        r = int(np.floor((y[i] - gy0) * inv))
-        if c >= 0 and c < ncols and r >= 0 and r < nrows:
-            cc = r * ncols + c
-            cell[k] = cc
+        cc = _cell(x[i], y[i], gx0, gy0, inv, ncols, nrows)
+        if cc >= 0:
             count[k + 1] = cell_ptr[cc + 1] - cell_ptr[cc]
     for k in range(m):
         count[k + 1] += count[k]
     pair_ping = np.empty(count[m], np.int64)
     pair_area = np.empty(count[m], np.int32)
     for k in prange(m):
-        cc = cell[k]
-        if cc < 0:
+        out = count[k]
+        if count[k + 1] == out:
             continue
         i = idx[k]
-        out = count[k]
+        cc = _cell(x[i], y[i], gx0, gy0, inv, ncols, nrows)
         for e in range(cell_ptr[cc], cell_ptr[cc + 1]):
             code = entries[e]
             a = code >> 1
@@ -239,8 +242,7 @@ def locate(idx, x, y, gx0, gy0, cs, ncols, nrows, cell_ptr, entries, ring_xy, ri
             else:
                 pair_area[out] = -1
             out += 1
-    keep = pair_area >= 0
-    return pair_ping[keep], pair_area[keep]
+    return pair_ping, pair_area
 
 
 @njit(cache=True)
@@ -249,16 +251,19 @@ def group_by_area(pair_ping, pair_area, n_areas, ts, end, dev):
     (area_ptr[n_areas + 1], start, end, device), time order kept within each area."""
     ptr = np.zeros(n_areas + 1, np.int64)
     for k in range(pair_area.shape[0]):
-        ptr[pair_area[k] + 1] += 1
+        ptr[pair_area[k] + 1] += 1  # area -1 (failed exact test) lands in ptr[0], dropped below
+    ptr[0] = 0
     for a in range(n_areas):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
-    m = pair_ping.shape[0]
+    m = ptr[n_areas]
     start = np.empty(m, np.int64)
     stop = np.empty(m, np.int64)
     device = np.empty(m, np.int32)
-    for k in range(m):
+    for k in range(pair_area.shape[0]):
         a = pair_area[k]
+        if a < 0:
+            continue
         i = pair_ping[k]
         j = fill[a]
         start[j] = ts[i]
