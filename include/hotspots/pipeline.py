@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotspots.settings import Settings, get_settings
+from hotspots.validation.core import build_data_docs
 from hotspots.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]
     raw = _to_raw(source, settings.force_raw(force) / "areas")
     with open_warehouse(settings=settings) as con:
         counts = load_areas(con, force=force, path=raw, settings=settings)
+    build_data_docs()
     log.info("areas %s: %s", force, counts)
     return counts
 
@@ -107,6 +109,7 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
             totals["files"].append(str(raw))
             for key in ("rows_read", "rows_loaded", "rows_quarantined"):
                 totals[key] += int(counts.get(key, 0))
+    build_data_docs()
     log.info("crime %s %s: %s", force, month, totals)
     return totals
 
@@ -149,6 +152,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         dates = sorted(date.fromisoformat(d) for d in touched)
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
+    build_data_docs()
     totals["dates"] = [d.isoformat() for d in dates]
     totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= _utc_midnight(day + timedelta(days=1))]
     if not files:

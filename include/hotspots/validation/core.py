@@ -7,6 +7,7 @@ whole file with a message that names the file, the column and what to do.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -62,39 +63,57 @@ class ValidationOutcome:
         }
 
 
-def _run_gx(frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None) -> list[Any]:
+_CONTEXTS: dict[str, Any] = {}
+_RUNS = itertools.count(1)
+
+
+def _context(docs_dir: Path | None) -> Any:
+    """One ephemeral GX context per process and docs folder; validation results accumulate in it."""
+    key = str(docs_dir or "")
+    if key not in _CONTEXTS:
+        import great_expectations as gx
+
+        context = gx.get_context(mode="ephemeral")
+        context.data_sources.add_pandas("pandas")
+        if docs_dir is not None:
+            context.add_data_docs_site(
+                site_name="local",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        _CONTEXTS[key] = context
+    return _CONTEXTS[key]
+
+
+def _run_gx(frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None, source_file: str) -> list[Any]:
     import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
-    asset = context.data_sources.add_pandas("pandas").add_dataframe_asset(suite_name)
-    batch = asset.add_batch_definition_whole_dataframe("whole_file")
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+    context = _context(docs_dir)
+    name = f"{suite_name}__{Path(source_file).name.replace('.', '_')}__{next(_RUNS)}"
+    batch = context.data_sources.get("pandas").add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole_file")
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
     for rule in rules:
         suite.add_expectation(getattr(gx.expectations, rule.expectation)(**rule.kwargs))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch, suite=suite)
-    )
-    if docs_dir is None:
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
-        return list(result.results)
-    context.add_data_docs_site(
-        site_name="local",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    # A checkpoint stores the result, so build_data_docs() can render every file of the task at once.
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"{suite_name}_checkpoint",
-            validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-            result_format="COMPLETE",
-        )
+        gx.Checkpoint(name=name, validation_definitions=[definition], actions=[], result_format="COMPLETE")
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     return list(next(iter(run.run_results.values())).results)
+
+
+def build_data_docs() -> list[Path]:
+    """Render GX's HTML data docs for every file validated in this process (call once at the end of a task)."""
+    built = []
+    for key, context in _CONTEXTS.items():
+        if key:
+            context.build_data_docs()
+            built.append(Path(key) / "index.html")
+    return built
 
 
 def validate_frame(
@@ -107,7 +126,7 @@ def validate_frame(
 ) -> ValidationOutcome:
     """Validate ``frame`` (index = 0..n-1 in file order) and split it into loaded and quarantined rows."""
     frame = frame.reset_index(drop=True)
-    results = _run_gx(frame, suite_name, rules, docs_dir)
+    results = _run_gx(frame, suite_name, rules, docs_dir, source_file)
     reasons: dict[int, list[str]] = {}
     summary: list[dict[str, Any]] = []
     for rule, result in zip(rules, results):
