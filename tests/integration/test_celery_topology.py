@@ -17,7 +17,8 @@ from slack_api_server import slack_api  # noqa: F401  (fixture)
 
 from .airflow_cluster import airflow_cluster, leftovers, services_missing
 
-pytestmark = pytest.mark.services
+# Outer bound: the signal method raises inside the test, so the cluster's teardown still runs.
+pytestmark = [pytest.mark.services, pytest.mark.timeout(900, method="signal")]
 
 FORCES = ("alpha", "beta")
 DAG_IDS = ("ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance")

@@ -126,7 +126,7 @@ class PingArrays:
         if missing:
             raise ValueError(f"pings lack column(s) {sorted(missing)}: need device_key, ts, easting, northing[, speed_kmh].")
         dev = np.asarray(cols["device_key"])
-        if dev.dtype.kind in "iu" and (dev.size == 0 or dev.min() >= 0):
+        if dev.dtype.kind in "iu" and (dev.size == 0 or (dev.min() >= 0 and dev.max() < 4 * dev.size + 1024)):
             n_dev = int(dev.max()) + 1 if dev.size else 0
             dev = dev.astype(np.int32, copy=False)
         else:

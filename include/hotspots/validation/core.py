@@ -73,7 +73,10 @@ def _context(docs_dir: Path | None) -> Any:
     if key not in _CONTEXTS:
         import great_expectations as gx
 
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
         context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
         context.data_sources.add_pandas("pandas")
         if docs_dir is not None:
             context.add_data_docs_site(
