@@ -172,9 +172,6 @@ class AirflowCluster:
             )
         return run
 
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "run_after"})["dag_runs"]
-
     # --- processes ----------------------------------------------------------------------------
     def check_alive(self) -> None:
         dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
