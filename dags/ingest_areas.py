@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL
+from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces
 
 
 @dag(
@@ -16,12 +16,6 @@ from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL
     doc_md="Trigger after dropping a boundary file in landing/<force>/areas/. Publishes the stg_areas asset.",
 )
 def ingest_areas():
-    @task
-    def forces() -> list[str]:
-        from hotspots.pipeline import forces as configured_forces
-
-        return configured_forces()
-
     @task(pool=WRITER_POOL, outlets=[AREAS], map_index_template="{{ force }}")
     def load(force: str) -> dict:
         from hotspots.pipeline import ingest_areas as run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Metadata, Param, dag, get_current_context, task
 
-from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, interval_day
+from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_day
 
 
 @dag(
@@ -17,12 +17,6 @@ from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_
     doc_md="Loads landing/<force>/avl/YYYY-MM-DD/ (UTC day) and recomputes daily_patrol for every local date it touched.",
 )
 def ingest_avl():
-    @task
-    def forces() -> list[str]:
-        from hotspots.pipeline import forces as configured_forces
-
-        return configured_forces()
-
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
     def load(force: str) -> dict:
         from hotspots.pipeline import ingest_avl as run

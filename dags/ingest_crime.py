@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, interval_month
+from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_month
 
 
 @dag(
@@ -17,12 +17,6 @@ from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, i
     doc_md="Loads landing/<force>/crime/YYYY-MM/*-street.csv for the interval's month; bad rows go to quarantine.",
 )
 def ingest_crime():
-    @task
-    def forces() -> list[str]:
-        from hotspots.pipeline import forces as configured_forces
-
-        return configured_forces()
-
     @task(pool=WRITER_POOL, outlets=[CRIME], map_index_template="{{ force }}")
     def load(force: str) -> dict:
         from hotspots.pipeline import ingest_crime as run

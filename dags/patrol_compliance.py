@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from hotspots.dag_support import ALERTS, DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, dates_to_evaluate
+from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, dates_to_evaluate, deliver
 
 
 @dag(
@@ -31,15 +31,6 @@ def patrol_compliance():
         from hotspots.pipeline import compliance_and_alerts
 
         return compliance_and_alerts(force, [date.fromisoformat(d) for d in dates])
-
-    @task(pool=WRITER_POOL, outlets=[ALERTS])
-    def deliver(evaluated: list[dict]) -> dict:
-        from hotspots.alerts.targets import targets_from_airflow
-        from hotspots.pipeline import deliver_alerts
-        from hotspots.settings import get_settings
-
-        slack, smtp = targets_from_airflow(get_settings())
-        return deliver_alerts(slack=slack, smtp=smtp)
 
     @task(pool=WRITER_POOL)
     def publish(evaluated: list[dict]) -> dict:

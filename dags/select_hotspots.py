@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL
+from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL, forces
 
 
 @dag(
@@ -16,12 +16,6 @@ from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DAT
     doc_md="Runs when new crime or areas land. Writes hotspot_ranking and, when the list changes, a new selections row.",
 )
 def select_hotspots():
-    @task
-    def forces() -> list[str]:
-        from hotspots.pipeline import forces as configured_forces
-
-        return configured_forces()
-
     @task(pool=WRITER_POOL, outlets=[HOTSPOTS], map_index_template="{{ force }}")
     def select(force: str) -> dict:
         from hotspots.pipeline import select_hotspots as run

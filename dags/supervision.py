@@ -4,26 +4,10 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from hotspots.dag_support import ALERTS, DEFAULT_ARGS, START_DATE, WRITER_POOL
+from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver, forces
 from hotspots.settings import get_settings
 
 _settings = get_settings()
-
-
-@task
-def forces() -> list[str]:
-    from hotspots.pipeline import forces as configured_forces
-
-    return configured_forces()
-
-
-@task(pool=WRITER_POOL, outlets=[ALERTS])
-def deliver(results: list[dict]) -> dict:
-    from hotspots.alerts.targets import targets_from_airflow
-    from hotspots.pipeline import deliver_alerts
-
-    slack, smtp = targets_from_airflow(get_settings())
-    return deliver_alerts(slack=slack, smtp=smtp)
 
 
 def _local_now():

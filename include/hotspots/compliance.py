@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from hotspots.plan import Selection, atomic, make_plan, selection_on
+from hotspots.plan import Selection, make_plan, selection_on
 from hotspots.settings import Settings
-from hotspots.warehouse import read_sql
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         "use_plan": settings.plan_k is not None,
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
-    with atomic(con):
+    with transaction(con):
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
         con.execute(f"INSERT INTO daily_compliance BY NAME ({read_sql('transform/daily_compliance', settings)})", params)
         counts = con.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk import Asset, BaseNotifier
+from airflow.sdk import Asset, BaseNotifier, task
 
 from hotspots.settings import WRITER_POOL  # noqa: F401  (re-exported for the DAG files)
 
@@ -111,3 +111,22 @@ def dates_to_evaluate(context: dict[str, Any], forces: list[str]) -> list[dict[s
                 if force in wanted:
                     wanted[force].update(dates)
     return [{"force": force, "dates": sorted(dates)} for force, dates in wanted.items() if dates]
+
+
+@task
+def forces() -> list[str]:
+    """The forces in HOTSPOTS_FORCES: every DAG maps its writer tasks over them."""
+    from hotspots.pipeline import forces as configured_forces
+
+    return configured_forces()
+
+
+@task(pool=WRITER_POOL, outlets=[ALERTS])
+def deliver(results: list[dict]) -> dict:
+    """Deliver every pending alert on Slack and email (from the Airflow connections) after the upstream tasks."""
+    from hotspots.alerts.targets import targets_from_airflow
+    from hotspots.pipeline import deliver_alerts
+    from hotspots.settings import get_settings
+
+    slack, smtp = targets_from_airflow(get_settings())
+    return deliver_alerts(slack=slack, smtp=smtp)

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from hotspots.settings import Settings
+from hotspots.warehouse import transaction
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATEGORY_FILE = DATA_DIR / "cchi_categories.csv"
@@ -74,17 +75,12 @@ def weight_rows(*, offence_codes: bool = True) -> list[dict]:
 def load_harm_weights(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> int:
     """Replace the harm_weights table with the CSV weights; returns the number of rows. Idempotent."""
     rows = weight_rows()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM harm_weights")
         con.executemany(
             "INSERT INTO harm_weights VALUES (?, ?, ?, ?, ?)",
             [[r["key_type"], r["key"], r["weight"], r["proactive"], r["source"]] for r in rows],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)
 
 

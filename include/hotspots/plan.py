@@ -5,28 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Iterator
 
 import duckdb
 
 from hotspots.settings import Settings
+from hotspots.warehouse import transaction
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction: committed when the block ends, rolled back when it raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -92,7 +79,7 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
         return chosen
     if stored:
         log.warning("Selection changed since the %s plan for %s was drawn: drawing again", date, force)
-    with atomic(con):
+    with transaction(con):
         con.execute("DELETE FROM daily_plan WHERE force = ? AND date = ?", [force, date])
         con.executemany("INSERT INTO daily_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)", force, date, len(chosen), len(selection.hotspots), seed)

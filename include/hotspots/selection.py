@@ -17,7 +17,7 @@ import duckdb
 
 from hotspots.harm import load_harm_weights
 from hotspots.settings import Settings
-from hotspots.warehouse import read_sql
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -185,16 +185,11 @@ def select_hotspots(
     params = selection_params(settings, end_month=end_month)
     effective_from = next_month(end_month)
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rank_areas(con, force=force, settings=settings, end_month=end_month)
         hotspots = [r[0] for r in con.execute(f"SELECT area_code FROM {CANDIDATE} WHERE selected ORDER BY rank").fetchall()]
         selection, changed = _publish(con, force=force, effective_from=effective_from, params=params, hotspots=hotspots)
         con.execute(f"DROP TABLE {CANDIDATE}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     figures = concentration(con, force=force, selection_id=selection["selection_id"])
     log.info(
         "Selection %s for %s from %s: %d hot spots (%s), %.1f%% of harm, Gini %.3f",

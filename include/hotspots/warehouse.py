@@ -78,6 +78,18 @@ def open_warehouse(
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def model_files(settings: Settings | None = None) -> list[Path]:
     """The sql/ model files in the order they are applied: staging, then marts, by file name."""
     settings = settings or get_settings()

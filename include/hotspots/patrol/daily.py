@@ -11,6 +11,7 @@ import shapely
 
 from hotspots.patrol.core import OUTPUT_COLUMNS, PatrolParams, patrol_minutes
 from hotspots.patrol.grid import AreaIndex
+from hotspots.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
         frames.append(result[(result["date"] >= first) & (result["date"] <= last)])
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OUTPUT_COLUMNS)
     result.insert(0, "force", force)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "DELETE FROM daily_patrol WHERE force = ? AND date IN (SELECT unnest(?::DATE[]))", [force, dates]
         )
@@ -77,9 +77,5 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
                 f"SELECT force, {', '.join(OUTPUT_COLUMNS)}, now() FROM daily_patrol_frame"
             )
             con.unregister("daily_patrol_frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     log.info("daily_patrol %s: %d rows for %s from %d pings", force, len(result), [d.isoformat() for d in dates], pings_read)
     return {"force": force, "dates": [d.isoformat() for d in dates], "rows": len(result), "pings": pings_read}

@@ -22,7 +22,7 @@ import pandas as pd
 from hotspots.settings import Settings
 from hotspots.validation.areas import area_rules
 from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
-from hotspots.warehouse import read_sql
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +188,7 @@ def read_area_file(
 def load_areas(con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settings: Settings) -> dict[str, Any]:
     """Replace the force's rows in stg_areas with the boundaries in ``path`` (a file or a folder of files)."""
     files = area_files(Path(path))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
         totals: dict[str, Any] = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {},
                                   "repaired": 0, "files": []}
@@ -220,10 +219,6 @@ def load_areas(con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settin
             con.execute(f"DROP TABLE {table}")
         if totals["rows_loaded"] == 0:
             raise InputFileError(f"{path}: no valid area was loaded; see the quarantine table for the reasons.")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log.info("areas %s: %s", force, totals)
     return totals
 
@@ -323,8 +318,7 @@ def make_grid(
     if cell_m <= 0:
         raise ValueError("cell_m must be positive")
     size = f"{cell_m:g}"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _boundary_parts(con, force, boundary_path, settings, tile_m=max(cell_m * 20, 2000.0))
         con.execute(
             """CREATE OR REPLACE TEMP TABLE grid_cells AS
@@ -350,10 +344,6 @@ def make_grid(
             FROM grid_cells ORDER BY c, r""",
             {"force": force, "src": source_file},
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     counts = {"rows_read": cells, "rows_loaded": cells, "rows_quarantined": 0, "quarantined_by_reason": {},
               "cells": cells, "cell_m": cell_m, "area_m2": cells * cell_m * cell_m}
     log.info("grid %s: %s", force, counts)

@@ -21,6 +21,7 @@ from hotspots.settings import Settings
 from hotspots.sources.csvfile import header_key, match_columns, read_text_csv
 from hotspots.validation import avl as checks
 from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
+from hotspots.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +248,7 @@ def ingest_ping_file(
             "source_file": source_file,
         }
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM stg_pings WHERE force = ? AND source_file = ?", [force, source_file])
         con.register("ping_rows", rows)
         con.execute(
@@ -257,10 +257,6 @@ def ingest_ping_file(
         )
         con.unregister("ping_rows")
         record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     counts = outcome.counts()
     counts["local_dates"] = sorted({d.isoformat() for d in loaded["local_date"]})
     counts["source_file"] = source_file

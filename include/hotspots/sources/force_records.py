@@ -19,6 +19,7 @@ from hotspots.sources.csvfile import ROW_COLUMN, match_columns, read_text_csv
 from hotspots.sources.police_uk import load_frame
 from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
 from hotspots.validation.crime import force_records_derived, force_records_rules, knife_flag, offence_codes
+from hotspots.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,9 @@ def ingest_force_records(
     quarantine = quarantine_records(
         outcome.quarantined[raw_columns + ["reason"]], force=force, source=SOURCE, source_file=source_file
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
         record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     counts = outcome.counts() | {
         "events_outside": outside,
         "source_file": source_file,

@@ -27,7 +27,7 @@ from hotspots.validation.core import (
     validate_frame,
 )
 from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_derived, police_uk_rules
-from hotspots.warehouse import read_sql
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,9 @@ def ingest_crime_file(
     )
     raw_columns = ["source_row", *POLICE_UK_COLUMNS, "reason"]
     quarantine = quarantine_records(outcome.quarantined[raw_columns], force=force, source=SOURCE, source_file=source_file)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
         record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     counts = outcome.counts() | {"events_outside": outside, "source_file": source_file, "month": file_month(path)}
     if outside:
         log.warning("%s: %d loaded crimes lie outside every area (area_code NULL)", source_file, outside)
