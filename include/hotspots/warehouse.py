@@ -56,7 +56,13 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     # The extension directory lives beside the warehouse so no home directory or network is needed.
     ext_dir = path.parent / ".duckdb_extensions"
-    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    # Large partition loads (INSERT ... SELECT) run in parallel when row order need not be kept: every query
+    # that needs an order says ORDER BY.
+    config = {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+        "preserve_insertion_order": "false",
+    }
     if not read_only or ext_dir.exists():
         config["extension_directory"] = str(ext_dir)
     con = duckdb.connect(str(path), read_only=read_only, config=config)
