@@ -18,7 +18,7 @@ import pandas as pd
 
 from hotspots.pseudonym import pseudonym_key, pseudonymise
 from hotspots.settings import Settings
-from hotspots.sources.csvfile import header_key, match_columns, read_text_csv
+from hotspots.sources.csvfile import header_key, match_columns, read_parquet_file, read_text_csv
 from hotspots.validation import avl as checks
 from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
 from hotspots.warehouse import transaction
@@ -65,12 +65,7 @@ def read_ping_file(path: Path, columns: dict[str, str] | None = None) -> pd.Data
     mapping = check_mapping(columns)
     hint = " (or map it with --columns NAME=column)"
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise InputFileError(f"{path}: cannot be read as Parquet ({exc}). Export the file again.") from exc
-        if frame.empty:
-            raise InputFileError(f"{path}: the file has no rows. Export it again (the task stays failed so the gap is not silent).")
+        frame = read_parquet_file(path, "file")
         found = match_columns(list(frame.columns), [mapping["device"], mapping["time"]], path=path, hint=hint)
         frame = frame.rename(columns={v: k for k, v in found.items()})
         frame.insert(0, ROW, range(1, len(frame) + 1))

@@ -64,6 +64,17 @@ def match_columns(found: list[str], required: list[str], *, path: Path, hint: st
     return mapping
 
 
+def read_parquet_file(path: Path, what: str) -> pd.DataFrame:
+    """A Parquet file as a DataFrame; an unreadable or empty file raises InputFileError naming it."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputFileError(f"{path}: cannot be read as Parquet ({exc}). Export the {what} again.") from exc
+    if frame.empty:
+        raise InputFileError(f"{path}: the {what} has no rows. Export it again (the task stays failed so the gap is not silent).")
+    return frame
+
+
 def read_text_csv(path: Path, required: list[str], *, hint: str = "") -> pd.DataFrame:
     """All columns as text ('' for empty), required columns renamed to their canonical names, plus source_row."""
     path = Path(path)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from hotspots.settings import Settings
 from hotspots.sources.areas import BNG, force_extent, outside_distance, transform_points
-from hotspots.sources.csvfile import ROW_COLUMN, match_columns, read_text_csv
+from hotspots.sources.csvfile import ROW_COLUMN, match_columns, read_parquet_file, read_text_csv
 from hotspots.sources.police_uk import load_frame
 from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
 from hotspots.validation.crime import force_records_derived, force_records_rules, knife_flag, offence_codes
@@ -37,12 +37,7 @@ def read_extract(path: Path, columns: dict[str, str] | None) -> pd.DataFrame:
     if unknown:
         raise ValueError(f"columns mapping has unknown canonical names {sorted(unknown)}; use {REQUIRED + OPTIONAL}")
     if path.suffix.lower() == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for broken files
-            raise InputFileError(f"{path}: cannot be read as Parquet ({exc}). Export the extract again.") from exc
-        if frame.empty:
-            raise InputFileError(f"{path}: the extract has no rows. Export it again.")
+        frame = read_parquet_file(path, "extract")
         frame = frame.astype(object).where(frame.notna(), "").astype(str)
         frame.insert(0, ROW_COLUMN, range(1, len(frame) + 1))
     else:
