@@ -17,7 +17,7 @@ from hotspots.settings import Settings
 from hotspots.sources.areas import BNG, force_extent, outside_distance, transform_points
 from hotspots.sources.csvfile import ROW_COLUMN, match_columns, read_parquet_file, read_text_csv
 from hotspots.sources.police_uk import load_frame
-from hotspots.validation.core import InputFileError, quarantine_records, record_validation, validate_frame
+from hotspots.validation.core import quarantine_records, record_validation, validate_frame
 from hotspots.validation.crime import force_records_derived, force_records_rules, knife_flag, offence_codes
 from hotspots.warehouse import transaction
 
