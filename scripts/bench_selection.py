@@ -151,7 +151,7 @@ def place_by_map_point(con) -> Timer:
     with Timer() as timer:
         with Timer() as timer.place:
             con.execute("CREATE OR REPLACE TEMP TABLE bench_distinct AS SELECT DISTINCT easting, northing FROM bench_points")
-            located = place_points(con, "bench_distinct", force=FORCE)
+            located = place_points(con, "bench_distinct", force=FORCE)  # noqa: F841 (read by DuckDB by name)
             con.execute("CREATE OR REPLACE TEMP TABLE bench_located AS SELECT easting, northing, area_code FROM located")
         with Timer() as timer.load:
             con.execute(
@@ -165,7 +165,7 @@ def place_per_row(con, n_rows: int) -> Timer:
     """The pipeline's place_points on every row of a sample (no de-duplication), into a scratch table."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE bench_rows AS SELECT * FROM bench_points LIMIT {n_rows}")
     with Timer() as timer:
-        placed = place_points(con, "bench_rows", force=FORCE)
+        placed = place_points(con, "bench_rows", force=FORCE)  # noqa: F841 (read by DuckDB by name)
         con.execute("CREATE OR REPLACE TEMP TABLE bench_rows_placed AS SELECT crime_id, area_code FROM placed")
     mismatches = con.execute(
         """SELECT count(*) FROM bench_rows_placed r JOIN stg_crimes c ON c.force = $force AND c.crime_key = r.crime_id
