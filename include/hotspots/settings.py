@@ -140,16 +140,10 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
-    @field_validator("max_speed_kmh", mode="before")
+    @field_validator("max_speed_kmh", "plan_k", mode="before")
     @classmethod
-    def _none_speed(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
-            return None
-        return value
-
-    @field_validator("plan_k", mode="before")
-    @classmethod
-    def _none_plan(cls, value: object) -> object:
+    def _none_words(cls, value: object) -> object:
+        """Empty, 'none' or 'off' in the environment switch an optional number off."""
         if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
             return None
         return value
