@@ -56,6 +56,18 @@ def is_sorted(ts):
     return True
 
 
+@njit(cache=True, inline="always")
+def _segment_d2(px, py, x1, y1, dx, dy, ll):
+    """Squared distance from (px, py) to the segment from (x1, y1) along (dx, dy); ll = dx^2 + dy^2."""
+    t = 0.0
+    if ll > 0.0:
+        t = ((px - x1) * dx + (py - y1) * dy) / ll
+        t = min(1.0, max(0.0, t))
+    ex = x1 + t * dx - px
+    ey = y1 + t * dy - py
+    return ex * ex + ey * ey
+
+
 @njit(cache=True)
 def _inside_and_dist2(px, py, a, ring_xy, ring_ptr, area_ring_ptr, stop_d2):
     """(inside by even-odd rule, squared distance to the nearest edge); the distance search stops early once
@@ -74,14 +86,7 @@ def _inside_and_dist2(px, py, a, ring_xy, ring_ptr, area_ring_ptr, stop_d2):
             if best > stop_d2:
                 dx = x2 - x1
                 dy = y2 - y1
-                ll = dx * dx + dy * dy
-                t = 0.0
-                if ll > 0.0:
-                    t = ((px - x1) * dx + (py - y1) * dy) / ll
-                    t = min(1.0, max(0.0, t))
-                ex = x1 + t * dx - px
-                ey = y1 + t * dy - py
-                d2 = ex * ex + ey * ey
+                d2 = _segment_d2(px, py, x1, y1, dx, dy, dx * dx + dy * dy)
                 if d2 < best:
                     best = d2
     return inside, best
@@ -135,13 +140,7 @@ def _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_
                     mark[r, kk] = not mark[r, kk]
                 for c in range(ea, eb + 1):
                     cx = gx0 + (c + c0 + 0.5) * cs
-                    t = 0.0
-                    if ll > 0.0:
-                        t = ((cx - x1) * dx + (cy - y1) * dy) / ll
-                        t = min(1.0, max(0.0, t))
-                    ex = x1 + t * dx - cx
-                    ey = y1 + t * dy - cy
-                    d2 = ex * ex + ey * ey
+                    d2 = _segment_d2(cx, cy, x1, y1, dx, dy, ll)
                     if d2 < dist2[r, c]:
                         dist2[r, c] = d2
     count = 0
