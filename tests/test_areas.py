@@ -46,6 +46,28 @@ def test_configured_fields_and_idempotent_reload(warehouse, settings, tmp_path, 
     assert warehouse.execute("SELECT count(*) FROM stg_areas").fetchone()[0] == 16  # failed reload rolled back
 
 
+def test_place_points_each_row_once_with_repeated_null_and_boundary_points(warehouse, settings, tmp_path):
+    """place_points places each distinct coordinate once and joins it back: every input row comes out once
+    (identical rows too), NULL coordinates and points outside get NULL, a point on a shared edge or corner
+    goes to the lowest code, and another force's areas are ignored."""
+    # areas written in EPSG:27700, so edges and corners are exact (no reprojection)
+    load_areas(warehouse, force="test", path=write_areas(tmp_path, crs="EPSG:27700"), settings=settings)
+    warehouse.execute("INSERT INTO stg_areas SELECT 'other', 'A000', 'other force', geom, area_m2, source_file, loaded_at "
+                      "FROM stg_areas WHERE area_code = 'E010011'")
+    warehouse.execute(
+        "CREATE TABLE pts AS SELECT * FROM (VALUES (1, 500075.0, 245075.0), (2, 500075.0, 245075.0), (3, 500075.0, 245075.0), "
+        "(4, 501000.0, 245500.0), (5, 501000.0, 246000.0), (6, NULL, 245075.0), (7, 500075.0, NULL), (8, NULL, NULL), "
+        "(9, 499000.0, 245000.0), (10, 501500.0, 246500.0), (10, 501500.0, 246500.0)) t(id, easting, northing)")
+    rows = place_points(warehouse, "pts", force="test").project("id, area_code").order("id, area_code").fetchall()
+    assert rows == [(1, "E010000"), (2, "E010000"), (3, "E010000"), (4, "E010000"), (5, "E010000"), (6, None), (7, None),
+                    (8, None), (9, None), (10, "E010011"), (10, "E010011")]
+    # the same answer as testing every row on its own against every area (no de-duplication, no spatial index)
+    naive = warehouse.execute(
+        """SELECT p.id, (SELECT min(a.area_code) FROM stg_areas a WHERE a.force = 'test'
+                         AND ST_Intersects(a.geom, ST_Point(p.easting, p.northing))) FROM pts p ORDER BY 1, 2""").fetchall()
+    assert rows == naive
+
+
 def test_grid_cells_and_place_points(warehouse, settings, tmp_path):
     load_areas(warehouse, force="test", path=write_areas(tmp_path), settings=settings)
     warehouse.execute(

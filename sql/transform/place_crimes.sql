@@ -1,5 +1,7 @@
 -- Load one validated crime file into stg_crimes: crimes_to_load (a placed relation from place_points.sql) ->
 -- typed rows. Parameters: $force, $source, $source_file. The caller deletes the file's old rows first.
+-- No ORDER BY: the insert runs in parallel (preserve_insertion_order = false) and nothing reads stg_crimes
+-- in physical order (every query that needs an order says ORDER BY).
 INSERT INTO stg_crimes
 SELECT
     $force AS force,
@@ -21,4 +23,3 @@ SELECT
     source_row,
     now() AS loaded_at
 FROM crimes_to_load
-ORDER BY source_row

@@ -267,12 +267,12 @@ def transform_points(
 
 def place_points(con: duckdb.DuckDBPyConnection, relation: str, *, force: str) -> duckdb.DuckDBPyRelation:
     """Every row of ``relation`` (a table/view name with easting, northing in EPSG:27700 and no area_code)
-    plus the area_code of the force's area containing the point (NULL outside every area). One SQL statement
-    (sql/transform/place_points.sql, a DuckDB SPATIAL_JOIN), so it scales to whole national files."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW points_to_place AS SELECT row_number() OVER () AS _place_id, * FROM {relation}"
-    )
-    return con.sql(read_sql("transform/place_points"), params={"force": force}).project("* EXCLUDE (_place_id)")
+    plus the area_code of the force's area containing the point (NULL outside every area or without
+    coordinates; on a shared boundary the lowest area_code). One SQL statement (sql/transform/place_points.sql:
+    each distinct point placed once by a DuckDB SPATIAL_JOIN, then joined back to every row), so it scales to
+    whole national files. Row order is not kept: order the result if it matters."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW points_to_place AS SELECT * FROM {relation}")
+    return con.sql(read_sql("transform/place_points"), params={"force": force})
 
 
 def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float) -> None:

@@ -78,6 +78,24 @@ def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> 
     return frame
 
 
+def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, source: str, source_file: str) -> int:
+    """Replace the file's rows in stg_crimes with the rows of ``relation`` (a table or view name with the typed
+    columns of load_frame), placed in areas (place_points, then sql/transform/place_crimes.sql); returns the
+    number of rows outside every area. The caller holds the transaction."""
+    con.execute("DELETE FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    placed = place_points(con, relation, force=force)
+    con.register("crimes_to_load", placed)
+    try:
+        con.execute(read_sql("transform/place_crimes"), {"force": force, "source": source, "source_file": source_file})
+    finally:
+        con.unregister("crimes_to_load")
+    outside = con.execute(
+        "SELECT count(*) FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ? AND area_code IS NULL",
+        [force, source, source_file],
+    ).fetchone()[0]
+    return int(outside)
+
+
 def load_frame(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -86,21 +104,14 @@ def load_frame(
     source_file: str,
     rows: pd.DataFrame,
 ) -> int:
-    """Replace the file's rows in stg_crimes with ``rows`` (typed columns), placed in areas; returns outside count."""
-    con.execute("DELETE FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    """Replace the file's rows in stg_crimes with ``rows`` (typed columns: source_row, crime_id, month,
+    occurred_at, crime_type, offence_code, knife_flag, lon, lat, easting, northing, location, file_lsoa_code),
+    placed in areas; returns the outside count (see load_relation)."""
     con.register("crimes_typed", rows)
     try:
-        placed = place_points(con, "crimes_typed", force=force)
-        con.register("crimes_to_load", placed)
-        con.execute(read_sql("transform/place_crimes"), {"force": force, "source": source, "source_file": source_file})
-        outside = con.execute(
-            "SELECT count(*) FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ? AND area_code IS NULL",
-            [force, source, source_file],
-        ).fetchone()[0]
+        return load_relation(con, "crimes_typed", force=force, source=source, source_file=source_file)
     finally:
-        con.unregister("crimes_to_load")
         con.unregister("crimes_typed")
-    return int(outside)
 
 
 def ingest_crime_file(
