@@ -1,11 +1,13 @@
 """Benchmark: hot-spot selection at national scale (placement of crimes in areas, then ranking and publishing).
 
 Builds a grid-ish tiling of irregular polygons in EPSG:27700 (default 35,000 areas, about the number of LSOAs
-in England and Wales) and generated crimes (default 18 million: a year of national street-level crime),
-places every crime by point in polygon with the pipeline's own SQL (sql/transform/place_points.sql via
-hotspots.sources.areas.place_points) and runs hotspots.selection.select_hotspots. The baseline is a naive
+in England and Wales) and generated crimes (default 18 million: a year of national street-level crime, shaped
+like data.police.uk rows), loads them with the pipeline's own loader (hotspots.sources.police_uk.load_relation:
+place_points = sql/transform/place_points.sql, then sql/transform/place_crimes.sql into stg_crimes, one
+transaction per monthly file as ingest_crime_file does) and runs hotspots.selection.select_hotspots. Also
+timed: the previous per-row placement (a SPATIAL_JOIN on every row) on a sample, and the baseline, a naive
 point-in-polygon join without any spatial prefilter (every point tested against every polygon) on a
-subsample, extrapolated; it also checks that both give the same areas.
+subsample, both extrapolated; both are checked against the areas the pipeline stored.
 
     .venv/bin/python scripts/bench_selection.py [--areas 35000] [--crimes 18000000] [--baseline-points 2000]
 
@@ -26,10 +28,12 @@ import pyarrow as pa
 
 from hotspots.selection import select_hotspots
 from hotspots.settings import Settings
-from hotspots.sources.areas import place_points
-from hotspots.warehouse import apply_schema, connect
+from hotspots.sources.police_uk import SOURCE, load_relation
+from hotspots.warehouse import apply_schema, connect, transaction
 
 FORCE = "national"
+MONTHS = 12
+FIRST_MONTH = "2023-05-01"
 CELL_M = 1200.0
 ORIGIN = (150_000.0, 50_000.0)
 # Share of street-level crime by category (roughly the national mix); three count for selection.
@@ -76,8 +80,8 @@ def tiling(n_areas: int, seed: int = 1) -> tuple[pa.Table, tuple[int, int]]:
     return pa.table({"area_code": codes, "wkt": wkt}), (nx, ny)
 
 
-def build(con, n_areas: int, n_crimes: int, map_points: int) -> dict:
-    """Fill stg_areas and the table bench_points (easting, northing, month, crime_type, crime_id)."""
+def build(con, n_areas: int, n_crimes: int, map_points: int, lean: bool = False) -> dict:
+    """Fill stg_areas and the table bench_points (the typed columns load_relation reads, one run per month)."""
     started = time.perf_counter()
     areas, (nx, ny) = tiling(n_areas)
     con.register("area_wkt", areas)
@@ -91,40 +95,64 @@ def build(con, n_areas: int, n_crimes: int, map_points: int) -> dict:
     # data.police.uk snaps every crime to one of "over 750,000 anonymous map points" (police.uk, location
     # anonymisation). Map points: 60% spread evenly, 40% around 2,000 centres (sd 500 m); crimes pick map
     # points with a strong skew (u^3), as street crime concentrates. Randomness from hash() of row numbers, so
-    # every run generates the same data.
+    # every run generates the same data. Crime i falls in month i % 12.
     cum, edges = 0.0, []
     for crime_type, share in CRIME_MIX:
         cum += share
         edges.append(f"WHEN u_type < {cum / sum(s for _, s in CRIME_MIX):.6f} THEN '{crime_type}'")
     width, height = nx * CELL_M, ny * CELL_M
+    # Each map point also carries what data.police.uk prints for it: longitude/latitude (an affine stand-in
+    # for the transform; not used for placement), a "On or near ..." street and an LSOA code.
     con.execute(
         f"""CREATE OR REPLACE TABLE bench_map_points AS
         WITH u AS (
             SELECT i, hash(i * 16 + 1) / {2.0**64} AS u1, hash(i * 16 + 2) / {2.0**64} AS u2, hash(i * 16 + 3) / {2.0**64} AS u3,
                    hash(i * 16 + 6) % 2000 AS centre
             FROM range({map_points}) t(i)
+        ),
+        p AS (
+            SELECT i AS point_id,
+                   round(CASE WHEN u3 < 0.6 THEN {ORIGIN[0]} + u1 * {width}
+                        ELSE {ORIGIN[0]} + (hash(centre * 16 + 7) / {2.0**64}) * {width}
+                             + 500 * sqrt(-2 * ln(greatest(u1, 1e-12))) * cos(2 * pi() * u2) END) AS easting,
+                   round(CASE WHEN u3 < 0.6 THEN {ORIGIN[1]} + u2 * {height}
+                        ELSE {ORIGIN[1]} + (hash(centre * 16 + 8) / {2.0**64}) * {height}
+                             + 500 * sqrt(-2 * ln(greatest(u1, 1e-12))) * sin(2 * pi() * u2) END) AS northing
+            FROM u
         )
-        SELECT i AS point_id,
-               round(CASE WHEN u3 < 0.6 THEN {ORIGIN[0]} + u1 * {width}
-                    ELSE {ORIGIN[0]} + (hash(centre * 16 + 7) / {2.0**64}) * {width}
-                         + 500 * sqrt(-2 * ln(greatest(u1, 1e-12))) * cos(2 * pi() * u2) END) AS easting,
-               round(CASE WHEN u3 < 0.6 THEN {ORIGIN[1]} + u2 * {height}
-                    ELSE {ORIGIN[1]} + (hash(centre * 16 + 8) / {2.0**64}) * {height}
-                         + 500 * sqrt(-2 * ln(greatest(u1, 1e-12))) * sin(2 * pi() * u2) END) AS northing
-        FROM u"""
+        SELECT *, round(-7.5 + (easting - 400000) / 70000, 6) AS lon, round(49.75 + (northing + 100000) / 111000, 6) AS lat,
+               'On or near ' || ['High Street', 'Church Road', 'Station Road', 'Park Lane', 'Mill Lane', 'School Lane',
+                                 'Parking Area', 'Supermarket', 'Petrol Station', 'Nightclub'][1 + (hash(point_id * 16 + 9) % 10)::BIGINT]
+                             || ' ' || (hash(point_id * 16 + 10) % 20000) AS location,
+               'E0' || lpad((hash(point_id * 16 + 12) % 35000)::VARCHAR, 7, '0') AS file_lsoa_code
+        FROM p"""
     )
+    # One table in month order (one INSERT per month), so each monthly "file" is a contiguous run of row groups.
+    # Crime ID: 64 hex characters as published; empty for anti-social behaviour, as published (the loader
+    # then keys the row by a hash of file and row). source_row is unique within the file (and the year).
     con.execute(
-        f"""CREATE OR REPLACE TABLE bench_points AS
-        WITH u AS (
-            SELECT i, floor({map_points} * pow(hash(i * 16 + 11) / {2.0**64}, 3))::BIGINT AS point_id,
-                   hash(i * 16 + 4) / {2.0**64} AS u_type, hash(i * 16 + 5) % 12 AS m
-            FROM range({n_crimes}) t(i)
-        )
-        SELECT 'c' || i AS crime_id, i + 1 AS source_row, p.easting, p.northing,
-               (DATE '2023-05-01' + to_months(m::INTEGER))::DATE AS month,
-               CASE {' '.join(edges)} ELSE 'Other crime' END AS crime_type
-        FROM u JOIN bench_map_points p USING (point_id)"""
+        """CREATE OR REPLACE TABLE bench_points (source_row BIGINT, crime_id VARCHAR, month DATE, occurred_at TIMESTAMP,
+           crime_type VARCHAR, offence_code VARCHAR, knife_flag BOOLEAN, lon DOUBLE, lat DOUBLE, easting DOUBLE,
+           northing DOUBLE, location VARCHAR, file_lsoa_code VARCHAR)"""
     )
+    # --lean-rows: the earlier shape of this benchmark (short ids 'c<i>', no lon/lat, location or LSOA code).
+    full_id = "CASE WHEN crime_type = 'Anti-social behaviour' THEN '' ELSE sha256('c' || i) END"
+    full_cols = "p.lon, p.lat, p.easting, p.northing, p.location, p.file_lsoa_code"
+    lean_id, lean_cols = "'c' || i", "NULL, NULL, p.easting, p.northing, NULL, NULL"
+    for m in range(MONTHS):
+        con.execute(
+            f"""INSERT INTO bench_points
+            WITH u AS (
+                SELECT i, floor({map_points} * pow(hash(i * 16 + 11) / {2.0**64}, 3))::BIGINT AS point_id,
+                       hash(i * 16 + 4) / {2.0**64} AS u_type
+                FROM range({m}, {n_crimes}, {MONTHS}) t(i)
+            ),
+            typed AS (SELECT *, CASE {' '.join(edges)} ELSE 'Other crime' END AS crime_type FROM u)
+            SELECT i + 1, {lean_id if lean else full_id}, (DATE '{FIRST_MONTH}' + to_months({m}))::DATE, NULL, crime_type,
+                   NULL, NULL, {lean_cols if lean else full_cols}
+            FROM typed JOIN bench_map_points p USING (point_id)"""
+        )
+    con.execute("CHECKPOINT")  # write the generated data now, not in the first timed commit
     return {"build_s": time.perf_counter() - started, "invalid_polygons": invalid, "grid": [nx, ny]}
 
 
@@ -139,50 +167,65 @@ class Timer:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
-INSERT_CRIMES = f"""INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, easting, northing, area_code,
-                                    source_file, source_row, loaded_at)
-    SELECT '{FORCE}', 'police_uk', crime_id, month, crime_type, easting, northing, area_code,
-           'bench', source_row, now()
-    FROM {{placed}}"""
+def month_files(con) -> list[tuple[str, str]]:
+    """(month, file name) of each monthly file, as ingest_crime file names them."""
+    months = [m for (m,) in con.execute("SELECT DISTINCT month::VARCHAR FROM bench_points ORDER BY 1").fetchall()]
+    return [(m, f"{m[:7]}-{FORCE}-street.csv") for m in months]
 
 
-def place_by_map_point(con) -> Timer:
-    """Place each distinct map point once with the pipeline's place_points, join back, load stg_crimes."""
+def load_pipeline(con, files: list[tuple[str, str]], by: str) -> Timer:
+    """The pipeline's loader (load_relation: delete the file's rows, place_points, place_crimes.sql, count the
+    rows outside), one transaction per file as ingest_crime_file; by 'month' (the DAG's unit) or the 'year'
+    as one file. Ends with a CHECKPOINT, so storage work deferred by the commits is timed here too."""
     with Timer() as timer:
-        with Timer() as timer.place:
-            con.execute("CREATE OR REPLACE TEMP TABLE bench_distinct AS SELECT DISTINCT easting, northing FROM bench_points")
-            located = place_points(con, "bench_distinct", force=FORCE)  # noqa: F841 (read by DuckDB by name)
-            con.execute("CREATE OR REPLACE TEMP TABLE bench_located AS SELECT easting, northing, area_code FROM located")
-        with Timer() as timer.load:
-            con.execute(
-                INSERT_CRIMES.format(placed="""(SELECT b.*, l.area_code FROM bench_points b
-                    LEFT JOIN bench_located l ON b.easting = l.easting AND b.northing = l.northing)""")
-            )
+        timer.files = []
+        if by == "year":
+            files = [("", f"{FORCE}-year-street.csv")]
+        for month, name in files:
+            where = f"WHERE month = DATE '{month}'" if month else ""
+            con.execute(f"CREATE OR REPLACE TEMP VIEW bench_file AS SELECT * FROM bench_points {where}")
+            with Timer() as one:
+                with transaction(con):
+                    load_relation(con, "bench_file", force=FORCE, source=SOURCE, source_file=name)
+            timer.files.append(one.wall)
+        # Deferred storage work (row groups committed through the WAL are compacted here) belongs to the load.
+        with Timer() as timer.checkpoint:
+            con.execute("CHECKPOINT")
     return timer
 
 
+# The previous sql/transform/place_points.sql (kept here as the comparison): a SPATIAL_JOIN on every row, one
+# row kept per row id by a window (lowest area_code on a boundary).
+PER_ROW_PLACEMENT = """
+WITH areas AS (SELECT area_code, geom FROM stg_areas WHERE force = $force),
+points AS (SELECT *, row_number() OVER () AS _place_id, ST_Point(easting, northing) AS _pt FROM bench_rows)
+SELECT points.source_row, areas.area_code
+FROM points
+LEFT JOIN areas ON ST_Intersects(areas.geom, points._pt)
+QUALIFY row_number() OVER (PARTITION BY points._place_id ORDER BY areas.area_code) = 1"""
+
+
 def place_per_row(con, n_rows: int) -> Timer:
-    """The pipeline's place_points on every row of a sample (no de-duplication), into a scratch table."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE bench_rows AS SELECT * FROM bench_points LIMIT {n_rows}")
+    """The previous placement, a SPATIAL_JOIN on every row of a sample (no de-duplication), into a scratch table."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE bench_rows AS SELECT * FROM bench_points USING SAMPLE {n_rows} ROWS (reservoir, 7)")
     with Timer() as timer:
-        placed = place_points(con, "bench_rows", force=FORCE)  # noqa: F841 (read by DuckDB by name)
-        con.execute("CREATE OR REPLACE TEMP TABLE bench_rows_placed AS SELECT crime_id, area_code FROM placed")
-    mismatches = con.execute(
-        """SELECT count(*) FROM bench_rows_placed r JOIN stg_crimes c ON c.force = $force AND c.crime_key = r.crime_id
+        con.execute("CREATE OR REPLACE TEMP TABLE bench_rows_placed AS " + PER_ROW_PLACEMENT, {"force": FORCE})
+    timer.rows = con.execute("SELECT count(*) FROM bench_rows_placed").fetchone()[0]
+    timer.mismatches = con.execute(
+        """SELECT count(*) FROM bench_rows_placed r JOIN stg_crimes c ON c.force = $force AND c.source_row = r.source_row
            WHERE c.area_code IS DISTINCT FROM r.area_code""",
         {"force": FORCE},
     ).fetchone()[0]
-    timer.mismatches = mismatches
     return timer
 
 
 def baseline(con, n_points: int) -> dict:
     """Naive point in polygon on a subsample: every point against every polygon, no spatial prefilter."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE bench_sub AS SELECT * FROM bench_points USING SAMPLE {n_points} ROWS (reservoir, 42)")
-    query = """SELECT s.crime_id, min(a.area_code) AS area_code
+    query = """SELECT s.source_row, min(a.area_code) AS area_code
                FROM bench_sub s, stg_areas a
                WHERE a.force = $force AND ST_Contains(a.geom, ST_Point(s.easting, s.northing))::INTEGER = 1
-               GROUP BY s.crime_id"""
+               GROUP BY s.source_row"""
     plan = "\n".join(row[1] for row in con.execute("EXPLAIN " + query, {"force": FORCE}).fetchall())
     if "SPATIAL_JOIN" in plan:
         raise RuntimeError("the baseline query was turned into a SPATIAL_JOIN; it would not be naive")
@@ -191,8 +234,8 @@ def baseline(con, n_points: int) -> dict:
     seconds = time.perf_counter() - started
     mismatches = con.execute(
         """SELECT count(*) FROM bench_sub s
-           LEFT JOIN bench_naive n USING (crime_id)
-           JOIN stg_crimes c ON c.force = $force AND c.crime_key = s.crime_id
+           LEFT JOIN bench_naive n USING (source_row)
+           JOIN stg_crimes c ON c.force = $force AND c.source_row = s.source_row
            WHERE c.area_code IS DISTINCT FROM n.area_code""",
         {"force": FORCE},
     ).fetchone()[0]
@@ -207,6 +250,10 @@ def main() -> None:
     parser.add_argument("--per-row-sample", type=int, default=2_000_000, help="Rows placed one by one (no de-duplication).")
     parser.add_argument("--baseline-points", type=int, default=2_000)
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
+    parser.add_argument("--load-by", choices=["month", "year"], default="month",
+                        help="One file per month (as the DAG loads them) or the whole year as one file.")
+    parser.add_argument("--lean-rows", action="store_true",
+                        help="The earlier data shape: short crime ids, no lon/lat, location or LSOA code.")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-selection-") as tmp:
@@ -216,20 +263,24 @@ def main() -> None:
             con.execute(f"SET threads = {args.threads}")
         apply_schema(con, settings)
         threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-        built = build(con, args.areas, args.crimes, args.map_points)
+        built = build(con, args.areas, args.crimes, args.map_points, lean=args.lean_rows)
         distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT easting, northing FROM bench_points)").fetchone()[0]
         print(f"built {args.areas:,} areas ({built['grid'][0]}x{built['grid'][1]} lattice, {built['invalid_polygons']} invalid) "
               f"and {args.crimes:,} crimes on {distinct:,} distinct map points in {built['build_s']:.1f} s "
               f"(not timed below); DuckDB threads {threads}")
 
-        place = place_by_map_point(con)
+        files = month_files(con)
+        place = load_pipeline(con, files, args.load_by)
         placed, outside = con.execute(
             "SELECT count(area_code), count(*) - count(area_code) FROM stg_crimes WHERE force = ?", [FORCE]
         ).fetchone()
-        print(f"placement + load (each map point once): wall {place.wall:.1f} s, CPU {place.cpu:.1f} s "
-              f"({args.crimes / place.wall / 1e6:.2f} M crimes/s); placed {placed:,}, outside every area {outside:,}")
-        print(f"  of which: distinct map points + place_points: wall {place.place.wall:.1f} s, CPU {place.place.cpu:.1f} s; "
-              f"join back + insert into stg_crimes: wall {place.load.wall:.1f} s, CPU {place.load.cpu:.1f} s")
+        stored = placed + outside
+        if stored != args.crimes:
+            raise RuntimeError(f"stg_crimes holds {stored:,} rows, not the {args.crimes:,} generated")
+        print(f"placement + load (pipeline loader, {len(place.files)} file(s) by {args.load_by}, one transaction each): "
+              f"wall {place.wall:.1f} s, CPU {place.cpu:.1f} s ({args.crimes / place.wall / 1e6:.2f} M crimes/s); "
+              f"placed {placed:,}, outside every area {outside:,}; slowest file {max(place.files):.2f} s, "
+              f"final CHECKPOINT {place.checkpoint.wall:.2f} s")
 
         with Timer() as select:
             result = select_hotspots(con, force=FORCE, settings=settings)
@@ -239,7 +290,7 @@ def main() -> None:
         n_rows = min(args.per_row_sample, args.crimes)
         per_row = place_per_row(con, n_rows)
         per_row_full = per_row.wall / n_rows * args.crimes
-        print(f"pipeline place_points row by row: {n_rows:,} rows wall {per_row.wall:.1f} s, CPU {per_row.cpu:.1f} s "
+        print(f"previous placement, a SPATIAL_JOIN per row: {n_rows:,} rows wall {per_row.wall:.1f} s, CPU {per_row.cpu:.1f} s "
               f"-> {per_row_full:.0f} s extrapolated to {args.crimes:,}; {per_row.mismatches} rows disagree")
 
         base = baseline(con, args.baseline_points)
@@ -255,9 +306,10 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "selection_national", "areas": args.areas, "crimes": args.crimes, "map_points": distinct,
         "threads": threads, "build_s": round(built["build_s"], 2),
+        "load_by": args.load_by, "files": len(place.files),
         "place_load_s": round(place.wall, 2), "place_load_cpu_s": round(place.cpu, 2),
-        "place_s": round(place.place.wall, 2), "place_cpu_s": round(place.place.cpu, 2),
-        "load_s": round(place.load.wall, 2), "load_cpu_s": round(place.load.cpu, 2),
+        "rows": "lean" if args.lean_rows else "police_uk", "slowest_file_s": round(max(place.files), 2),
+        "checkpoint_s": round(place.checkpoint.wall, 2),
         "select_s": round(select.wall, 2), "select_cpu_s": round(select.cpu, 2), "total_s": round(total, 2),
         "placed": placed, "outside": outside, "hotspots": len(result["hotspots"]),
         "selected_harm_share": round(result["selected_harm_share"], 4), "gini": round(result["gini"], 4),

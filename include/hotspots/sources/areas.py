@@ -270,9 +270,12 @@ def place_points(con: duckdb.DuckDBPyConnection, relation: str, *, force: str) -
     plus the area_code of the force's area containing the point (NULL outside every area or without
     coordinates; on a shared boundary the lowest area_code). One SQL statement (sql/transform/place_points.sql:
     each distinct point placed once by a DuckDB SPATIAL_JOIN, then joined back to every row), so it scales to
-    whole national files. Row order is not kept: order the result if it matters."""
+    whole national files. The relation is lazy (it streams into whatever consumes it) and reads the temp view
+    points_to_place and the variable hotspots_place_force: consume it before the next call. Row order is not
+    kept: order the result if it matters."""
+    con.execute("SET VARIABLE hotspots_place_force = ?", [force])
     con.execute(f"CREATE OR REPLACE TEMP VIEW points_to_place AS SELECT * FROM {relation}")
-    return con.sql(read_sql("transform/place_points"), params={"force": force})
+    return con.sql(read_sql("transform/place_points"))
 
 
 def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float) -> None:
