@@ -210,12 +210,61 @@ def test_fast_method_equals_spatial_join_and_geopandas(seed, params):
     assert compare(reference, geopandas_patrol(pings, areas, params)) == []
 
 
-def test_grid_lists_every_area_a_ping_may_belong_to():
-    pings, areas = random_case(5, n=2000)
-    index = AreaIndex.build(areas, 100.0, cell_m=40.0)
-    idx = np.arange(len(pings["easting"]))
-    pair_ping, pair_area = index.locate(idx, pings["easting"], pings["northing"])
-    got = {(i, a) for i, a in zip(pair_ping.tolist(), pair_area.tolist()) if a >= 0}
+def _tiny_squares():
+    """100 squares of 8 m on a 12 m lattice: with a 300 m buffer every cell lists all of them (> 32 candidates)."""
+    corners = [(500_000 + 12 * (k % 10), 200_000 + 12 * (k // 10)) for k in range(100)]
+    areas = [(f"T{k:03d}", shapely.box(x, y, x + 8, y + 8)) for k, (x, y) in enumerate(corners)]
+    rng = np.random.default_rng(7)
+    xy = rng.uniform((499_600, 199_600), (500_520, 200_520), (3000, 2))
+    return {"easting": xy[:, 0], "northing": xy[:, 1]}, areas
+
+
+@pytest.mark.parametrize("buffer_m,cell_m,case", [
+    (100.0, 40.0, "random"),  # every uncertain cell lies outside the polygon: distance test only
+    (10.0, 40.0, "random"),   # uncertain cells straddle the boundary: full test
+    (0.0, 25.0, "random"),
+    (300.0, 40.0, "tiny"),    # more candidates per cell than the 32-bit hit mask holds
+])
+def test_grid_lists_every_area_a_ping_may_belong_to(buffer_m, cell_m, case):
+    pings, areas = random_case(5, n=2000) if case == "random" else _tiny_squares()
+    index = AreaIndex.build(areas, buffer_m, cell_m=cell_m)
+    pair_ping, pair_area = index.pairs(pings["easting"], pings["northing"])
+    got = set(zip(pair_ping.tolist(), pair_area.tolist()))
+    assert np.all(np.diff(pair_ping) >= 0) and len(got) == len(pair_ping)  # point order, no repeats
     points = shapely.points(pings["easting"], pings["northing"])
-    expected = {(int(i), a) for a, (_, g) in enumerate(areas) for i in np.flatnonzero(shapely.dwithin(g, points, 100.0))}
-    assert got == expected
+    expected = {(int(i), a) for a, (_, g) in enumerate(areas) for i in np.flatnonzero(shapely.dwithin(g, points, buffer_m))}
+    assert len(expected) > 1000 and got == expected
+
+
+def test_parallel_chunks_give_the_same_result_as_one_pass():
+    """Time chunks (used from 65,536 pings up) must not change a figure: force several on a small case, and
+    check the chunked passes against the plain per-area sweep."""
+    from hotspots.patrol import kernels
+    from hotspots.patrol.core import PingArrays, ping_days, reference_figures
+
+    pings, areas = random_case(13)
+    params = PatrolParams(max_gap_s=900)
+    p = PingArrays.from_input(pings)
+    index = AreaIndex.build(areas, params.buffer_m)
+    days = ping_days(p, params)
+    base = (p.dev, p.n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit)
+
+    def figures(nch):
+        end, found, hits = np.empty(p.ts.size, np.int64), np.empty(p.ts.size, np.int32), np.empty(p.ts.size, np.uint32)
+        records = kernels.close_and_locate(*base, index.grid, index.shape, index.buffer_m, nch, end, found, hits)
+        assert np.array_equal(end, kernels.presence_intervals(*base, nch))
+        out = kernels.daily_figures(p.ts, end, p.dev, p.x, p.y, found, hits, records, len(areas), p.n_dev,
+                                    index.max_per_cell, index.grid, index.shape, index.buffer_m, days.midnights, days.win,
+                                    600_000_000)
+        return end, out
+
+    end, one = figures(1)
+    assert (one[1] > 0).sum() > 40 and one[2].sum() > 100  # officer time in many area-days, many visits
+    pair_ping, pair_area = index.pairs(p.x, p.y)
+    patrol = end[pair_ping] > p.ts[pair_ping]
+    plain = reference_figures(p, end, pair_ping[patrol], pair_area[patrol], days, len(areas), PatrolParams(max_gap_s=900))
+    assert all(np.array_equal(a, b) for a, b in zip(one, plain))
+    for nch in (2, 7):
+        end_n, many = figures(nch)
+        assert np.array_equal(end_n, end)
+        assert all(np.array_equal(a, b) for a, b in zip(many, one))

@@ -67,11 +67,12 @@ def register(app: typer.Typer) -> None:
         n_pings: int = typer.Option(10_000_000, "--pings", help="Pings to generate (1,000 devices, one day)."),
         devices: int = typer.Option(1000, "--devices", help="Devices."),
         subsample: int = typer.Option(1_000_000, "--subsample", help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs."),
+        repeat: int = typer.Option(3, "--repeat", min=1, help="Timed runs of the fast method; the median is reported."),
     ) -> None:
         """Fast method vs DuckDB SPATIAL_JOIN vs geopandas sjoin: pings per second, exact agreement, memory."""
         from hotspots.patrol.bench import run_benchmark
 
-        figures = run_benchmark(n_pings, devices, subsample, echo=typer.echo)
+        figures = run_benchmark(n_pings, devices, subsample, repeat, echo=typer.echo)
         typer.echo(json.dumps(figures))
         if not figures["agree"]:
             raise typer.Exit(1)

@@ -159,28 +159,62 @@ def to_us(values: Any) -> np.ndarray:
     return parsed.dt.tz_localize(None).to_numpy().astype("datetime64[us]").view(np.int64)
 
 
-def ping_intervals(p: PingArrays, params: PatrolParams) -> tuple[np.ndarray, np.ndarray]:
-    """End of each ping's presence interval and its patrol flag (see kernels.presence_intervals)."""
-    return kernels.presence_intervals(p.dev, max(p.n_dev, 1), p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit)
+def ping_intervals(p: PingArrays, params: PatrolParams) -> np.ndarray:
+    """End of each ping's presence interval; end == ts marks a ping that is not patrol (see
+    kernels.presence_intervals)."""
+    n_dev = max(p.n_dev, 1)
+    return kernels.presence_intervals(
+        p.dev, n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit, kernels.chunk_count(p.ts.size, n_dev)
+    )
 
 
-def aggregate(
-    p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, codes: Sequence[str], params: PatrolParams
-) -> pd.DataFrame:
-    """Daily figures from (ping, area) pairs of patrol pings, the pairs in time order (area -1 = no pair)."""
-    if not np.any(pair_area >= 0):
-        return empty_result()
+def ping_days(p: PingArrays, params: PatrolParams) -> Days:
+    """The local days the pings' presence can fall on (the last interval may run past the last ping)."""
     first = local_date_of(int(p.ts[0]), params.timezone)
     last = local_date_of(int(p.ts[-1]) + params.gap_us, params.timezone)
-    days = local_days(first, last, params)
+    return local_days(first, last, params)
+
+
+def koper_us(params: PatrolParams) -> int:
+    return int(round(params.koper_minutes * US_PER_MINUTE))
+
+
+def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolParams) -> tuple[np.ndarray, ...]:
+    """(patrol, officer, visits, koper, devices, window) per (area, day) in microseconds or counts: pass 1
+    (kernels.close_and_locate) then passes 2-3 (kernels.daily_figures)."""
+    n_dev = max(p.n_dev, 1)
+    n_areas = len(index.codes)
+    width = max(n_dev, n_areas * days.count * ((n_dev + 63) // 64 + 1))
+    end = np.empty(p.ts.size, np.int64)
+    found = np.empty(p.ts.size, np.int32)
+    hits = np.empty(p.ts.size, np.uint32)
+    records = kernels.close_and_locate(
+        p.dev, n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit, index.grid, index.shape,
+        index.buffer_m, kernels.chunk_count(p.ts.size, width), end, found, hits,
+    )
+    return kernels.daily_figures(
+        p.ts, end, p.dev, p.x, p.y, found, hits, records, n_areas, n_dev, index.max_per_cell, index.grid, index.shape,
+        index.buffer_m, days.midnights, days.win, koper_us(params),
+    )
+
+
+def reference_figures(
+    p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, days: Days, n_areas: int, params: PatrolParams
+) -> tuple[np.ndarray, ...]:
+    """The same figures from (ping, area) pairs found by another method, pairs in time order (the plain way:
+    group the presence records by area, then one sweep per area; see kernels.sweep_areas)."""
     area_ptr, start, stop, device = kernels.group_by_area(
-        pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int32, copy=False), len(codes), p.ts, end, p.dev
+        pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int64, copy=False), n_areas, p.ts, end, p.dev
     )
-    koper_us = int(round(params.koper_minutes * US_PER_MINUTE))
-    patrol, officer, visits, koper, devices, window = kernels.sweep_areas(
-        area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win, koper_us
-    )
+    return kernels.sweep_areas(area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win, koper_us(params))
+
+
+def figures_frame(figures: tuple[np.ndarray, ...], codes: Sequence[str], days: Days) -> pd.DataFrame:
+    """OUTPUT_COLUMNS, one row per (area, day) with presence, from the per-(area, day) arrays."""
+    patrol, officer, visits, koper, devices, window = figures
     a_idx, d_idx = np.nonzero(officer > 0)
+    if a_idx.size == 0:
+        return empty_result()
     return pd.DataFrame(
         {
             "area_code": np.asarray(codes, dtype=object)[a_idx],
@@ -215,6 +249,7 @@ def patrol_minutes(
     if index.buffer_m != params.buffer_m:
         raise ValueError(f"AreaIndex built for buffer {index.buffer_m} m, params ask for {params.buffer_m} m.")
     p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
-    end, ok = ping_intervals(p, params)
-    pair_ping, pair_area = index.locate(np.flatnonzero(ok), p.x, p.y)
-    return aggregate(p, end, pair_ping, pair_area, index.codes, params)
+    if p.ts.size == 0:
+        return empty_result()
+    days = ping_days(p, params)
+    return figures_frame(fast_figures(p, index, days, params), index.codes, days)

@@ -3,7 +3,8 @@
 A cell whose centre is within ``buffer - half diagonal`` of an area (signed distance) is certain: every point
 of the cell is within ``buffer`` of the area, so its pings need no geometry test. A cell within
 ``buffer + half diagonal`` is uncertain: its pings get the exact test (inside the polygon or within ``buffer``
-of its boundary). Cells farther away cannot hold a ping of the area. A ping can belong to several areas
+of its boundary; only the distance when the cell lies wholly outside the polygon, as every uncertain cell does
+when the buffer exceeds half a cell diagonal). Cells farther away cannot hold a ping of the area. A ping can belong to several areas
 (buffers overlap): the cell lists every one.
 """
 
@@ -39,6 +40,8 @@ class AreaIndex:
     nrows: int
     cell_ptr: np.ndarray
     entries: np.ndarray
+    cell_code: np.ndarray
+    max_per_cell: int
 
     @classmethod
     def build(cls, areas: Sequence[tuple[str, object]], buffer_m: float, cell_m: float | None = None) -> "AreaIndex":
@@ -62,20 +65,28 @@ class AreaIndex:
         lo = buffer_m - half_diag - CLASSIFY_EPS_M
         hi = buffer_m + half_diag + CLASSIFY_EPS_M
         cell_ptr, entries = kernels.build_grid(
-            bounds, gx0, gy0, float(cell_m), ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi
+            bounds, gx0, gy0, float(cell_m), ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi,
+            half_diag + CLASSIFY_EPS_M,
         )
-        return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols, nrows, cell_ptr, entries)
+        return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols, nrows,
+                   cell_ptr, entries, kernels.cell_codes(cell_ptr, entries), int(max(1, np.diff(cell_ptr).max(initial=1))))
 
-    def locate(self, idx: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ping index, area index) pairs for the pings ``idx``, in the order of ``idx``; area -1 marks a
-        candidate that failed the exact test."""
-        return kernels.locate(
-            idx, x, y, self.gx0, self.gy0, self.cell_m, self.ncols, self.nrows, self.cell_ptr, self.entries,
-            self.ring_xy, self.ring_ptr, self.area_ring_ptr, self.buffer_m,
-        )
+    def pairs(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, area index) of every point within buffer_m of an area, in point order."""
+        return kernels.locate_pairs(np.asarray(x, np.float64), np.asarray(y, np.float64), self.grid, self.shape, self.buffer_m)
+
+    @property
+    def grid(self) -> tuple:
+        """The cell table as the kernels take it."""
+        return (self.gx0, self.gy0, self.cell_m, self.ncols, self.nrows, self.cell_code, self.cell_ptr, self.entries)
+
+    @property
+    def shape(self) -> tuple:
+        """The area outlines (flat rings) as the kernels take them."""
+        return (self.ring_xy, self.ring_ptr, self.area_ring_ptr)
 
     def stats(self) -> dict[str, float]:
-        certain = int(np.count_nonzero(self.entries & 1))
+        certain = int(np.count_nonzero((self.entries & 3) == kernels.CERTAIN))
         return {
             "cell_m": self.cell_m,
             "cells": self.ncols * self.nrows,

@@ -17,11 +17,13 @@ from hotspots.patrol.core import (
     US_PER_MINUTE,
     PatrolParams,
     PingArrays,
-    aggregate,
     empty_result,
+    figures_frame,
     local_date_of,
     local_days,
+    ping_days,
     ping_intervals,
+    reference_figures,
 )
 from hotspots.warehouse import read_sql
 
@@ -91,13 +93,17 @@ def geopandas_patrol(pings: Any, areas: Sequence[tuple[str, Any]], params: Patro
     import geopandas as gpd
 
     p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
-    end, ok = ping_intervals(p, params)
-    idx = np.flatnonzero(ok)
+    end = ping_intervals(p, params)
+    idx = np.flatnonzero(end > p.ts)
     points = gpd.GeoDataFrame({"ping": idx}, geometry=gpd.points_from_xy(p.x[idx], p.y[idx]), crs=27700)
     polygons = gpd.GeoDataFrame({"area": np.arange(len(areas))}, geometry=[g for _, g in areas], crs=27700)
     joined = gpd.sjoin(points, polygons, how="inner", predicate="dwithin", distance=params.buffer_m)
     pairs = joined[["ping", "area"]].sort_values(["ping", "area"])
-    return aggregate(p, end, pairs["ping"].to_numpy(np.int64), pairs["area"].to_numpy(np.int32), [str(c) for c, _ in areas], params)
+    if p.ts.size == 0:
+        return empty_result()
+    days = ping_days(p, params)
+    figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas), params)
+    return figures_frame(figures, [str(c) for c, _ in areas], days)
 
 
 def compare(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
