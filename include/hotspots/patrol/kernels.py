@@ -36,6 +36,20 @@ def _close(j, i, ts, x, y, speed, gap_us, max_speed, end):
         end[j] = ts[j] + min(dt, gap_us)
 
 
+@njit(cache=True, inline="always")
+def _open(i, dev, ts, x, y, speed, gap_us, max_speed, lst, fst, end):
+    """Ping i opens its interval (end = ts until it is closed) and closes its device's previous ping in the
+    chunk (lst: the device's last ping so far, fst: its first)."""
+    end[i] = ts[i]
+    d = dev[i]
+    j = lst[d]
+    lst[d] = i
+    if j < 0:
+        fst[d] = i
+    else:
+        _close(j, i, ts, x, y, speed, gap_us, max_speed, end)
+
+
 @njit(cache=True)
 def _close_across_chunks(first, last, ts, x, y, speed, gap_us, max_speed, end):
     """Close each device's last ping of a chunk with its first ping in a later chunk."""
@@ -67,14 +81,7 @@ def presence_intervals(dev, n_dev, ts, x, y, speed, gap_us, max_speed, nch):
         lst = last[c]
         fst = first[c]
         for i in range(c * n // nch, (c + 1) * n // nch):
-            end[i] = ts[i]
-            d = dev[i]
-            j = lst[d]
-            lst[d] = i
-            if j < 0:
-                fst[d] = i
-            else:
-                _close(j, i, ts, x, y, speed, gap_us, max_speed, end)
+            _open(i, dev, ts, x, y, speed, gap_us, max_speed, lst, fst, end)
     _close_across_chunks(first, last, ts, x, y, speed, gap_us, max_speed, end)
     return end
 
@@ -218,6 +225,25 @@ def _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_
     return count
 
 
+@njit(cache=True)
+def _counting_sort(keys, block_off, block_n, n_keys):
+    """Stable counting sort of the items keys[block_off[b]:block_off[b] + block_n[b]], blocks in order:
+    (ptr[n_keys + 1], dest) where item k goes to dest[k] and key a's items fill [ptr[a], ptr[a + 1])."""
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for b in range(block_n.shape[0]):
+        for k in range(block_off[b], block_off[b] + block_n[b]):
+            ptr[keys[k] + 1] += 1
+    for a in range(n_keys):
+        ptr[a + 1] += ptr[a]
+    cur = ptr[:-1].copy()
+    dest = np.empty(keys.shape[0], np.int64)
+    for b in range(block_n.shape[0]):
+        for k in range(block_off[b], block_off[b] + block_n[b]):
+            dest[k] = cur[keys[k]]
+            cur[keys[k]] += 1
+    return ptr, dest
+
+
 @njit(cache=True, parallel=True)
 def build_grid(bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi, half_diag):
     """Cell -> areas table (CSR): cell_ptr[n_cells + 1], entries = area * 4 + kind. Each area is classified
@@ -233,20 +259,11 @@ def build_grid(bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_pt
     for a in prange(n_areas):
         counts[a] = _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi, half_diag,
                                    cells[offs[a]:offs[a + 1]], kinds[offs[a]:offs[a + 1]])
-    n_cells = ncols * nrows
-    cell_ptr = np.zeros(n_cells + 1, np.int32)
+    cell_ptr, dest = _counting_sort(cells, offs, counts, ncols * nrows)
+    entries = np.empty(cell_ptr[-1], np.int32)
     for a in range(n_areas):
         for k in range(offs[a], offs[a] + counts[a]):
-            cell_ptr[cells[k] + 1] += 1
-    for c in range(n_cells):
-        cell_ptr[c + 1] += cell_ptr[c]
-    fill = cell_ptr[:-1].copy()
-    entries = np.empty(cell_ptr[n_cells], np.int32)
-    for a in range(n_areas):
-        for k in range(offs[a], offs[a] + counts[a]):
-            c = cells[k]
-            entries[fill[c]] = a * 4 + kinds[k]
-            fill[c] += 1
+            entries[dest[k]] = a * 4 + kinds[k]
     return cell_ptr, entries
 
 
@@ -304,15 +321,6 @@ def cell_codes(cell_ptr, entries):
         elif k > 1:
             code[c] = -2 - c
     return code
-
-
-@njit(cache=True, inline="always")
-def _put(a, i, ts, end, dev, cur, start, stop, device):
-    j = cur[a]
-    start[j] = ts[i]
-    stop[j] = end[i]
-    device[j] = dev[i]
-    cur[a] = j + 1
 
 
 @njit(cache=True, inline="always")
@@ -406,14 +414,7 @@ def close_and_locate(dev, n_dev, ts, x, y, speed, gap_us, max_speed, grid, shape
         fst = first[c]
         total = 0
         for i in range(c * n // nch, (c + 1) * n // nch):
-            end[i] = ts[i]
-            d = dev[i]
-            j = lst[d]
-            lst[d] = i
-            if j < 0:
-                fst[d] = i
-            else:
-                _close(j, i, ts, x, y, speed, gap_us, max_speed, end)
+            _open(i, dev, ts, x, y, speed, gap_us, max_speed, lst, fst, end)
             f, m, k = _locate(x[i], y[i], grid, shape, dist)
             found[i] = f
             hits[i] = m
@@ -494,27 +495,14 @@ def daily_figures(ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_
                 out += 1
         seg_n[c] = out - seg_off[c]
     # group the segments by area, chunk order kept (so each area's segments are in time order)
-    area_ptr = np.zeros(n_areas + 1, np.int64)
-    for c in range(nch):
-        for k in range(seg_off[c], seg_off[c] + seg_n[c]):
-            area_ptr[seg_area[k] + 1] += 1
-    for a in range(n_areas):
-        area_ptr[a + 1] += area_ptr[a]
-    cur = area_ptr[:-1].copy()
+    area_ptr, dest = _counting_sort(seg_area, seg_off, seg_n, n_areas)
     by_s = np.empty(area_ptr[n_areas], np.int64)
     by_e = np.empty(area_ptr[n_areas], np.int64)
     for c in range(nch):
         for k in range(seg_off[c], seg_off[c] + seg_n[c]):
-            a = seg_area[k]
-            by_s[cur[a]] = seg_s[k]
-            by_e[cur[a]] = seg_e[k]
-            cur[a] += 1
-    patrol = np.zeros((n_areas, n_days), np.int64)
-    officer = np.zeros((n_areas, n_days), np.int64)
-    visits = np.zeros((n_areas, n_days), np.int64)
-    koper = np.zeros((n_areas, n_days), np.int64)
-    devices = np.zeros((n_areas, n_days), np.int64)
-    window = np.zeros((n_areas, n_days), np.int64)
+            by_s[dest[k]] = seg_s[k]
+            by_e[dest[k]] = seg_e[k]
+    patrol, officer, visits, koper, devices, window = _figure_arrays(n_areas, n_days)
     for a in prange(n_areas):
         for d in range(n_days):
             for c in range(nch):
@@ -543,20 +531,27 @@ def daily_figures(ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_
 
 @njit(cache=True)
 def group_by_area(pair_ping, pair_area, n_areas, ts, end, dev):
-    """(ping, area) pairs in time order -> the layout of assign_areas, by a stable counting sort (for the
-    reference methods)."""
-    ptr = np.zeros(n_areas + 1, np.int64)
-    for k in range(pair_area.shape[0]):
-        ptr[pair_area[k] + 1] += 1
-    for a in range(n_areas):
-        ptr[a + 1] += ptr[a]
-    cur = ptr[:-1].copy()
-    start = np.empty(ptr[n_areas], np.int64)
-    stop = np.empty(ptr[n_areas], np.int64)
-    device = np.empty(ptr[n_areas], np.int32)
-    for k in range(pair_area.shape[0]):
-        _put(pair_area[k], pair_ping[k], ts, end, dev, cur, start, stop, device)
+    """(ping, area) pairs in time order -> presence records grouped by area, time order kept: (area_ptr,
+    start, stop, device), area a's records at [area_ptr[a], area_ptr[a + 1]) (for the reference methods)."""
+    n = pair_area.shape[0]
+    ptr, dest = _counting_sort(pair_area, np.zeros(1, np.int64), np.full(1, n, np.int64), n_areas)
+    start = np.empty(n, np.int64)
+    stop = np.empty(n, np.int64)
+    device = np.empty(n, np.int32)
+    for k in range(n):
+        i = pair_ping[k]
+        start[dest[k]] = ts[i]
+        stop[dest[k]] = end[i]
+        device[dest[k]] = dev[i]
     return ptr, start, stop, device
+
+
+@njit(cache=True)
+def _figure_arrays(n_areas, n_days):
+    """Zeroed (patrol, officer, visits, koper, devices, window) per (area, day)."""
+    return (np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64),
+            np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64),
+            np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64))
 
 
 @njit(cache=True)
@@ -583,12 +578,7 @@ def sweep_areas(area_ptr, start, stop, device, n_dev, midnights, win, koper_us):
     Records of an area are in time order, so one pass keeps the union's open segment and the day."""
     n_areas = area_ptr.shape[0] - 1
     n_days = midnights.shape[0] - 1
-    patrol = np.zeros((n_areas, n_days), np.int64)
-    officer = np.zeros((n_areas, n_days), np.int64)
-    visits = np.zeros((n_areas, n_days), np.int64)
-    koper = np.zeros((n_areas, n_days), np.int64)
-    devices = np.zeros((n_areas, n_days), np.int64)
-    window = np.zeros((n_areas, n_days), np.int64)
+    patrol, officer, visits, koper, devices, window = _figure_arrays(n_areas, n_days)
     for a in prange(n_areas):
         if area_ptr[a + 1] == area_ptr[a]:
             continue
