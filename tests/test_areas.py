@@ -86,3 +86,26 @@ def test_grid_cells_and_place_points(warehouse, settings, tmp_path):
     assert warehouse.execute("SELECT min(area_m2), max(area_m2) FROM stg_areas").fetchone() == (22500.0, 22500.0)
     assert dict(place_points(warehouse, "pts", force="test").project("id, area_code").fetchall())[1] == "G150_3333_1633"
     assert make_grid(warehouse, force="test", settings=settings, cell_m=1000)["cells"] == 5 * 5  # from stg_areas
+
+
+def test_replacing_areas_places_the_stored_crimes_again(warehouse, settings, tmp_path):
+    """Crimes are placed at load; when the force's areas are replaced (new boundaries, or a grid instead of
+    LSOAs) every stored crime must follow, in the same transaction, or selection would rank areas that are gone."""
+    load_areas(warehouse, force="test", path=write_areas(tmp_path, crs="EPSG:27700"), settings=settings)
+    warehouse.execute(
+        """INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, easting, northing, area_code, source_file, source_row)
+           SELECT 'test', 'police_uk', 'c' || i, DATE '2024-01-01', 'Robbery', e, n, NULL, 'f.csv', i
+           FROM (VALUES (1, 500075.0, 245075.0), (2, 500075.0, 245075.0), (3, 503999.0, 248999.0), (4, 499000.0, 245000.0),
+                        (5, NULL, NULL), (6, 501000.0, 245500.0)) t(i, e, n)""")
+    warehouse.execute("INSERT INTO stg_crimes SELECT * REPLACE ('other' AS force) FROM stg_crimes")  # another force's rows
+
+    def areas_of(force="test"):
+        return dict(warehouse.execute("SELECT crime_key, area_code FROM stg_crimes WHERE force = ? ORDER BY 1", [force]).fetchall())
+
+    assert make_grid(warehouse, force="test", settings=settings, cell_m=1000)["crimes_replaced"] == 4
+    assert areas_of() == {"c1": "G1000_500_245", "c2": "G1000_500_245", "c3": "G1000_503_248", "c4": None, "c5": None,
+                          "c6": "G1000_500_245"}  # 501000 is the west edge of column 501: the lowest code wins
+    assert set(areas_of("other").values()) == {None}  # untouched
+    counts = load_areas(warehouse, force="test", path=write_areas(tmp_path, crs="EPSG:27700"), settings=settings)
+    assert counts["crimes_replaced"] == 4
+    assert areas_of() == {"c1": "E010000", "c2": "E010000", "c3": "E010033", "c4": None, "c5": None, "c6": "E010000"}

@@ -219,6 +219,7 @@ def load_areas(con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settin
             con.execute(f"DROP TABLE {table}")
         if totals["rows_loaded"] == 0:
             raise InputFileError(f"{path}: no valid area was loaded; see the quarantine table for the reasons.")
+        totals["crimes_replaced"] = replace_crimes(con, force=force)
     log.info("areas %s: %s", force, totals)
     return totals
 
@@ -276,6 +277,31 @@ def place_points(con: duckdb.DuckDBPyConnection, relation: str, *, force: str) -
     con.execute("SET VARIABLE hotspots_place_force = ?", [force])
     con.execute(f"CREATE OR REPLACE TEMP VIEW points_to_place AS SELECT * FROM {relation}")
     return con.sql(read_sql("transform/place_points"))
+
+
+def replace_crimes(con: duckdb.DuckDBPyConnection, *, force: str) -> int:
+    """Place the force's stored crimes again in its current areas (called whenever the areas are replaced, in
+    the same transaction, so stg_crimes never points at areas that are gone); returns the rows whose
+    area_code changed."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE crime_points AS "
+        "SELECT DISTINCT easting, northing FROM stg_crimes WHERE force = ? AND easting IS NOT NULL AND northing IS NOT NULL",
+        [force],
+    )
+    placed = place_points(con, "crime_points", force=force)  # noqa: F841 (read by DuckDB by name)
+    con.execute("CREATE OR REPLACE TEMP TABLE crime_points_placed AS SELECT * FROM placed")
+    changed = con.execute(
+        """UPDATE stg_crimes SET area_code = p.area_code
+           FROM crime_points_placed p
+           WHERE stg_crimes.force = ? AND stg_crimes.easting = p.easting AND stg_crimes.northing = p.northing
+             AND stg_crimes.area_code IS DISTINCT FROM p.area_code""",
+        [force],
+    ).fetchone()[0]
+    con.execute("DROP TABLE crime_points")
+    con.execute("DROP TABLE crime_points_placed")
+    if changed:
+        log.info("areas %s: %d stored crimes placed in a different area", force, changed)
+    return int(changed)
 
 
 def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float) -> None:
@@ -347,7 +373,8 @@ def make_grid(
             FROM grid_cells ORDER BY c, r""",
             {"force": force, "src": source_file},
         )
+        replaced = replace_crimes(con, force=force)
     counts = {"rows_read": cells, "rows_loaded": cells, "rows_quarantined": 0, "quarantined_by_reason": {},
-              "cells": cells, "cell_m": cell_m, "area_m2": cells * cell_m * cell_m}
+              "cells": cells, "cell_m": cell_m, "area_m2": cells * cell_m * cell_m, "crimes_replaced": replaced}
     log.info("grid %s: %s", force, counts)
     return counts
