@@ -1,4 +1,6 @@
-"""Compiled loops (numba) behind the fast patrol method: ping intervals, grid build, area lookup, per-area sweep.
+"""Compiled loops (numba) behind the fast patrol method: the grid build, pass 1 (close_and_locate: interval
+ends and each ping's areas), passes 2-3 (daily_figures); and, for the reference methods, presence_intervals,
+group_by_area and the plain per-area sweep (sweep_areas).
 
 All times are int64 microseconds since the epoch (UTC); all coordinates are EPSG:27700 metres. An area's
 shape is stored as flat rings: ``ring_xy`` (closed rings, x and y), ``ring_ptr`` (start of each ring) and
