@@ -240,7 +240,7 @@ def test_parallel_chunks_give_the_same_result_as_one_pass():
     """Time chunks (used from 65,536 pings up) must not change a figure: force several on a small case, and
     check the chunked passes against the plain per-area sweep."""
     from hotspots.patrol import kernels
-    from hotspots.patrol.core import PingArrays, ping_days, reference_figures
+    from hotspots.patrol.core import PingArrays, koper_us, ping_days, reference_figures
 
     pings, areas = random_case(13)
     params = PatrolParams(max_gap_s=900)
@@ -255,14 +255,14 @@ def test_parallel_chunks_give_the_same_result_as_one_pass():
         assert np.array_equal(end, kernels.presence_intervals(*base, nch))
         out = kernels.daily_figures(p.ts, end, p.dev, p.x, p.y, found, hits, records, len(areas), p.n_dev,
                                     index.max_per_cell, index.grid, index.shape, index.buffer_m, days.midnights, days.win,
-                                    600_000_000)
+                                    koper_us(params))
         return end, out
 
     end, one = figures(1)
     assert (one[1] > 0).sum() > 40 and one[2].sum() > 100  # officer time in many area-days, many visits
     pair_ping, pair_area = index.pairs(p.x, p.y)
     patrol = end[pair_ping] > p.ts[pair_ping]
-    plain = reference_figures(p, end, pair_ping[patrol], pair_area[patrol], days, len(areas), PatrolParams(max_gap_s=900))
+    plain = reference_figures(p, end, pair_ping[patrol], pair_area[patrol], days, len(areas), params)
     assert all(np.array_equal(a, b) for a, b in zip(one, plain))
     for nch in (2, 7):
         end_n, many = figures(nch)

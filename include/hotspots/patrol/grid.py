@@ -4,8 +4,8 @@ A cell whose centre is within ``buffer - half diagonal`` of an area (signed dist
 of the cell is within ``buffer`` of the area, so its pings need no geometry test. A cell within
 ``buffer + half diagonal`` is uncertain: its pings get the exact test (inside the polygon or within ``buffer``
 of its boundary; only the distance when the cell lies wholly outside the polygon, as every uncertain cell does
-when the buffer exceeds half a cell diagonal). Cells farther away cannot hold a ping of the area. A ping can belong to several areas
-(buffers overlap): the cell lists every one.
+when the buffer exceeds half a cell diagonal). Cells farther away cannot hold a ping of the area. A ping can
+belong to several areas (buffers overlap): the cell lists every one.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class AreaIndex:
             half_diag + CLASSIFY_EPS_M,
         )
         return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols, nrows,
-                   cell_ptr, entries, kernels.cell_codes(cell_ptr, entries), int(max(1, np.diff(cell_ptr).max(initial=1))))
+                   cell_ptr, entries, kernels.cell_codes(cell_ptr, entries), int(np.diff(cell_ptr).max(initial=1)))
 
     def pairs(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point index, area index) of every point within buffer_m of an area, in point order."""

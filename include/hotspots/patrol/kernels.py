@@ -426,6 +426,15 @@ def close_and_locate(dev, n_dev, ts, x, y, speed, gap_us, max_speed, grid, shape
     return records
 
 
+@njit(cache=True, inline="always")
+def _push_segment(out, a, s, e, seg_area, seg_s, seg_e):
+    """Write area a's closed segment [s, e) at out; returns the next place."""
+    seg_area[out] = a
+    seg_s[out] = s
+    seg_e[out] = e
+    return out + 1
+
+
 @njit(cache=True, parallel=True)
 def daily_figures(ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_per_cell, grid, shape, dist, midnights, win,
                   koper_us):
@@ -481,20 +490,14 @@ def daily_figures(ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_
                     open_s[a] = s
                     open_e[a] = e
                 elif s > open_e[a]:
-                    seg_area[out] = a
-                    seg_s[out] = open_s[a]
-                    seg_e[out] = open_e[a]
-                    out += 1
+                    out = _push_segment(out, a, open_s[a], open_e[a], seg_area, seg_s, seg_e)
                     open_s[a] = s
                     open_e[a] = e
                 elif e > open_e[a]:
                     open_e[a] = e
         for a in range(n_areas):
             if open_e[a] >= 0:
-                seg_area[out] = a
-                seg_s[out] = open_s[a]
-                seg_e[out] = open_e[a]
-                out += 1
+                out = _push_segment(out, a, open_s[a], open_e[a], seg_area, seg_s, seg_e)
         seg_n[c] = out - seg_off[c]
     # group the segments by area, chunk order kept (so each area's segments are in time order)
     area_ptr, dest = _counting_sort(seg_area, seg_off, seg_n, n_areas)

@@ -19,8 +19,7 @@ from hotspots.patrol.core import (
     PingArrays,
     empty_result,
     figures_frame,
-    local_date_of,
-    local_days,
+    koper_us,
     ping_days,
     ping_intervals,
     reference_figures,
@@ -34,11 +33,7 @@ def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], 
     if p.ts.size == 0:
         return empty_result()
     codes = [str(c) for c, _ in areas]
-    days = local_days(
-        local_date_of(int(p.ts.min()), params.timezone),
-        local_date_of(int(p.ts.max()) + params.gap_us, params.timezone),
-        params,
-    )
+    days = ping_days(p, params)
     ref_pings = pd.DataFrame(
         {"ping_id": np.arange(p.ts.size), "device": p.dev, "ts_us": p.ts, "x": p.x, "y": p.y, "speed": p.speed}
     )
@@ -65,7 +60,7 @@ def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], 
                 "gap_us": params.gap_us,
                 "max_speed": params.max_speed_kmh,
                 "buffer_m": float(params.buffer_m),
-                "koper_us": int(round(params.koper_minutes * US_PER_MINUTE)),
+                "koper_us": koper_us(params),
             },
         ).df()
     finally:
@@ -93,14 +88,14 @@ def geopandas_patrol(pings: Any, areas: Sequence[tuple[str, Any]], params: Patro
     import geopandas as gpd
 
     p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
+    if p.ts.size == 0:
+        return empty_result()
     end = ping_intervals(p, params)
     idx = np.flatnonzero(end > p.ts)
     points = gpd.GeoDataFrame({"ping": idx}, geometry=gpd.points_from_xy(p.x[idx], p.y[idx]), crs=27700)
     polygons = gpd.GeoDataFrame({"area": np.arange(len(areas))}, geometry=[g for _, g in areas], crs=27700)
     joined = gpd.sjoin(points, polygons, how="inner", predicate="dwithin", distance=params.buffer_m)
     pairs = joined[["ping", "area"]].sort_values(["ping", "area"])
-    if p.ts.size == 0:
-        return empty_result()
     days = ping_days(p, params)
     figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas), params)
     return figures_frame(figures, [str(c) for c, _ in areas], days)
