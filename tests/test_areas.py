@@ -8,6 +8,7 @@ import pytest
 
 from hotspots.sources.areas import load_areas, make_grid, place_points
 from sources_fixtures import X0, Y0, square_areas, write_areas
+from warehouse_rows import insert_crimes
 
 
 @pytest.mark.parametrize(
@@ -92,12 +93,13 @@ def test_replacing_areas_places_the_stored_crimes_again(warehouse, settings, tmp
     """Crimes are placed at load; when the force's areas are replaced (new boundaries, or a grid instead of
     LSOAs) every stored crime must follow, in the same transaction, or selection would rank areas that are gone."""
     load_areas(warehouse, force="test", path=write_areas(tmp_path, crs="EPSG:27700"), settings=settings)
-    warehouse.execute(
+    insert_crimes(
+        warehouse,
         """INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, easting, northing, area_code, source_file, source_row)
            SELECT 'test', 'police_uk', 'c' || i, DATE '2024-01-01', 'Robbery', e, n, NULL, 'f.csv', i
            FROM (VALUES (1, 500075.0, 245075.0), (2, 500075.0, 245075.0), (3, 503999.0, 248999.0), (4, 499000.0, 245000.0),
                         (5, NULL, NULL), (6, 501000.0, 245500.0)) t(i, e, n)""")
-    warehouse.execute("INSERT INTO stg_crimes SELECT * REPLACE ('other' AS force) FROM stg_crimes")  # another force's rows
+    insert_crimes(warehouse, "INSERT INTO stg_crimes SELECT * REPLACE ('other' AS force) FROM stg_crimes")  # another force's rows
 
     def areas_of(force="test"):
         return dict(warehouse.execute("SELECT crime_key, area_code FROM stg_crimes WHERE force = ? ORDER BY 1", [force]).fetchall())

@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from warehouse_rows import insert_crimes
 
 from hotspots.selection import concentration, month_start, plot_concentration, select_hotspots
 
@@ -31,7 +32,8 @@ def add_crimes(con, rows, force=FORCE):
     start = con.execute("SELECT count(*) FROM stg_crimes").fetchone()[0]
     for n, row in enumerate(rows, start=start + 1):
         area, month, crime_type, *code = row
-        con.execute(
+        insert_crimes(
+            con,
             "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, offence_code, area_code, source_file, source_row) "
             "VALUES (?, 'police_uk', ?, ?, ?, ?, ?, 'test.csv', ?)",
             [force, f"k{n}", month_start(month), crime_type, code[0] if code else None, area, n],
@@ -237,7 +239,7 @@ def test_same_month_recomputed_on_corrected_data_replaces_list(county, settings)
     add_crimes(county, [("D", "2024-05", R)] * 3)
     may = select_hotspots(county, force=FORCE, settings=s)
     # The May file is reloaded with corrections: D's robberies were in C.
-    county.execute("DELETE FROM stg_crimes WHERE month = DATE '2024-05-01'")
+    county.execute("DELETE FROM stg_crime_records WHERE month = DATE '2024-05-01'")
     add_crimes(county, [("C", "2024-05", R)] * 3)
     fixed = select_hotspots(county, force=FORCE, settings=s)
     assert fixed["selection_id"] != may["selection_id"] and fixed["effective_from"] == "2024-06-01"

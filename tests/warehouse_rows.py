@@ -95,6 +95,25 @@ def ranking_rows(selection_id: str, selected: list[str]) -> list[tuple]:
     return rows
 
 
+# The columns of the view stg_crimes (and of the table it was before the split), for rows written in tests.
+CRIME_COLUMNS = (
+    "force VARCHAR, source VARCHAR, crime_key VARCHAR, month DATE, occurred_at TIMESTAMP, crime_type VARCHAR, "
+    "offence_code VARCHAR, knife_flag BOOLEAN, lon DOUBLE, lat DOUBLE, easting DOUBLE, northing DOUBLE, location VARCHAR, "
+    "file_lsoa_code VARCHAR, area_code VARCHAR, source_file VARCHAR, source_row BIGINT, loaded_at TIMESTAMP"
+)
+
+
+def insert_crimes(con, sql: str, params: list | None = None) -> None:
+    """Crimes in given areas: ``sql`` is an INSERT INTO stg_crimes [(columns)] VALUES ... or SELECT ...; the rows
+    go to the crime tables through append_crime_rows (area_code as given, not placed)."""
+    from hotspots.warehouse import append_crime_rows
+
+    con.execute(f"CREATE OR REPLACE TEMP TABLE test_crime_rows ({CRIME_COLUMNS})")
+    con.execute(sql.replace("INSERT INTO stg_crimes", "INSERT INTO test_crime_rows", 1), params)
+    append_crime_rows(con, "test_crime_rows")
+    con.execute("DROP TABLE test_crime_rows")
+
+
 def _insert_many(con, sql: str, rows: list[tuple]) -> None:
     """One multi-row INSERT (executemany runs a statement per row, which is slow)."""
     head, _, values = sql.partition(" VALUES ")
@@ -184,9 +203,9 @@ def populate(con) -> None:
             for k in range(per_hotspot if code in HOTSPOTS else per_rest):
                 crimes.append((FORCE, "police_uk", f"{code}-{month}-{k}", month, "Robbery", code, "test", len(crimes) + 1))
         crimes.append((FORCE, "police_uk", f"shop-{month}", month, "Shoplifting", "T01", "test", len(crimes) + 1))
-    _insert_many(
+    insert_crimes(
         con,
-        "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, area_code, source_file, source_row)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        crimes,
+        "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, area_code, source_file, source_row) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(crimes)),
+        [v for row in crimes for v in row],
     )

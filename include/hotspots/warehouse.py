@@ -106,7 +106,35 @@ def model_files(settings: Settings | None = None) -> list[Path]:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> None:
-    """Create every staging and mart table or view; safe to run any number of times."""
+    """Create every staging and mart table or view; safe to run any number of times. A warehouse whose
+    stg_crimes is still a table (before it was split into files, points and records) is migrated first, in
+    the same transaction (append_crime_rows)."""
+    legacy = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_crimes' AND schema_name = 'main' AND NOT temporary"
+    ).fetchone()[0]
+    if not legacy:
+        _apply_models(con, settings)
+        return
+    with transaction(con):
+        con.execute("ALTER TABLE stg_crimes RENAME TO stg_crimes_legacy")
+        _apply_models(con, settings)
+        rows = append_crime_rows(con, "stg_crimes_legacy", settings)
+        con.execute("DROP TABLE stg_crimes_legacy")
+    log.info("warehouse: moved %d crimes from the old stg_crimes table into stg_crime_files/points/records", rows)
+
+
+def append_crime_rows(con: duckdb.DuckDBPyConnection, relation: str, settings: Settings | None = None) -> int:
+    """Append the rows of ``relation`` (columns of the view stg_crimes, area_code as given, not placed) to the
+    crime tables (sql/transform/append_crime_rows.sql); returns the number of rows. The caller holds the
+    transaction."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW crime_rows_in AS SELECT * FROM {relation}")
+    rows = con.execute("SELECT count(*) FROM crime_rows_in").fetchone()[0]
+    con.execute(read_sql("transform/append_crime_rows", settings))
+    con.execute("DROP VIEW crime_rows_in")
+    return int(rows)
+
+
+def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
     for sql_file in model_files(settings):
         try:
             con.execute(sql_file.read_text())

@@ -280,25 +280,29 @@ def place_points(con: duckdb.DuckDBPyConnection, relation: str, *, force: str) -
 
 
 def replace_crimes(con: duckdb.DuckDBPyConnection, *, force: str) -> int:
-    """Place the force's stored crimes again in its current areas (called whenever the areas are replaced, in
-    the same transaction, so stg_crimes never points at areas that are gone); returns the rows whose
-    area_code changed."""
+    """Place the force's stored crime points again in its current areas (called whenever the areas are
+    replaced, in the same transaction, so stg_crimes never points at areas that are gone); returns the number
+    of crimes whose area_code changed."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE crime_points AS "
-        "SELECT DISTINCT easting, northing FROM stg_crimes WHERE force = ? AND easting IS NOT NULL AND northing IS NOT NULL",
+        "CREATE OR REPLACE TEMP TABLE crime_points AS SELECT point_id, easting, northing FROM stg_crime_points "
+        "WHERE force = ? AND easting IS NOT NULL AND northing IS NOT NULL",
         [force],
     )
     placed = place_points(con, "crime_points", force=force)  # noqa: F841 (read by DuckDB by name)
-    con.execute("CREATE OR REPLACE TEMP TABLE crime_points_placed AS SELECT * FROM placed")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE crime_points_moved AS
+           SELECT p.point_id, p.area_code FROM placed p JOIN stg_crime_points s USING (point_id)
+           WHERE s.area_code IS DISTINCT FROM p.area_code"""
+    )
     changed = con.execute(
-        """UPDATE stg_crimes SET area_code = p.area_code
-           FROM crime_points_placed p
-           WHERE stg_crimes.force = ? AND stg_crimes.easting = p.easting AND stg_crimes.northing = p.northing
-             AND stg_crimes.area_code IS DISTINCT FROM p.area_code""",
-        [force],
+        "SELECT count(*) FROM stg_crime_records JOIN crime_points_moved USING (point_id)"
     ).fetchone()[0]
+    con.execute(
+        """UPDATE stg_crime_points SET area_code = m.area_code
+           FROM crime_points_moved m WHERE stg_crime_points.point_id = m.point_id"""
+    )
     con.execute("DROP TABLE crime_points")
-    con.execute("DROP TABLE crime_points_placed")
+    con.execute("DROP TABLE crime_points_moved")
     if changed:
         log.info("areas %s: %d stored crimes placed in a different area", force, changed)
     return int(changed)

@@ -78,20 +78,50 @@ def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> 
     return frame
 
 
+def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_file: str) -> int:
+    """The file_id of (force, source, source_file) in stg_crime_files, added if new; stamps loaded_at."""
+    found = con.execute(
+        "SELECT file_id FROM stg_crime_files WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
+    ).fetchone()
+    if found:
+        con.execute("UPDATE stg_crime_files SET loaded_at = now() WHERE file_id = ?", [found[0]])
+        return int(found[0])
+    file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM stg_crime_files").fetchone()[0]
+    con.execute("INSERT INTO stg_crime_files VALUES (?, ?, ?, ?, now())", [file_id, force, source, source_file])
+    return int(file_id)
+
+
 def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, source: str, source_file: str) -> int:
     """Replace the file's rows in stg_crimes with the rows of ``relation`` (a table or view name with the typed
-    columns of load_frame), placed in areas (place_points, then sql/transform/place_crimes.sql); returns the
-    number of rows outside every area. The caller holds the transaction."""
-    con.execute("DELETE FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
-    placed = place_points(con, relation, force=force)
-    con.register("crimes_to_load", placed)
+    columns of load_frame); returns the number of rows outside every area. Points the force has not seen
+    before are placed in areas (sql/transform/new_crime_points.sql, then place_points) and added to
+    stg_crime_points; the rows go to stg_crime_records keyed to their point (sql/transform/place_crimes.sql).
+    The caller holds the transaction."""
+    file_id = file_key(con, force=force, source=source, source_file=source_file)
+    con.execute("DELETE FROM stg_crime_records WHERE file_id = ?", [file_id])
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW crimes_to_load AS SELECT * REPLACE "
+        f"(nullif(location, '') AS location, nullif(file_lsoa_code, '') AS file_lsoa_code) FROM {relation}"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE new_crime_points AS " + read_sql("transform/new_crime_points"), {"force": force})
+    placed = place_points(con, "new_crime_points", force=force)
+    con.register("new_points_placed", placed)
     try:
-        con.execute(read_sql("transform/place_crimes"), {"force": force, "source": source, "source_file": source_file})
+        con.execute(
+            """INSERT INTO stg_crime_points
+               SELECT (SELECT coalesce(max(point_id), 0) FROM stg_crime_points) + row_number() OVER (), $force,
+                      lon, lat, easting, northing, location, file_lsoa_code, area_code
+               FROM new_points_placed""",
+            {"force": force},
+        )
     finally:
-        con.unregister("crimes_to_load")
+        con.unregister("new_points_placed")
+    con.execute(read_sql("transform/place_crimes"), {"force": force, "file_id": file_id})
+    con.execute("DROP TABLE new_crime_points")
     outside = con.execute(
-        "SELECT count(*) FROM stg_crimes WHERE force = ? AND source = ? AND source_file = ? AND area_code IS NULL",
-        [force, source, source_file],
+        """SELECT count(*) FROM stg_crime_records r JOIN stg_crime_points p USING (point_id)
+           WHERE r.file_id = ? AND p.area_code IS NULL""",
+        [file_id],
     ).fetchone()[0]
     return int(outside)
 
