@@ -3,8 +3,9 @@
 Builds a grid-ish tiling of irregular polygons in EPSG:27700 (default 35,000 areas, about the number of LSOAs
 in England and Wales) and generated crimes (default 18 million: a year of national street-level crime, shaped
 like data.police.uk rows), loads them with the pipeline's own loader (hotspots.sources.police_uk.load_relation:
-place_points = sql/transform/place_points.sql, then sql/transform/place_crimes.sql into stg_crimes, one
-transaction per monthly file as ingest_crime_file does) and runs hotspots.selection.select_hotspots. Also
+the file's new map points placed by sql/transform/place_points.sql into stg_crime_points, then its rows by
+sql/transform/load_crime_records.sql into stg_crime_records, one transaction per monthly file as
+ingest_crime_file does) and runs hotspots.selection.select_hotspots. Also
 timed: the previous per-row placement (a SPATIAL_JOIN on every row) on a sample, and the baseline, a naive
 point-in-polygon join without any spatial prefilter (every point tested against every polygon) on a
 subsample, both extrapolated; both are checked against the areas the pipeline stored.
@@ -174,8 +175,8 @@ def month_files(con) -> list[tuple[str, str]]:
 
 
 def load_pipeline(con, files: list[tuple[str, str]], by: str) -> Timer:
-    """The pipeline's loader (load_relation: delete the file's rows, place_points, place_crimes.sql, count the
-    rows outside), one transaction per file as ingest_crime_file; by 'month' (the DAG's unit) or the 'year'
+    """The pipeline's loader (load_relation: delete the file's rows, place and add its new map points, insert
+    its rows, count the rows outside), one transaction per file as ingest_crime_file; by 'month' (the DAG's unit) or the 'year'
     as one file. Ends with a CHECKPOINT, so storage work deferred by the commits is timed here too."""
     with Timer() as timer:
         timer.files = []
@@ -274,13 +275,14 @@ def main() -> None:
         placed, outside = con.execute(
             "SELECT count(area_code), count(*) - count(area_code) FROM stg_crimes WHERE force = ?", [FORCE]
         ).fetchone()
+        points = con.execute("SELECT count(*) FROM stg_crime_points WHERE force = ?", [FORCE]).fetchone()[0]
         stored = placed + outside
         if stored != args.crimes:
             raise RuntimeError(f"stg_crimes holds {stored:,} rows, not the {args.crimes:,} generated")
         print(f"placement + load (pipeline loader, {len(place.files)} file(s) by {args.load_by}, one transaction each): "
               f"wall {place.wall:.1f} s, CPU {place.cpu:.1f} s ({args.crimes / place.wall / 1e6:.2f} M crimes/s); "
-              f"placed {placed:,}, outside every area {outside:,}; slowest file {max(place.files):.2f} s, "
-              f"final CHECKPOINT {place.checkpoint.wall:.2f} s")
+              f"placed {placed:,}, outside every area {outside:,}; map points stored {points:,}; per file "
+              f"{', '.join(f'{s:.2f}' for s in place.files)} s; final CHECKPOINT {place.checkpoint.wall:.2f} s")
 
         with Timer() as select:
             result = select_hotspots(con, force=FORCE, settings=settings)
@@ -309,6 +311,7 @@ def main() -> None:
         "load_by": args.load_by, "files": len(place.files),
         "place_load_s": round(place.wall, 2), "place_load_cpu_s": round(place.cpu, 2),
         "rows": "lean" if args.lean_rows else "police_uk", "slowest_file_s": round(max(place.files), 2),
+        "file_s": [round(s, 2) for s in place.files], "points_stored": points,
         "checkpoint_s": round(place.checkpoint.wall, 2),
         "select_s": round(select.wall, 2), "select_cpu_s": round(select.cpu, 2), "total_s": round(total, 2),
         "placed": placed, "outside": outside, "hotspots": len(result["hotspots"]),

@@ -95,7 +95,7 @@ def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, 
     """Replace the file's rows in stg_crimes with the rows of ``relation`` (a table or view name with the typed
     columns of load_frame); returns the number of rows outside every area. Points the force has not seen
     before are placed in areas (sql/transform/new_crime_points.sql, then place_points) and added to
-    stg_crime_points; the rows go to stg_crime_records keyed to their point (sql/transform/place_crimes.sql).
+    stg_crime_points; the rows go to stg_crime_records keyed to their point (sql/transform/load_crime_records.sql).
     The caller holds the transaction."""
     file_id = file_key(con, force=force, source=source, source_file=source_file)
     con.execute("DELETE FROM stg_crime_records WHERE file_id = ?", [file_id])
@@ -116,7 +116,7 @@ def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, 
         )
     finally:
         con.unregister("new_points_placed")
-    con.execute(read_sql("transform/place_crimes"), {"force": force, "file_id": file_id})
+    con.execute(read_sql("transform/load_crime_records"), {"force": force, "file_id": file_id})
     con.execute("DROP TABLE new_crime_points")
     outside = con.execute(
         """SELECT count(*) FROM stg_crime_records r JOIN stg_crime_points p USING (point_id)
