@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
+
 from hotspots.sources.police_uk import crime_files, file_month, ingest_crime_file
 from hotspots.validation.core import build_data_docs
 from sources_fixtures import good_rows, insert_squares, street_csv, street_row
@@ -53,3 +55,20 @@ def test_ingest_places_by_location_and_is_idempotent(warehouse, settings, tmp_pa
     assert keys == (66, 2)  # anti-social behaviour rows get a key from file and row
     month, easting = warehouse.execute("SELECT month, easting FROM stg_crimes WHERE crime_key = 'id00000'").fetchone()
     assert str(month) == "2024-02-01" and abs(easting - 500_300) < 0.5  # round trip through WGS84, 6 decimals
+
+
+def test_map_point_key_collision_fails_the_file_and_keeps_what_was_loaded(warehouse, settings, tmp_path):
+    """A crime gets its point by a 64-bit hash key; a key that stands for another published point must fail the
+    load, not move the crime. A real collision is too rare to find, so a stored point is altered to make one."""
+    insert_squares(warehouse)
+    path = tmp_path / "2024-02-test-street.csv"
+    path.write_text(street_csv(good_rows(8)))
+    ingest_crime_file(warehouse, force="test", path=path, settings=settings)
+    before = warehouse.execute("SELECT * FROM stg_crimes ORDER BY source_row").fetchall()
+    warehouse.execute("UPDATE stg_crime_points SET location = 'On or near Elsewhere' WHERE point_key = "
+                      "(SELECT min(point_key) FROM stg_crime_points)")
+    altered = warehouse.execute("SELECT * FROM stg_crimes ORDER BY source_row").fetchall()
+    with pytest.raises(RuntimeError, match=r"2024-02-test-street.csv: map point key \d+ .*stands for two different"):
+        ingest_crime_file(warehouse, force="test", path=path, settings=settings)
+    assert warehouse.execute("SELECT * FROM stg_crimes ORDER BY source_row").fetchall() == altered != before
+    assert len(altered) == 8

@@ -129,9 +129,24 @@ def append_crime_rows(con: duckdb.DuckDBPyConnection, relation: str, settings: S
     transaction."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW crime_rows_in AS SELECT * FROM {relation}")
     rows = con.execute("SELECT count(*) FROM crime_rows_in").fetchone()[0]
-    con.execute(read_sql("transform/append_crime_rows", settings))
+    keyed, _, rest = read_sql("transform/append_crime_rows", settings).partition("-- (collision check here)")
+    con.execute(keyed)
+    check_crime_point_keys(con, relation, settings)
+    con.execute(rest)
     con.execute("DROP VIEW crime_rows_in")
     return int(rows)
+
+
+def check_crime_point_keys(con: duckdb.DuckDBPyConnection, what: str, settings: Settings | None = None) -> None:
+    """Fail when a key of temp table file_crime_points stands for two different published points
+    (sql/transform/crime_point_collisions.sql), before anything of ``what`` is written."""
+    collisions = con.execute(read_sql("transform/crime_point_collisions", settings)).fetchall()
+    if collisions:
+        raise RuntimeError(
+            f"{what}: map point key {collisions[0][0]} (crime_point_key) stands for two different published points; "
+            "nothing was loaded. This 64-bit hash collision is expected about once in 10^7 force lifetimes: please "
+            "report it with the file."
+        )
 
 
 def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:

@@ -20,8 +20,12 @@ COMMENT ON COLUMN stg_crime_files.loaded_at IS 'When the file was last loaded (U
 
 -- One row per distinct published location of a force: data.police.uk snaps every crime to one of about 750,000
 -- anonymous map points, so a month mostly repeats points already placed, and only new points are placed.
+-- A point's key is a 64-bit hash of the force and what was published (crime_point_key), so a crime gets its key
+-- without a join; the loader checks every key it uses against the stored point and fails on a collision.
+CREATE OR REPLACE MACRO crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code) AS
+    hash(force, lon, lat, easting, northing, location, file_lsoa_code);
 CREATE TABLE IF NOT EXISTS stg_crime_points (
-    point_id       INTEGER NOT NULL PRIMARY KEY,
+    point_key      UBIGINT NOT NULL PRIMARY KEY,
     force          VARCHAR NOT NULL,
     lon            DOUBLE,
     lat            DOUBLE,
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS stg_crime_points (
     area_code      VARCHAR
 );
 COMMENT ON TABLE stg_crime_points IS 'One row per distinct (coordinates, location text, LSOA code) a force''s crimes were published at, with the area it falls in; replacing the areas places every point again.';
-COMMENT ON COLUMN stg_crime_points.point_id IS 'Point key, referenced by stg_crime_records.point_id.';
+COMMENT ON COLUMN stg_crime_points.point_key IS 'crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code) (migrated and test rows also hash area_code); referenced by stg_crime_records.point_key.';
 COMMENT ON COLUMN stg_crime_points.force IS 'Force slug.';
 COMMENT ON COLUMN stg_crime_points.lon IS 'Longitude, WGS84 (anonymised map point for data.police.uk).';
 COMMENT ON COLUMN stg_crime_points.lat IS 'Latitude, WGS84.';
@@ -52,7 +56,7 @@ CREATE TABLE IF NOT EXISTS stg_crime_records (
     crime_type   VARCHAR NOT NULL,
     offence_code VARCHAR,
     knife_flag   BOOLEAN,
-    point_id     INTEGER NOT NULL
+    point_key    UBIGINT NOT NULL
 );
 COMMENT ON TABLE stg_crime_records IS 'One row per accepted crime record, keyed by (file_id, source_row); read it through the view stg_crimes.';
 COMMENT ON COLUMN stg_crime_records.file_id IS 'File the row came from (stg_crime_files).';
@@ -63,7 +67,7 @@ COMMENT ON COLUMN stg_crime_records.occurred_at IS 'Occurrence date-time (force 
 COMMENT ON COLUMN stg_crime_records.crime_type IS 'data.police.uk crime category (force records: mapped from the offence code).';
 COMMENT ON COLUMN stg_crime_records.offence_code IS 'Home Office offence code (force records only).';
 COMMENT ON COLUMN stg_crime_records.knife_flag IS 'Knife or sharp instrument involved (force records only).';
-COMMENT ON COLUMN stg_crime_records.point_id IS 'Where the crime was published (stg_crime_points).';
+COMMENT ON COLUMN stg_crime_records.point_key IS 'Where the crime was published (stg_crime_points).';
 
 CREATE OR REPLACE VIEW stg_crimes AS
 SELECT
@@ -87,7 +91,7 @@ SELECT
     f.loaded_at
 FROM stg_crime_records r
 JOIN stg_crime_files f USING (file_id)
-JOIN stg_crime_points p USING (point_id);
+JOIN stg_crime_points p USING (point_key);
 COMMENT ON VIEW stg_crimes IS 'One row per accepted crime record, placed in areas by location (stg_crime_records with its file and point); partitioned by (force, source, source_file); a reload replaces that file''s rows.';
 COMMENT ON COLUMN stg_crimes.force IS 'Force slug.';
 COMMENT ON COLUMN stg_crimes.source IS 'police_uk (street CSV or API) or force_records (RMS extract).';

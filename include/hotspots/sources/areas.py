@@ -284,22 +284,22 @@ def replace_crimes(con: duckdb.DuckDBPyConnection, *, force: str) -> int:
     replaced, in the same transaction, so stg_crimes never points at areas that are gone); returns the number
     of crimes whose area_code changed."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE crime_points AS SELECT point_id, easting, northing FROM stg_crime_points "
+        "CREATE OR REPLACE TEMP TABLE crime_points AS SELECT point_key, easting, northing FROM stg_crime_points "
         "WHERE force = ? AND easting IS NOT NULL AND northing IS NOT NULL",
         [force],
     )
     placed = place_points(con, "crime_points", force=force)  # noqa: F841 (read by DuckDB by name)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE crime_points_moved AS
-           SELECT p.point_id, p.area_code FROM placed p JOIN stg_crime_points s USING (point_id)
+           SELECT p.point_key, p.area_code FROM placed p JOIN stg_crime_points s USING (point_key)
            WHERE s.area_code IS DISTINCT FROM p.area_code"""
     )
     changed = con.execute(
-        "SELECT count(*) FROM stg_crime_records JOIN crime_points_moved USING (point_id)"
+        "SELECT count(*) FROM stg_crime_records JOIN crime_points_moved USING (point_key)"
     ).fetchone()[0]
     con.execute(
         """UPDATE stg_crime_points SET area_code = m.area_code
-           FROM crime_points_moved m WHERE stg_crime_points.point_id = m.point_id"""
+           FROM crime_points_moved m WHERE stg_crime_points.point_key = m.point_key"""
     )
     con.execute("DROP TABLE crime_points")
     con.execute("DROP TABLE crime_points_moved")

@@ -27,7 +27,7 @@ from hotspots.validation.core import (
     validate_frame,
 )
 from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_derived, police_uk_rules
-from hotspots.warehouse import read_sql, transaction
+from hotspots.warehouse import check_crime_point_keys, read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -93,33 +93,38 @@ def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_
 
 def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, source: str, source_file: str) -> int:
     """Replace the file's rows in stg_crimes with the rows of ``relation`` (a table or view name with the typed
-    columns of load_frame); returns the number of rows outside every area. Points the force has not seen
-    before are placed in areas (sql/transform/new_crime_points.sql, then place_points) and added to
-    stg_crime_points; the rows go to stg_crime_records keyed to their point (sql/transform/load_crime_records.sql).
-    The caller holds the transaction."""
+    columns of load_frame); returns the number of rows outside every area. The file's map points
+    (sql/transform/file_crime_points.sql) are checked for key collisions, those the force has not stored yet are
+    placed in areas (place_points) and added to stg_crime_points, and the rows go to stg_crime_records with their
+    point's key (sql/transform/load_crime_records.sql). The caller holds the transaction."""
     file_id = file_key(con, force=force, source=source, source_file=source_file)
     con.execute("DELETE FROM stg_crime_records WHERE file_id = ?", [file_id])
     con.execute(
         "CREATE OR REPLACE TEMP VIEW crimes_to_load AS SELECT * REPLACE "
         f"(nullif(location, '') AS location, nullif(file_lsoa_code, '') AS file_lsoa_code) FROM {relation}"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE new_crime_points AS " + read_sql("transform/new_crime_points"), {"force": force})
+    con.execute("CREATE OR REPLACE TEMP TABLE file_crime_points AS " + read_sql("transform/file_crime_points"), {"force": force})
+    check_crime_point_keys(con, source_file)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE new_crime_points AS
+           SELECT * FROM file_crime_points f
+           WHERE NOT EXISTS (SELECT 1 FROM stg_crime_points p WHERE p.point_key = f.point_key)"""
+    )
     placed = place_points(con, "new_crime_points", force=force)
     con.register("new_points_placed", placed)
     try:
         con.execute(
             """INSERT INTO stg_crime_points
-               SELECT (SELECT coalesce(max(point_id), 0) FROM stg_crime_points) + row_number() OVER (), $force,
-                      lon, lat, easting, northing, location, file_lsoa_code, area_code
-               FROM new_points_placed""",
-            {"force": force},
+               SELECT point_key, ?, lon, lat, easting, northing, location, file_lsoa_code, area_code FROM new_points_placed""",
+            [force],
         )
     finally:
         con.unregister("new_points_placed")
     con.execute(read_sql("transform/load_crime_records"), {"force": force, "file_id": file_id})
+    con.execute("DROP TABLE file_crime_points")
     con.execute("DROP TABLE new_crime_points")
     outside = con.execute(
-        """SELECT count(*) FROM stg_crime_records r JOIN stg_crime_points p USING (point_id)
+        """SELECT count(*) FROM stg_crime_records r JOIN stg_crime_points p USING (point_key)
            WHERE r.file_id = ? AND p.area_code IS NULL""",
         [file_id],
     ).fetchone()[0]
