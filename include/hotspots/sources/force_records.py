@@ -80,7 +80,7 @@ def ingest_force_records(
     rows = pd.DataFrame(
         {
             "source_row": good["source_row"].astype("int64"),
-            "crime_id": good["crime_reference"].astype(str),
+            "crime_id": good["crime_reference"].astype(str).str.strip(),
             "month": good["occurred"].dt.to_period("M").dt.start_time.dt.date,
             "occurred_at": good["occurred"].astype("datetime64[us]"),
             "crime_type": good["offence_code_norm"].map(codes),

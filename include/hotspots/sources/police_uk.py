@@ -139,9 +139,9 @@ def load_frame(
     source_file: str,
     rows: pd.DataFrame,
 ) -> int:
-    """Replace the file's rows in stg_crimes with ``rows`` (typed columns: source_row, crime_id, month,
-    occurred_at, crime_type, offence_code, knife_flag, lon, lat, easting, northing, location, file_lsoa_code),
-    placed in areas; returns the outside count (see load_relation)."""
+    """Replace the file's rows in stg_crimes with ``rows`` (typed columns: source_row, crime_id (stripped, empty
+    when there is none), month, occurred_at, crime_type, offence_code, knife_flag, lon, lat, easting, northing,
+    location, file_lsoa_code), placed in areas; returns the outside count (see load_relation)."""
     con.register("crimes_typed", rows)
     try:
         return load_relation(con, "crimes_typed", force=force, source=source, source_file=source_file)
@@ -164,7 +164,7 @@ def ingest_crime_file(
     rows = pd.DataFrame(
         {
             "source_row": good["source_row"].astype("int64"),
-            "crime_id": good["Crime ID"].astype(str),
+            "crime_id": good["Crime ID"].astype(str).str.strip(),
             "month": pd.to_datetime(good["Month"] + "-01", format="%Y-%m-%d").dt.date,
             "occurred_at": pd.Series(pd.NaT, index=good.index, dtype="datetime64[us]"),
             "crime_type": good["Crime type"].astype(str),
