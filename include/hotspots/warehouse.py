@@ -125,14 +125,13 @@ def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings | None = Non
 
 def append_crime_rows(con: duckdb.DuckDBPyConnection, relation: str, settings: Settings | None = None) -> int:
     """Append the rows of ``relation`` (columns of the view stg_crimes, area_code as given, not placed) to the
-    crime tables (sql/transform/append_crime_rows.sql); returns the number of rows. The caller holds the
+    crime tables (sql/transform/append_crime_keys.sql, then append_crime_rows.sql); returns the number of rows. The caller holds the
     transaction."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW crime_rows_in AS SELECT * FROM {relation}")
     rows = con.execute("SELECT count(*) FROM crime_rows_in").fetchone()[0]
-    keyed, _, rest = read_sql("transform/append_crime_rows", settings).partition("-- (collision check here)")
-    con.execute(keyed)
+    con.execute(read_sql("transform/append_crime_keys", settings))
     check_crime_point_keys(con, relation, settings)
-    con.execute(rest)
+    con.execute(read_sql("transform/append_crime_rows", settings))
     con.execute("DROP VIEW crime_rows_in")
     return int(rows)
 

@@ -1,16 +1,9 @@
 -- Append rows shaped like the view stg_crimes (temp view crime_rows_in: force, source, crime_key, month,
 -- occurred_at, crime_type, offence_code, knife_flag, lon, lat, easting, northing, location, file_lsoa_code,
 -- area_code, source_file, source_row, loaded_at) to stg_crime_files, stg_crime_points and stg_crime_records,
--- keeping the area_code given (so the point key also hashes area_code). Used to migrate a warehouse whose
--- stg_crimes was still a table, and by tests that need crimes in given areas. The loader
--- (police_uk.load_relation) places points itself instead. The caller has filled temp table file_crime_points
--- (first statement) and checked it with crime_point_collisions.sql before the rest runs.
-CREATE OR REPLACE TEMP VIEW crime_rows_keyed AS
-SELECT *, hash(crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code), area_code) AS point_key
-FROM crime_rows_in;
-CREATE OR REPLACE TEMP TABLE file_crime_points AS
-SELECT DISTINCT point_key, force, lon, lat, easting, northing, location, file_lsoa_code, area_code FROM crime_rows_keyed;
--- (collision check here)
+-- keeping the area_code given. Used to migrate a warehouse whose stg_crimes was still a table, and by tests
+-- that need crimes in given areas; the loader (police_uk.load_relation) places points itself instead.
+-- Runs after append_crime_keys.sql and the collision check.
 INSERT INTO stg_crime_files
 SELECT (SELECT coalesce(max(file_id), 0) FROM stg_crime_files) + row_number() OVER (ORDER BY force, source, source_file),
        force, source, source_file, loaded_at
