@@ -20,7 +20,6 @@ from hotspots.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
 
-AREA_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 PING_SUFFIXES = (".csv", ".parquet")
 
 
@@ -49,29 +48,28 @@ def _docs_dir(settings: Settings) -> Path:
     return settings.data_dir / "gx_docs"
 
 
-def area_file(force: str, settings: Settings) -> Path:
-    """The area file for a force: settings.areas_path, else the newest file in landing/<force>/areas/."""
+def area_set_files(force: str, settings: Settings) -> list[Path]:
+    """The force's area set: settings.areas_path (a file or a folder), else every boundary file in
+    landing/<force>/areas/. All of them are loaded together as one set."""
+    from hotspots.sources.areas import AREA_SUFFIXES, area_files
+
     if settings.areas_path:
-        return Path(settings.areas_path)
+        return area_files(Path(settings.areas_path))
     folder = settings.force_landing(force) / "areas"
-    candidates = sorted(
-        (p for p in folder.glob("*") if p.suffix.lower() in AREA_SUFFIXES), key=lambda p: (p.stat().st_mtime, p.name)
-    )
-    if not candidates:
+    if not any(p.suffix.lower() in AREA_SUFFIXES for p in folder.glob("*")):
         raise FileNotFoundError(
             f"No area boundary file for force '{force}' in {folder} (looked for {', '.join(AREA_SUFFIXES)}). "
             "Drop the LSOA or grid boundaries there, or set HOTSPOTS_AREAS_PATH."
         )
-    return candidates[-1]
+    return area_files(folder)
 
 
 def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Load the force's area boundaries into stg_areas."""
+    """Load the force's area set (every boundary file) into stg_areas."""
     from hotspots.sources.areas import load_areas
 
     settings = settings or get_settings()
-    source = area_file(force, settings)
-    raw = _to_raw(source, settings.force_raw(force) / "areas")
+    raw = [_to_raw(source, settings.force_raw(force) / "areas") for source in area_set_files(force, settings)]
     with open_warehouse(settings=settings) as con:
         counts = load_areas(con, force=force, path=raw, settings=settings)
     build_data_docs()

@@ -34,17 +34,26 @@ GEOGRAPHIC = {"OGC:CRS84", "EPSG:4326", "EPSG:4258", "EPSG:4277", "EPSG:4230"}
 BNG = "EPSG:27700"
 
 
-def area_files(path: Path) -> list[Path]:
-    """One boundary file, or every boundary file in a folder (sorted by name)."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in AREA_SUFFIXES)
-        if not files:
-            raise InputFileError(f"{path}: no boundary file ({', '.join(AREA_SUFFIXES)}) in this folder.")
-        return files
-    if not path.exists():
-        raise InputFileError(f"{path}: boundary file not found.")
-    return [path]
+def area_files(paths: Path | list[Path]) -> list[Path]:
+    """The boundary files of one area set: each file given, and every boundary file in each folder given
+    (sorted by name). A force's area files together form one set (e.g. ONS publishes a county's LSOAs as one
+    file per local authority)."""
+    files: list[Path] = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in AREA_SUFFIXES)
+            if not found:
+                raise InputFileError(
+                    f"{path}: no boundary file ({', '.join(AREA_SUFFIXES)}) in this folder. Drop the LSOA or grid "
+                    "boundaries there, or pass the files themselves."
+                )
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputFileError(f"{path}: boundary file not found. Check the path (a file or a folder of files).")
+    return list(dict.fromkeys(files))
 
 
 def _geojson_declares_crs(path: Path) -> bool:
@@ -95,19 +104,35 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_area_file(
-    con: duckdb.DuckDBPyConnection, path: Path, settings: Settings, *, table: str, seen_codes: set[str]
-) -> pd.DataFrame:
-    """Read one boundary file into temp table ``table`` (source_row, area_code, area_name, geom in 27700) and
-    return the per-feature frame for validation (properties as text plus the derived check columns)."""
-    crs = source_crs(con, path, settings)
+def _read_features(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Temp table area_read: the file's features with source_row, the feature's position in the file (1-based).
+    Insertion order is kept for the read so that the rowids of its table follow the file's order."""
+    con.execute("SET preserve_insertion_order = true")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE area_read AS SELECT * FROM ST_Read(?)", [str(path)])
+        con.execute("CREATE OR REPLACE TEMP TABLE area_features AS SELECT * FROM ST_Read(?)", [str(path)])
     except duckdb.Error as exc:
         raise InputFileError(f"{path}: cannot be read as GeoJSON, GeoPackage or shapefile ({exc}).") from exc
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE area_read AS SELECT row_number() OVER (ORDER BY rowid) AS source_row, * "
+        "FROM area_features"
+    )
+    con.execute("DROP TABLE area_features")
+
+
+def read_area_file(
+    con: duckdb.DuckDBPyConnection, path: Path, settings: Settings, *, table: str, seen_codes: dict[str, str]
+) -> pd.DataFrame:
+    """Read one boundary file into temp table ``table`` (source_row, area_code, area_name, geom in 27700) and
+    return the per-feature frame for validation (properties as text plus the derived check columns), in file
+    order. ``seen_codes`` maps each code already read in this area set to its file: a code repeated inside a
+    file is quarantined, a code that appears in two files fails the set with a message naming both."""
+    crs = source_crs(con, path, settings)
+    _read_features(con, path)
     described = con.execute("DESCRIBE area_read").fetchall()
     geom_col = next((name for name, kind, *_ in described if str(kind).upper().startswith("GEOMETRY")), None)
-    columns = [name for name, *_ in described if name not in (geom_col, "OGC_FID")]
+    columns = [name for name, *_ in described if name not in (geom_col, "OGC_FID", "source_row")]
     if geom_col is None:
         raise InputFileError(f"{path}: no geometry column. Export the boundaries with their polygons.")
     code = _pick_field(columns, settings.area_code_field, CODE_FIELDS, path=path, what="code")
@@ -143,7 +168,7 @@ def read_area_file(
         f"""
         CREATE OR REPLACE TEMP TABLE area_geoms AS
         WITH src AS (
-            SELECT row_number() OVER () AS source_row,
+            SELECT source_row,
                    nullif(trim(CAST({_quote(code)} AS VARCHAR)), '') AS area_code,
                    nullif(trim({name_sql}), '') AS area_name,
                    ST_Transform({_quote(geom_col)}, $crs, '{BNG}', always_xy := true)::GEOMETRY AS g
@@ -168,31 +193,41 @@ def read_area_file(
         {"crs": crs},
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM area_geoms")
-    props = con.execute(
-        f"SELECT {', '.join(f'CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}' for c in columns) or 'NULL AS no_properties'} "
-        "FROM area_read"
+    property_list = ", ".join(f"CAST(r.{_quote(c)} AS VARCHAR) AS {_quote('property_' + c)}" for c in columns)
+    frame = con.execute(
+        f"""SELECT g.source_row, {property_list + ',' if property_list else ''}
+                   g.area_code, g.geometry_type, g.repair_status
+            FROM {table} g JOIN area_read r USING (source_row) ORDER BY g.source_row"""
     ).df()
-    checks = con.execute(f"SELECT source_row, area_code, geometry_type, repair_status FROM {table} ORDER BY source_row").df()
-    frame = pd.concat([checks[["source_row"]], props.add_prefix("property_"), checks.drop(columns="source_row")], axis=1)
-    repeats = []
-    for value in frame["area_code"]:
-        repeats.append(value if isinstance(value, str) and value in seen_codes else None)
-        if isinstance(value, str):
-            seen_codes.add(value)
-    frame["repeated_area_code"] = pd.Series(repeats, dtype=object)
+    if not columns:
+        frame.insert(1, "property_no_properties", None)
+    elsewhere = {code: seen_codes[code] for code in frame["area_code"].dropna() if code in seen_codes}
+    if elsewhere:
+        code, other = next(iter(sorted(elsewhere.items())))
+        raise InputFileError(
+            f"{path}: area code {code!r} (and {len(elsewhere) - 1} more) is also in {other}. The files of a force's "
+            "area set must not overlap: remove the duplicate file from the folder, or pass each area once."
+        )
+    frame["repeated_area_code"] = frame["area_code"].where(
+        frame["area_code"].notna() & frame["area_code"].duplicated(keep="first"), None
+    ).astype(object)
+    seen_codes.update({code: path.name for code in frame["area_code"].dropna()})
     frame = frame.astype(object).where(frame.notna(), None)
     log.info("%s: %d features, CRS %s, code field %s", path, rows, crs[:40], code)
     return frame
 
 
-def load_areas(con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settings: Settings) -> dict[str, Any]:
-    """Replace the force's rows in stg_areas with the boundaries in ``path`` (a file or a folder of files)."""
-    files = area_files(Path(path))
+def load_areas(
+    con: duckdb.DuckDBPyConnection, *, force: str, path: Path | list[Path], settings: Settings
+) -> dict[str, Any]:
+    """Replace the force's rows in stg_areas with the area set in ``path``: a file, a folder of files, or a list
+    of files and folders (see area_files)."""
+    files = area_files(path)
     with transaction(con):
         con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
         totals: dict[str, Any] = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {},
                                   "repaired": 0, "files": []}
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for number, file in enumerate(files):
             table = f"area_file_{number}"
             frame = read_area_file(con, file, settings, table=table, seen_codes=seen)
@@ -249,20 +284,25 @@ def outside_distance(x: pd.Series, y: pd.Series, extent: tuple[float, float, flo
 def transform_points(
     con: duckdb.DuckDBPyConnection, x: pd.Series, y: pd.Series, *, source: str, target: str
 ) -> tuple[pd.Series, pd.Series]:
-    """Transform coordinate columns with always_xy (x = longitude/easting); NaN stays NaN."""
-    frame = pd.DataFrame({"x": x.to_numpy(dtype="float64"), "y": y.to_numpy(dtype="float64")})
+    """Transform coordinate columns with always_xy (x = longitude/easting); NaN stays NaN. Each point carries
+    its position as an explicit id through the query (connections set preserve_insertion_order=false, so a
+    SELECT's rows do not come back in input order) and the result is ordered by it."""
+    frame = pd.DataFrame(
+        {"i": np.arange(len(x), dtype="int64"), "x": x.to_numpy(dtype="float64"), "y": y.to_numpy(dtype="float64")}
+    )
     con.register("points_to_transform", frame)
     try:
         out = con.execute(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT CASE WHEN x IS NOT NULL AND y IS NOT NULL AND NOT isnan(x) "
-            "AND NOT isnan(y) THEN ST_Transform(ST_Point(x, y), ?, ?, always_xy := true) END AS p "
-            "FROM points_to_transform)",
+            "SELECT i, ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT i, CASE WHEN x IS NOT NULL AND y IS NOT NULL "
+            "AND NOT isnan(x) AND NOT isnan(y) THEN ST_Transform(ST_Point(x, y), ?, ?, always_xy := true) END AS p "
+            "FROM points_to_transform) ORDER BY i",
             [source, target],
         ).fetchnumpy()
     finally:
         con.unregister("points_to_transform")
-    values = list(out.values())
-    as_float = [np.asarray(pd.Series(v).astype("float64")) for v in values]
+    if not np.array_equal(np.asarray(out["i"]), frame["i"].to_numpy()):
+        raise RuntimeError("transform_points: a point was lost or repeated in the transform")
+    as_float = [np.asarray(pd.Series(out[c]).astype("float64")) for c in ("x", "y")]
     return pd.Series(as_float[0], index=x.index), pd.Series(as_float[1], index=x.index)
 
 
@@ -315,7 +355,7 @@ def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: P
         con.execute("CREATE OR REPLACE TEMP TABLE grid_boundary AS SELECT geom FROM stg_areas WHERE force = ?", [force])
         return
     parts = []
-    for number, file in enumerate(area_files(Path(boundary_path))):
+    for number, file in enumerate(area_files(boundary_path)):
         crs = source_crs(con, file, settings)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE grid_boundary_src_{number} AS "
