@@ -501,7 +501,8 @@ def _patrol_truth(visits: list[_Visit], codes: list[str], devices: list[str]) ->
     return table
 
 
-def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date], effective_from: date) -> pd.DataFrame:
+def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date],
+                      effective_from: date) -> pd.DataFrame:
     """Status and days without patrol per hot spot per day (rules.md, issue 5)."""
     by_key = {(r.area_code, r.date): r for r in patrol.itertuples()}
     rows = []
@@ -526,7 +527,8 @@ def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date
 def _alerts_truth(compliance: pd.DataFrame) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules)."""
     rules = {
-        "under_target": ("warning", "supervisors"), "no_patrol": ("critical", "escalation"), "recovered": ("info", "supervisors"),
+        "under_target": ("warning", "supervisors"), "no_patrol": ("critical", "escalation"),
+        "recovered": ("info", "supervisors"),
     }
     rows = []
     for code, group in compliance.groupby("area_code", sort=True):
@@ -563,46 +565,87 @@ def _fmt_ts_many(t: np.ndarray) -> np.ndarray:
     return np.char.add(np.datetime_as_string(np.asarray(t, dtype="int64").astype("datetime64[s]"), unit="s"), "Z")
 
 
-def generate_sample(
-    out_dir: Path,
-    *,
-    seed: int = 7,
-    force: str = "synthetic",
-    n_areas: int = 100,
-    hotspot_count: int = 10,
-    crime_months: tuple[str, ...] = ("2024-02", "2024-03", "2024-04"),
-    avl_start: date = date(2024, 5, 1),
-    avl_days: int = 7,
-    n_devices: int = 12,
-) -> Sample:
-    """Write the synthetic county, its crime and GPS files and the ground truth under out_dir."""
-    if hotspot_count >= n_areas:
-        raise ValueError(f"hotspot_count ({hotspot_count}) must be smaller than n_areas ({n_areas})")
-    out_dir = Path(out_dir).resolve()
-    rng = np.random.default_rng(seed)
-    proj = _Projector()
-    landing = out_dir / "landing" / force
-    truth_dir = out_dir / "truth" / force
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    force_name = f"{force.replace('-', ' ').title()} Police"
-    months = sorted(crime_months)
+@dataclass
+class _County:
+    """The written areas as the pipeline reads them back, and where patrol visits may go."""
 
-    # areas ------------------------------------------------------------------------------------------------
+    codes: list[str]
+    polygons: list[Polygon]
+    county: Polygon
+    inner: list  # each area shrunk by VISIT_MARGIN_M: visit centres lie inside
+    eligible: np.ndarray  # areas large enough for visits
+    hot: np.ndarray  # the designed hot spots (area indices, ascending)
+
+
+@dataclass
+class _Selection:
+    """The hot-spot truth: default selection in rank order and the figures of the other budgets."""
+
+    hot_codes: list[str]
+    hot_rank: np.ndarray  # area indices of hot_codes, rank order
+    ranking: pd.DataFrame
+    selectable: pd.DataFrame
+    margin: float
+    area_share_n: int
+    harm_share_n: int
+    harm_share_margin: float
+    effective_from: date
+
+
+def _generate_areas(rng, proj: _Projector, landing: Path, n_areas: int, hotspot_count: int) -> _County:
+    """Write the area GeoJSON, read it back as the pipeline does, and draw the designed hot spots."""
     cells = _build_areas(rng, n_areas)
     codes = [f"E0190{i + 1:04d}" for i in range(n_areas)]
     names = [f"Synthtown {i // 4 + 1:03d}{'ABCD'[i % 4]}" for i in range(n_areas)]
     areas_file = landing / "areas" / "areas.geojson"
     _write_areas(areas_file, cells, codes, names, proj.to_wgs)
     _, polygons = read_areas(areas_file)  # exactly what the pipeline reads back
-    county = shapely.union_all(polygons)
     inner = [p.buffer(-VISIT_MARGIN_M) for p in polygons]
     eligible = np.array([g.area > 3000.0 for g in inner])
     if eligible.sum() < hotspot_count + 5:
         raise ValueError("too few areas large enough for patrol visits; use more areas")
     hot = np.sort(rng.choice(np.flatnonzero(eligible), size=hotspot_count, replace=False))
+    return _County(codes, polygons, shapely.union_all(polygons), inner, eligible, hot)
 
-    # crime --------------------------------------------------------------------------------------------------
-    weights = harm_weights()
+
+def _month_records(rng, violent_rate, zero, other_weight, m: int) -> list[tuple[int, str]]:
+    """(area, crime type) of one month's placed crimes: violent counts by design, the rest by category share."""
+    records = []
+    counts = rng.poisson(violent_rate[:, m])
+    if m == 0:
+        counts[zero[0]] = 1
+    for a in np.flatnonzero(counts):
+        kinds = rng.choice(VIOLENT_TYPES, size=counts[a], p=np.array([0.92, 0.04, 0.04]))
+        if m == 0 and a == zero[0]:
+            kinds = np.array(["Robbery"])
+        for kind in kinds:
+            records.append((int(a), str(kind)))
+    for kind, share in OTHER_TYPES.items():
+        per_area = rng.multinomial(rng.poisson(share * 1800), other_weight / other_weight.sum())
+        for a in np.flatnonzero(per_area):
+            records.extend([(int(a), kind)] * int(per_area[a]))
+    return records
+
+
+def _outside_row(rng, proj: _Projector, county) -> tuple:
+    """A crime 5-20 km from the county, in a random direction, with an LSOA of elsewhere."""
+    while True:
+        theta = rng.uniform(0, 2 * np.pi)
+        xy = np.array(CENTRE) + rng.uniform(8000.0, 24000.0) * np.array([np.cos(theta), np.sin(theta)])
+        if 5000.0 <= county.distance(shapely.Point(xy)) <= 20000.0:
+            break
+    lon, lat = proj.lonlat(xy[:1], xy[1:])
+    kind = str(rng.choice(list(OTHER_TYPES) + list(VIOLENT_TYPES)))
+    other = int(rng.integers(1, 400))
+    return (-2, kind, float(lon[0]), float(lat[0]), _street_names(rng, 1)[0],
+            f"E0199{other:04d}", f"Elsewhere {other // 4 + 1:03d}{'ABCD'[other % 4]}")
+
+
+def _generate_crime(rng, proj: _Projector, landing: Path, force: str, months: list[str], area: _County):
+    """Write one street CSV per month; return the placed crimes (month, area, type, lon, lat) and the manifest."""
+    codes, polygons, hot = area.codes, area.polygons, area.hot
+    n_areas = len(codes)
+    force_name = f"{force.replace('-', ' ').title()} Police"
     codes21 = [f"E0195{i + 1:04d}" for i in rng.permutation(n_areas)]
     names21 = [f"Synthtown {int(c[-4:]) // 4 + 1:03d}{'EFGH'[int(c[-4:]) % 4]}" for c in codes21]
     map_points = []
@@ -615,64 +658,39 @@ def generate_sample(
     violent_rate[zero] = 0.0  # areas without violence; one gets a single robbery (below min_events)
     other_weight = rng.lognormal(0.0, 0.7, n_areas)
     other_weight[hot] *= 2.0
-    other_per_month = 1800
-    violent_split = np.array([0.92, 0.04, 0.04])
     clean_rows = []  # (month, area, crime_type, lon, lat) of placed crimes, for the truth
     manifest_crime: dict[str, dict] = {}
     for m, month in enumerate(months):
-        records = []  # (area or -1, crime_type, lon, lat, location, lsoa code, lsoa name)
-        counts = rng.poisson(violent_rate[:, m])
-        if m == 0:
-            counts[zero[0]] = 1
-        for area in np.flatnonzero(counts):
-            kinds = rng.choice(VIOLENT_TYPES, size=counts[area], p=violent_split)
-            if m == 0 and area == zero[0]:
-                kinds = np.array(["Robbery"])
-            for kind in kinds:
-                records.append((int(area), str(kind)))
-        for kind, share in OTHER_TYPES.items():
-            per_area = rng.multinomial(rng.poisson(share * other_per_month), other_weight / other_weight.sum())
-            for area in np.flatnonzero(per_area):
-                records.extend([(int(area), kind)] * int(per_area[area]))
-        rows = []
-        asb_areas = np.array([area for area, kind in records if kind == "Anti-social behaviour"], dtype=int)
+        records = _month_records(rng, violent_rate, zero, other_weight, m)
+        rows = []  # (area or -1/-2, crime_type, lon, lat, location, lsoa code, lsoa name)
+        asb_areas = np.array([a for a, kind in records if kind == "Anti-social behaviour"], dtype=int)
         asb_points = {}  # ASB has no Crime ID: a point of its own keeps every row unique
-        for area in np.unique(asb_areas):
-            n = int((asb_areas == area).sum())
-            lon, lat = _points_inside(rng, proj, polygons[area], n, POINT_MARGIN_M)
-            asb_points[int(area)] = list(zip(lon.tolist(), lat.tolist(), _street_names(rng, n)))
-        for area, kind in records:
+        for a in np.unique(asb_areas):
+            n = int((asb_areas == a).sum())
+            lon, lat = _points_inside(rng, proj, polygons[a], n, POINT_MARGIN_M)
+            asb_points[int(a)] = list(zip(lon.tolist(), lat.tolist(), _street_names(rng, n)))
+        for a, kind in records:
             if kind == "Anti-social behaviour":
-                lon, lat, where = asb_points[area].pop()
+                lon, lat, where = asb_points[a].pop()
             else:
-                lons, lats, streets = map_points[area]
+                lons, lats, streets = map_points[a]
                 j = int(rng.integers(len(lons)))
                 lon, lat, where = float(lons[j]), float(lats[j]), streets[j]
-            rows.append((area, kind, lon, lat, where, codes21[area], names21[area]))
-            clean_rows.append((month, codes[area], kind, lon, lat))
+            rows.append((a, kind, lon, lat, where, codes21[a], names21[a]))
+            clean_rows.append((month, codes[a], kind, lon, lat))
         n_missing = int(round(len(rows) * rng.uniform(0.02, 0.03)))
         missing_types = [t for t in OTHER_TYPES if t != "Anti-social behaviour"] + list(VIOLENT_TYPES)
         for kind in rng.choice(missing_types, size=n_missing):
             rows.append((-1, str(kind), None, None, "No Location", "", ""))
         n_outside = int(rng.integers(3, 7))
-        for _ in range(n_outside):
-            while True:  # 5-20 km from the county, in a random direction
-                theta = rng.uniform(0, 2 * np.pi)
-                xy = np.array(CENTRE) + rng.uniform(8000.0, 24000.0) * np.array([np.cos(theta), np.sin(theta)])
-                if 5000.0 <= county.distance(shapely.Point(xy)) <= 20000.0:
-                    break
-            lon, lat = proj.lonlat(xy[:1], xy[1:])
-            kind = str(rng.choice(list(OTHER_TYPES) + list(VIOLENT_TYPES)))
-            other = int(rng.integers(1, 400))
-            rows.append((-2, kind, float(lon[0]), float(lat[0]), _street_names(rng, 1)[0],
-                         f"E0199{other:04d}", f"Elsewhere {other // 4 + 1:03d}{'ABCD'[other % 4]}"))
+        rows += [_outside_row(rng, proj, area.county) for _ in range(n_outside)]
         kinds = np.array([r[1] for r in rows], dtype=object)
         outcomes = _outcomes(rng, kinds)
         ids = _crime_ids(rng, len(rows))
         order = sorted(range(len(rows)), key=lambda i: (rows[i][6] == "", rows[i][6], ids[i]))
         lines = []
         for i in order:
-            area, kind, lon, lat, where, code21, name21 = rows[i]
+            a, kind, lon, lat, where, code21, name21 = rows[i]
             lines.append([
                 "" if kind == "Anti-social behaviour" else ids[i], month, force_name, force_name,
                 "" if lon is None else f"{lon:.6f}", "" if lat is None else f"{lat:.6f}",
@@ -689,8 +707,14 @@ def generate_sample(
             "outside_violent": sum(1 for r in rows if r[0] == -2 and r[1] in VIOLENT_TYPES),
             "placed_rows": len(lines) - n_missing - n_outside,
         }
+    return clean_rows, manifest_crime
 
-    # hot-spot truth from the clean, placed violent crimes --------------------------------------------------
+
+def _hotspot_truth(clean_rows, area: _County, hotspot_count: int, months: list[str], truth_dir: Path) -> _Selection:
+    """Rank areas from the clean, placed violent crimes; write hotspots.csv and ranking.csv."""
+    codes = area.codes
+    n_areas = len(codes)
+    weights = harm_weights()
     crimes = pd.DataFrame(clean_rows, columns=["month", "area_code", "crime_type", "lon", "lat"])
     violent = crimes[crimes["crime_type"].isin(VIOLENT_TYPES)]
     events = violent.groupby("area_code").size().reindex(codes, fill_value=0)
@@ -698,50 +722,63 @@ def generate_sample(
     ranking = _top_areas(events, harm, min_events=2)
     selectable = ranking[ranking["selectable"]].reset_index(drop=True)
     top = selectable.head(hotspot_count)
-    if set(top["area_code"]) != {codes[i] for i in hot}:
+    if set(top["area_code"]) != {codes[i] for i in area.hot}:
         raise RuntimeError("the designed hot spots are not the top areas; change the seed")
     margin = float(top["harm"].iloc[-1] / selectable["harm"].iloc[hotspot_count])
     if margin < 1.5:
         raise RuntimeError(f"hot-spot harm margin too small ({margin:.2f}); change the seed")
     hot_codes = list(top["area_code"])  # rank order
-    hot = np.array([codes.index(c) for c in hot_codes])
     pd.DataFrame({"area_code": hot_codes, "rank": range(1, hotspot_count + 1),
                   "events": top["events"].to_numpy(), "harm": top["harm"].to_numpy()}).to_csv(
         truth_dir / "hotspots.csv", index=False)
-    area_share_n = math.ceil(0.1 * n_areas)
     cumulative = selectable["cumulative_share"].to_numpy()
     harm_share_n = int(np.searchsorted(cumulative, 0.5 - 1e-12) + 1)
     below = cumulative[harm_share_n - 2] if harm_share_n > 1 else 0.0
-    harm_share_margin = float(min(cumulative[harm_share_n - 1] - 0.5, 0.5 - below))
     ranking.assign(rank=range(1, n_areas + 1))[
         ["area_code", "rank", "events", "harm", "harm_share", "cumulative_share", "selectable"]
     ].to_csv(truth_dir / "ranking.csv", index=False)
     last_month = date.fromisoformat(months[-1] + "-01")
-    effective_from = (last_month + timedelta(days=32)).replace(day=1)
+    return _Selection(
+        hot_codes=hot_codes, hot_rank=np.array([codes.index(c) for c in hot_codes]), ranking=ranking,
+        selectable=selectable, margin=margin, area_share_n=math.ceil(0.1 * n_areas), harm_share_n=harm_share_n,
+        harm_share_margin=float(min(cumulative[harm_share_n - 1] - 0.5, 0.5 - below)),
+        effective_from=(last_month + timedelta(days=32)).replace(day=1),
+    )
 
-    # AVL ------------------------------------------------------------------------------------------------------
-    days = [avl_start + timedelta(days=d) for d in range(avl_days)]
+
+def _generate_visits(rng, area: _County, hot_rank: np.ndarray, days: list[date], n_devices: int):
+    """Devices, the status plan per hot spot (rank order) and day, and the scheduled visits with their centres."""
     n_foot = max(1, n_devices // 3)
     n_vehicles = n_devices - n_foot
     devices = [f"AVL-{1001 + i}" for i in range(n_vehicles)] + [f"RAD-{2001 + i}" for i in range(n_foot)]
     vehicle = [d.startswith("AVL") for d in devices]
-    plan = _plan_statuses(rng, hotspot_count, avl_days)
-    others = np.setdiff1d(np.flatnonzero(eligible), hot)
-    requests = _visit_requests(rng, plan, hot, others, days, per_day_other=max(8, 3 * n_devices))
+    plan = _plan_statuses(rng, len(hot_rank), len(days))
+    others = np.setdiff1d(np.flatnonzero(area.eligible), hot_rank)
+    requests = _visit_requests(rng, plan, hot_rank, others, days, per_day_other=max(8, 3 * n_devices))
     visits = _schedule(rng, requests, n_devices)
     for v in visits:
-        cx, cy = _points_inside_xy(rng, inner[v.area], 1)
+        cx, cy = _points_inside_xy(rng, area.inner[v.area], 1)
         v.cx, v.cy = float(cx[0]), float(cy[0])
-    waypoint_areas = np.flatnonzero(eligible)
-    waypoints = np.array([inner[i].representative_point().coords[0] for i in waypoint_areas])
-    station = np.array(inner[int(others[len(others) // 2])].representative_point().coords[0])
+    return devices, vehicle, plan, visits
+
+
+def _waypoints(area: _County) -> np.ndarray:
+    """Transit waypoints: a point well inside each area large enough for visits."""
+    return np.array([area.inner[i].representative_point().coords[0] for i in np.flatnonzero(area.eligible)])
+
+
+def _device_tracks(rng, proj: _Projector, area: _County, visits: list[_Visit], devices, vehicle):
+    """Clean pings of every device's shifts (station -> visits -> station) and the silences between them."""
+    waypoints = _waypoints(area)
+    others = np.setdiff1d(np.flatnonzero(area.eligible), area.hot)
+    station = np.array(area.inner[int(others[len(others) // 2])].representative_point().coords[0])
     t_all, x_all, y_all, s_all, dev_all = [], [], [], [], []
     silences = []  # (device, from, to): times when a device sends nothing (room for invalid rows)
 
     def emit(dev, t, x, y, s):
         t_all.append(t); x_all.append(x); y_all.append(y); s_all.append(s); dev_all.append(np.full(len(t), dev))
 
-    for dev in range(n_devices):
+    for dev in range(len(devices)):
         mine = [v for v in visits if v.device == dev]
         by_day: dict[date, list[_Visit]] = {}
         for v in mine:
@@ -787,8 +824,11 @@ def generate_sample(
         raise RuntimeError("two clean pings of one device share a timestamp")
     pings["timestamp"] = _fmt_ts_many(pings["t"].to_numpy())
     pings["invalid"] = ""
+    return pings, silences
 
-    # invalid rows, in silent stretches of a device inside busy hours (harmless even if loaded)
+
+def _add_ping_dirt(rng, proj: _Projector, pings: pd.DataFrame, silences, devices, vehicle, county) -> pd.DataFrame:
+    """Invalid rows in silent stretches of busy hours (harmless even if loaded) and ~2% exact duplicates."""
     invalid = []
     rows_per_hour = pings["t"].floordiv(3600).value_counts()  # invalid rows go to busy files only (GX mostly)
     quiet = [q for q in silences if q[2] - q[1] >= 300 and rows_per_hour.get((q[1] + q[2]) // 7200, 0) >= 150]
@@ -815,7 +855,11 @@ def generate_sample(
     pings = pd.concat([pings, dups], ignore_index=True)
     stamp = pd.Series(_fmt_ts_many(pings["t"].to_numpy()), index=pings.index)
     pings["utc_date"], pings["hour"] = stamp.str[:10], stamp.str[11:13]
-    pings = pings.sort_values(["utc_date", "hour", "t", "device_id", "duplicate"], kind="mergesort")
+    return pings.sort_values(["utc_date", "hour", "t", "device_id", "duplicate"], kind="mergesort")
+
+
+def _write_ping_files(rng, landing: Path, pings: pd.DataFrame) -> tuple[dict[str, dict], list[dict]]:
+    """One CSV per UTC hour with a few rows moved out of order; returns the per-file manifest and invalid rows."""
     manifest_pings: dict[str, dict] = {}
     invalid_list = []
     for (utc_date, hour), frame in pings.groupby(["utc_date", "hour"], sort=True):
@@ -839,11 +883,16 @@ def generate_sample(
             "invalid": int(frame["invalid"].ne("").sum()),
             "out_of_order_moves": len(moved),
         }
+    return manifest_pings, invalid_list
 
-    # patrol, compliance and alert truth -------------------------------------------------------------------------
+
+def _patrol_and_compliance_truth(truth_dir: Path, visits, devices, vehicle, codes, selection: _Selection,
+                                 days: list[date], plan) -> dict[str, list[str]]:
+    """Write patrol, compliance, alerts and visits truth; check every planned status was realised."""
+    hot_codes = selection.hot_codes
     patrol = _patrol_truth(visits, codes, devices)
     patrol.to_csv(truth_dir / "patrol.csv", index=False)
-    compliance = _compliance_truth(patrol, hot_codes, days, effective_from)
+    compliance = _compliance_truth(patrol, hot_codes, days, selection.effective_from)
     compliance.to_csv(truth_dir / "compliance.csv", index=False)
     _alerts_truth(compliance).to_csv(truth_dir / "alerts.csv", index=False)
     visit_table = pd.DataFrame([{
@@ -853,26 +902,35 @@ def generate_sample(
         "minutes": round((v.end - v.start) / 60, 6), "hotspot": codes[v.area] in hot_codes,
     } for v in sorted(visits, key=lambda v: (v.start, v.device))])
     visit_table.to_csv(truth_dir / "visits.csv", index=False)
-    planned = {hot_codes[h]: plan[h] for h in range(hotspot_count)}
+    planned = {hot_codes[h]: plan[h] for h in range(len(hot_codes))}
     statuses = compliance.pivot(index="area_code", columns="date", values="status")
     for code, kinds in planned.items():
         for day, kind in zip(days, kinds):
             expected = "met" if kind.startswith("met") else ("none" if kind == "none" else "under")
             if statuses.loc[code, day.isoformat()] != expected:
                 raise RuntimeError(f"planned status {kind} for {code} on {day} was not realised")
+    return planned
 
-    manifest = {
-        "seed": seed,
-        "force": force,
-        "force_name": force_name,
-        "params": {"n_areas": n_areas, "hotspot_count": hotspot_count, "crime_months": months,
-                   "avl_start": avl_start.isoformat(), "avl_days": avl_days, "n_devices": n_devices,
+
+def _manifest(params: dict, area: _County, selection: _Selection, manifest_crime, manifest_pings, invalid_list,
+              devices, visits, planned, days: list[date]) -> dict:
+    """manifest.json: parameters, dates, per-file dirt counts, the selection under every budget, the plan."""
+    ranking, selectable = selection.ranking, selection.selectable
+    polygons = area.polygons
+    return {
+        "seed": params["seed"],
+        "force": params["force"],
+        "force_name": f"{params['force'].replace('-', ' ').title()} Police",
+        "params": {"n_areas": params["n_areas"], "hotspot_count": params["hotspot_count"],
+                   "crime_months": params["crime_months"], "avl_start": params["avl_start"],
+                   "avl_days": params["avl_days"], "n_devices": params["n_devices"],
                    "min_events": 2, "buffer_m": BUFFER_M, "max_gap_s": MAX_GAP_S,
                    "target_minutes": TARGET_MINUTES, "alarm_days": ALARM_DAYS},
-        "crime_months": months,
+        "crime_months": params["crime_months"],
         "avl_dates": [d.isoformat() for d in days],
-        "effective_from": effective_from.isoformat(),
-        "areas": {"file": "areas/areas.geojson", "count": n_areas, "code_field": "LSOA11CD", "name_field": "LSOA11NM",
+        "effective_from": selection.effective_from.isoformat(),
+        "areas": {"file": "areas/areas.geojson", "count": len(area.codes), "code_field": "LSOA11CD",
+                  "name_field": "LSOA11NM",
                   "vertices_min": min(len(p.exterior.coords) - 1 for p in polygons),
                   "vertices_max": max(len(p.exterior.coords) - 1 for p in polygons)},
         "crime": {
@@ -884,13 +942,13 @@ def generate_sample(
             "duplicate_rows": 0,
         },
         "selection": {
-            "default": hot_codes,
-            "harm_margin_ratio": round(margin, 4),
-            "area_share_0.1": list(selectable["area_code"].head(area_share_n)),
+            "default": selection.hot_codes,
+            "harm_margin_ratio": round(selection.margin, 4),
+            "area_share_0.1": list(selectable["area_code"].head(selection.area_share_n)),
             "area_share_rule": "ceil(0.1 x number of areas) top selectable areas",
-            "harm_share_0.5": list(selectable["area_code"].head(harm_share_n)),
+            "harm_share_0.5": list(selectable["area_code"].head(selection.harm_share_n)),
             "harm_share_rule": "fewest top areas whose cumulative harm share of all areas >= 0.5",
-            "harm_share_0.5_margin": round(harm_share_margin, 6),
+            "harm_share_0.5_margin": round(selection.harm_share_margin, 6),
             "not_selectable": sorted(ranking.loc[~ranking["selectable"], "area_code"]),
             "total_harm": float(ranking["harm"].sum()),
             "per_area": {r.area_code: {"events": int(r.events), "harm": float(r.harm)} for r in ranking.itertuples()},
@@ -906,6 +964,46 @@ def generate_sample(
         },
         "plan": planned,
     }
+
+
+def generate_sample(
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    force: str = "synthetic",
+    n_areas: int = 100,
+    hotspot_count: int = 10,
+    crime_months: tuple[str, ...] = ("2024-02", "2024-03", "2024-04"),
+    avl_start: date = date(2024, 5, 1),
+    avl_days: int = 7,
+    n_devices: int = 12,
+) -> Sample:
+    """Write the synthetic county, its crime and GPS files and the ground truth under out_dir."""
+    if hotspot_count >= n_areas:
+        raise ValueError(f"hotspot_count ({hotspot_count}) must be smaller than n_areas ({n_areas})")
+    out_dir = Path(out_dir).resolve()
+    rng = np.random.default_rng(seed)
+    proj = _Projector()
+    landing = out_dir / "landing" / force
+    truth_dir = out_dir / "truth" / force
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    months = sorted(crime_months)
+    days = [avl_start + timedelta(days=d) for d in range(avl_days)]
+
+    area = _generate_areas(rng, proj, landing, n_areas, hotspot_count)
+    clean_rows, manifest_crime = _generate_crime(rng, proj, landing, force, months, area)
+    selection = _hotspot_truth(clean_rows, area, hotspot_count, months, truth_dir)
+    devices, vehicle, plan, visits = _generate_visits(rng, area, selection.hot_rank, days, n_devices)
+    pings, silences = _device_tracks(rng, proj, area, visits, devices, vehicle)
+    pings = _add_ping_dirt(rng, proj, pings, silences, devices, vehicle, area.county)
+    manifest_pings, invalid_list = _write_ping_files(rng, landing, pings)
+    planned = _patrol_and_compliance_truth(truth_dir, visits, devices, vehicle, area.codes, selection, days, plan)
+
+    params = {"seed": seed, "force": force, "n_areas": n_areas, "hotspot_count": hotspot_count,
+              "crime_months": months, "avl_start": avl_start.isoformat(), "avl_days": avl_days,
+              "n_devices": n_devices}
+    manifest = _manifest(params, area, selection, manifest_crime, manifest_pings, invalid_list, devices, visits,
+                         planned, days)
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Sample(
         out_dir=out_dir,
