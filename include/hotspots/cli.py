@@ -1,23 +1,93 @@
-"""The `hotspots` command: every pipeline step, usable without Airflow."""
+"""The `hotspots` command: every pipeline step, usable without Airflow.
+
+Errors a user can cause (a bad file, a bad option, a missing or invalid setting, a missing landing file) print
+one message and exit with status 2; a traceback only with --debug, or for a real bug.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
 
+from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 import typer
+from typer.core import TyperGroup
 
-app = typer.Typer(help="Hot-spots patrol pipeline: selection, GPS patrol dose, alerts.", no_args_is_help=True)
+DEBUG_KEY = "hotspots.debug"
+
+
+class UserError(click.ClickException):
+    """An error the user can fix: printed as one line, exit status 2."""
+
+    exit_code = 2
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    from pydantic import ValidationError
+
+    from hotspots.pseudonym import MissingPseudonymKey
+    from hotspots.validation.core import InputFileError
+
+    return InputFileError, MissingPseudonymKey, ValidationError, FileNotFoundError
+
+
+def user_message(exc: BaseException) -> str:
+    """One message for a user error: the file (or setting), the rule and the fix."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"HOTSPOTS_{'_'.join(map(str, e['loc'])).upper() or '?'}={e.get('input')!r}: {e['msg']}" for e in exc.errors()
+        )
+        return f"settings: {problems}. Fix the environment variable (see `hotspots settings --markdown`)."
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.filename}: no such file or folder ({exc.strerror}). Check the path, or land the file first."
+    return " ".join(str(exc).split())
+
+
+class HotspotsGroup(TyperGroup):
+    """The root group: turns user errors raised by any command into one message and exit status 2, printed as
+    plain lines (usage, then 'Error: ...'), never in a box that wraps file names across lines."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, windows_expand_args=True,
+             **extra):
+        from typer.core import _main
+
+        return _main(self, args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=standalone_mode,
+                     windows_expand_args=windows_expand_args, rich_markup_mode=None, **extra)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except user_error_types() as exc:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            raise UserError(user_message(exc)) from None
+
+
+app = typer.Typer(
+    cls=HotspotsGroup,
+    help="Hot-spots patrol pipeline: selection, GPS patrol dose, alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 # Each module in hotspots.commands defines register(app) and adds its own commands.
-COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse")
+COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run")
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+def _root(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of any error, user errors too."),
+) -> None:
+    ctx.meta[DEBUG_KEY] = debug
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not verbose:  # Great Expectations logs every class it registers at INFO
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 for _name in COMMAND_MODULES:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+from hotspots.commands.inputs import PathListCommand, describe_counts, files_in, scratch_settings
 
 
 def bench_group(app: typer.Typer) -> typer.Typer:
@@ -22,43 +25,61 @@ def bench_group(app: typer.Typer) -> typer.Typer:
 def register(app: typer.Typer) -> None:
     """Add patrol-minutes and bench patrol-minutes to the `hotspots` app."""
 
-    @app.command("patrol-minutes")
+    @app.command("patrol-minutes", cls=PathListCommand)
     def patrol_minutes_cmd(
-        pings: list[Path] = typer.Option(..., "--pings", help="Ping files (CSV or Parquet); repeat the option for more."),
-        areas: list[Path] = typer.Option(..., "--areas", help="Area files (GeoJSON, GeoPackage, shapefile); repeat for more."),
+        pings: list[Path] = typer.Option(..., "--pings", help="Ping files (CSV or Parquet) or folders of them; several "
+                                         "after one flag (a shell glob) or repeat the flag."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area files (GeoJSON, GeoPackage, shapefile) or folders; "
+                                         "several after one flag or repeat the flag."),
         columns: Optional[str] = typer.Option(None, help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude."),
         buffer_m: Optional[float] = typer.Option(None, "--buffer-m", help="Buffer around each area, metres (default: settings, 100)."),
         max_gap_s: Optional[float] = typer.Option(None, "--max-gap-s", help="Longest ping gap counted, seconds (default: settings, 120)."),
         max_speed_kmh: Optional[str] = typer.Option(None, "--max-speed-kmh", help="Transit speed limit in km/h, or 'none' (default: settings, 25)."),
         tz: Optional[str] = typer.Option(None, "--tz", help="Local time zone for days and the patrol window (default: settings, Europe/London)."),
         out: Path = typer.Option(..., "--out", help="Output CSV: area_code, date, patrol_minutes, ... window_minutes."),
-        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary (rows read, loaded, quarantined by reason)."),
     ) -> None:
-        """Daily patrol minutes, visits and Koper visits per area from ping files (nothing is stored)."""
-        from hotspots.patrol.files import patrol_from_files
-        from hotspots.settings import get_settings
+        """Daily patrol minutes, visits and Koper visits per area from ping files (nothing is stored).
 
-        overrides = {}
+        Files go through the DAG's own path: the areas loader, then the ping ingest (validation, quarantine,
+        pseudonymisation) into a temporary warehouse, then the daily patrol step. Each file is checked as a day's
+        drop: its day is the date in its folder or file name, else its latest ping. Without
+        HOTSPOTS_PSEUDONYM_KEY a random key is made for this run: pseudonyms never leave the temporary warehouse.
+        """
+        from hotspots.patrol.core import PatrolParams
+        from hotspots.patrol.files import PING_FILE_SUFFIXES, patrol_from_files
+        from hotspots.sources.avl import parse_columns
+
+        overrides: dict = {}
         if buffer_m is not None:
             overrides["buffer_m"] = buffer_m
         if max_gap_s is not None:
             overrides["max_gap_s"] = max_gap_s
         if max_speed_kmh is not None:
-            overrides["max_speed_kmh"] = None if max_speed_kmh.strip().lower() in ("none", "off", "") else float(max_speed_kmh)
+            text = max_speed_kmh.strip().lower()
+            try:
+                overrides["max_speed_kmh"] = None if text in ("none", "off", "") else float(text)
+            except ValueError:
+                raise typer.BadParameter(f"{max_speed_kmh!r}: a number of km/h or 'none'.", param_hint="--max-speed-kmh") from None
         if tz is not None:
             overrides["timezone"] = tz
         try:
-            result, summary = patrol_from_files(pings, areas, settings=get_settings(), columns=columns, **overrides)
+            mapping = parse_columns(columns)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from exc
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.to_csv(out, index=False)
+            raise typer.BadParameter(str(exc), param_hint="--columns") from None
+        ping_files = files_in(pings, PING_FILE_SUFFIXES, "--pings")
+        with ExitStack() as stack:
+            settings = scratch_settings(stack, overrides, prefix="hotspots-patrol-", ephemeral_key=True)
+            try:
+                PatrolParams.from_settings(settings)
+            except (ValueError, KeyError) as exc:  # KeyError: ZoneInfoNotFoundError
+                raise typer.BadParameter(f"{exc}", param_hint="--buffer-m / --max-gap-s / --tz") from None
+            summary = patrol_from_files(ping_files, areas, settings=settings, out=out, columns=mapping)
         summary["out"] = str(out)
         if as_json:
             typer.echo(json.dumps(summary, default=str))
         else:
-            typer.echo(f"{summary['rows']} area-days from {summary['pings_used']:,} pings "
-                       f"({summary['pings_skipped']:,} unusable rows skipped) -> {out}")
+            typer.echo(f"{summary['rows']} area-days from {len(ping_files)} ping file(s): {describe_counts(summary)} -> {out}")
 
     bench = bench_group(app)
 

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import re
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from hotspots.commands.inputs import (
+    PathListCommand, empty_counts, existing, load_area_files, merge_counts, open_scratch, scratch_settings,
+)
+
 FORCE_FROM_FILE = re.compile(r"^\d{4}-\d{2}-(?P<force>.+)-street\.csv$")
-
-
-def _area_files(paths: list[Path]) -> list[Path]:
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise typer.BadParameter(f"{missing} do not exist.", param_hint="--areas")
-    return paths
 
 
 def _crime_files(paths: list[Path]) -> list[Path]:
     from hotspots.sources.police_uk import crime_files
 
-    files: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise typer.BadParameter(f"{path} does not exist.", param_hint="--crime")
-        files.extend(crime_files(path))
+    files = [f for path in existing(paths, "--crime") for f in crime_files(path)]
     if not files:
-        raise typer.BadParameter(f"no street-level crime CSV files in {paths}.", param_hint="--crime")
+        raise typer.BadParameter(f"no street-level crime CSV files in {', '.join(map(str, paths))}.", param_hint="--crime")
     return files
 
 
@@ -41,54 +33,13 @@ def _force_from(files: list[Path]) -> str:
     return forces.pop() if len(forces) == 1 else "cli"
 
 
-def load_area_files(con, *, force: str, files: list[Path], settings) -> int:
-    """Load area files or folders as the force's areas; returns the number of areas.
-
-    Several paths are each loaded by the areas loader under a scratch force name, then combined, so that they
-    form one set of areas (a single file or folder goes straight to the loader).
-    """
-    from hotspots.sources.areas import load_areas
-
-    if len(files) == 1:
-        load_areas(con, force=force, path=files[0], settings=settings)
-    else:
-        scratch = [f"{force}~part{i}" for i in range(len(files))]
-        for name, path in zip(scratch, files):
-            load_areas(con, force=name, path=path, settings=settings)
-        duplicates = con.execute(
-            "SELECT list(area_code) FROM (SELECT area_code FROM stg_areas WHERE list_contains(?, force) "
-            "GROUP BY area_code HAVING count(*) > 1)",
-            [scratch],
-        ).fetchone()[0]
-        if duplicates:
-            raise typer.BadParameter(
-                f"area codes {duplicates[:5]} appear in more than one of {[str(f) for f in files]}; pass each area once.",
-                param_hint="--areas",
-            )
-        con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
-        con.execute(
-            "INSERT INTO stg_areas SELECT ? AS force, * EXCLUDE (force) FROM stg_areas WHERE list_contains(?, force)",
-            [force, scratch],
-        )
-        con.execute("DELETE FROM stg_areas WHERE list_contains(?, force)", [scratch])
-    return con.execute("SELECT count(*) FROM stg_areas WHERE force = ?", [force]).fetchone()[0]
-
-
-def _merge_counts(total: dict, counts: dict) -> None:
-    for key in ("rows_read", "rows_loaded", "rows_quarantined", "events_outside"):
-        total[key] = total.get(key, 0) + int(counts.get(key, 0))
-    by_reason = total.setdefault("quarantined_by_reason", {})
-    for reason, n in counts.get("quarantined_by_reason", {}).items():
-        by_reason[reason] = by_reason.get(reason, 0) + int(n)
-
-
 def register(app: typer.Typer) -> None:
     """Add select and weights to the `hotspots` app."""
 
-    @app.command("select")
+    @app.command("select", cls=PathListCommand)
     def select_cmd(
-        crime: list[Path] = typer.Option(..., "--crime", help="Street-level crime CSV file or folder; repeat for more."),
-        areas: list[Path] = typer.Option(..., "--areas", help="Area boundary file or folder; repeat for more."),
+        crime: list[Path] = typer.Option(..., "--crime", help="Street-level crime CSV files, folders or zip archives; several after one flag (a shell glob) or repeat the flag."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area boundary files or folders; several after one flag or repeat the flag."),
         out: Path = typer.Option(..., "--out", help="CSV file for the ranked table of every area."),
         months: Optional[int] = typer.Option(None, "--months", min=1, help="Look-back window in months (default: setting)."),
         top: Optional[int] = typer.Option(None, "--top", min=1, help="Budget: this many hot spots."),
@@ -103,9 +54,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Choose hot spots from crime files and area boundaries; print a summary and write the ranked table."""
         from hotspots.selection import concentration, plot_concentration, select_hotspots
-        from hotspots.settings import Settings, get_settings
         from hotspots.sources.police_uk import ingest_crime_file
-        from hotspots.warehouse import apply_schema, connect
 
         budgets = {"top": top, "area_share": area_share, "harm_share": harm_share}
         chosen = {k: v for k, v in budgets.items() if v is not None}
@@ -126,24 +75,15 @@ def register(app: typer.Typer) -> None:
             update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
 
         crime_paths = _crime_files(crime)
-        area_paths = _area_files(areas)
         force = force or _force_from(crime_paths)
         with ExitStack() as stack:
-            if warehouse is None:
-                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hotspots-select-")))
-                derived = ("landing_dir", "raw_dir", "outbox_dir", "reports_dir", "snapshot_path")
-                update |= {"data_dir": scratch, "warehouse_path": scratch / "select.duckdb"} | dict.fromkeys(derived)
-                settings = Settings.model_validate(get_settings().model_dump() | update)
-            else:
-                settings = get_settings().model_copy(update=update | {"warehouse_path": warehouse})
-            con = connect(settings.warehouse_path, settings=settings)
-            stack.callback(con.close)
-            apply_schema(con, settings)
-            n_areas = load_area_files(con, force=force, files=area_paths, settings=settings)
-            counts: dict = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "events_outside": 0,
-                            "quarantined_by_reason": {}}
+            settings = scratch_settings(stack, update, prefix="hotspots-select-", warehouse=warehouse)
+            con = open_scratch(stack, settings)
+            area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
+            n_areas = area_counts["rows_loaded"]
+            counts = empty_counts() | {"events_outside": 0}
             for path in crime_paths:
-                _merge_counts(counts, ingest_crime_file(con, force=force, path=path, settings=settings))
+                merge_counts(counts, ingest_crime_file(con, force=force, path=path, settings=settings), ("events_outside",))
             result = select_hotspots(con, force=force, settings=settings)
             p = result["params"]
             figures = concentration(con, force=force, selection_id=result["selection_id"])
@@ -166,6 +106,7 @@ def register(app: typer.Typer) -> None:
         summary = {
             "force": force,
             "areas": n_areas,
+            "areas_counts": area_counts,
             **counts,
             "events_placed": placed,
             "events_counted": counted,
@@ -185,7 +126,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary, indent=2))
             return
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts["quarantined_by_reason"].items())) or "none"
-        typer.echo(f"Force {force}: {n_areas} areas from {', '.join(map(str, area_paths))}, {len(crime_paths)} crime file(s)")
+        typer.echo(f"Force {force}: {n_areas} areas from {', '.join(map(str, areas))}, {len(crime_paths)} crime file(s)")
         typer.echo(f"Rows read {counts['rows_read']}, loaded {counts['rows_loaded']}, quarantined {counts['rows_quarantined']} ({reasons})")
         typer.echo(f"Events placed in areas {placed}, outside every area {counts['events_outside']}")
         typer.echo(

@@ -1,0 +1,147 @@
+"""`hotspots run DAG_ID`: one DAG's tasks without Airflow, for scripting and backfills.
+
+Each runner calls the hotspots.pipeline functions the DAG's tasks call, with the same params, in the DAG's
+order, once per force where the DAG maps over forces. ``RUNNERS`` lists every DAG in dags/ with its task ids
+(tests/test_cli_run.py fails when a DAG or a task is added without its runner).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from hotspots import pipeline
+from hotspots.settings import Settings
+
+
+@dataclass(frozen=True)
+class When:
+    """The interval of the run: a UTC day, a month (YYYY-MM) or local dates, as the DAG params give them."""
+
+    day: date | None = None
+    month: str | None = None
+    dates: tuple[date, ...] = ()
+
+
+@dataclass
+class Run:
+    """One run of a DAG's tasks: its settings, forces and interval, and each step's result and seconds."""
+
+    dag_id: str
+    settings: Settings
+    forces: list[str]
+    when: When
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self, task: str, force: str | None, fn: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = fn()
+        self.steps.append({"task": task, "force": force, "seconds": round(time.perf_counter() - started, 3),
+                           "result": result})
+        return result
+
+    def mapped(self, task: str, fn: Callable[[str], Any]) -> list[Any]:
+        """A task mapped over the forces (expand(force=forces()))."""
+        self.step("forces", None, lambda: list(self.forces))
+        return [self.step(task, force, lambda: fn(force)) for force in self.forces]
+
+    def deliver(self) -> Any:
+        """dag_support.deliver: every pending alert on Slack and email, from the Airflow connections."""
+        from hotspots.alerts.targets import targets_from_airflow
+
+        def run() -> Any:
+            slack, smtp = targets_from_airflow(self.settings)
+            return pipeline.deliver_alerts(settings=self.settings, slack=slack, smtp=smtp)
+
+        return self.step("deliver", None, run)
+
+
+def _yesterday_utc() -> date:
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def _last_month() -> str:
+    first = datetime.now(timezone.utc).date().replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def _ingest_areas(run: Run) -> None:
+    run.mapped("load", lambda force: pipeline.ingest_areas(force, run.settings))
+
+
+def _ingest_crime(run: Run) -> None:
+    month = run.when.month or _last_month()
+    run.mapped("load", lambda force: pipeline.ingest_crime(force, month, run.settings))
+
+
+def _select_hotspots(run: Run) -> None:
+    keys = ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")
+    run.mapped("select", lambda force: {k: pipeline.select_hotspots(force, run.settings).get(k) for k in keys})
+
+
+def _ingest_avl(run: Run) -> None:
+    day = run.when.day or _yesterday_utc()
+    results = run.mapped("load", lambda force: pipeline.ingest_avl(force, day, run.settings))
+    complete = {r["force"]: r["complete_dates"] for r in results if r.get("complete_dates")}
+    run.step("announce", None, lambda: {"complete_dates": complete})
+
+
+def _patrol_compliance(run: Run) -> None:
+    dates = sorted({d.isoformat() for d in run.when.dates})
+    work = run.step("work", None, lambda: [{"force": force, "dates": dates} for force in run.forces if dates])
+    evaluated = [
+        run.step("evaluate", item["force"], lambda: pipeline.compliance_and_alerts(
+            item["force"], [date.fromisoformat(d) for d in item["dates"]], run.settings))
+        for item in work
+    ]
+    run.deliver()
+    run.step("publish", None, lambda: pipeline.publish({e["force"]: e["dates"] for e in evaluated}, run.settings))
+
+
+def _local_day(run: Run) -> date:
+    return run.when.day or datetime.now(ZoneInfo(run.settings.timezone)).date()
+
+
+def _daily_plan(run: Run) -> None:
+    day = _local_day(run)
+    run.mapped("plan", lambda force: pipeline.publish_plan(force, day, run.settings))
+    run.deliver()
+
+
+def _intraday_check(run: Run) -> None:
+    """The DAG runs at settings.intraday_check local time; --day gives that moment of another day."""
+    tz = ZoneInfo(run.settings.timezone)
+    now_local = (datetime.combine(run.when.day, run.settings.intraday_check, tzinfo=tz) if run.when.day
+                 else datetime.now(tz))
+    run.mapped("check", lambda force: pipeline.intraday_check(force, now_local, run.settings))
+    run.deliver()
+
+
+@dataclass(frozen=True)
+class DagRunner:
+    """A DAG's task ids, the option that sets its interval (day, month, dates or None) and its runner."""
+
+    tasks: tuple[str, ...]
+    takes: str | None
+    run: Callable[[Run], None]
+
+
+RUNNERS: dict[str, DagRunner] = {
+    "ingest_areas": DagRunner(("forces", "load"), None, _ingest_areas),
+    "ingest_crime": DagRunner(("forces", "load"), "month", _ingest_crime),
+    "select_hotspots": DagRunner(("forces", "select"), None, _select_hotspots),
+    "ingest_avl": DagRunner(("forces", "load", "announce"), "day", _ingest_avl),
+    "patrol_compliance": DagRunner(("work", "evaluate", "deliver", "publish"), "dates", _patrol_compliance),
+    "daily_plan": DagRunner(("forces", "plan", "deliver"), "day", _daily_plan),
+    "intraday_check": DagRunner(("forces", "check", "deliver"), "day", _intraday_check),
+}
+
+
+def run_dag(dag_id: str, *, settings: Settings, forces: list[str], when: When) -> Run:
+    """Run the DAG's tasks in order; returns the run with every step's result and seconds."""
+    run = Run(dag_id, settings, list(forces), when)
+    RUNNERS[dag_id].run(run)
+    return run
