@@ -20,7 +20,6 @@ from hotspots.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
 
-PING_SUFFIXES = (".csv", ".parquet")
 
 
 def forces(settings: Settings | None = None) -> list[str]:
@@ -96,7 +95,8 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
 
     settings = settings or get_settings()
     files = crime_files_for_month(force, month, settings)
-    totals: dict[str, Any] = {"force": force, "month": month, "files": [], "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0}
+    totals: dict[str, Any] = {"force": force, "month": month, "files": [], "rows_read": 0, "rows_loaded": 0,
+                              "rows_quarantined": 0, "quarantined_by_reason": {}}
     if not files:
         log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
         return totals
@@ -107,6 +107,8 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
             totals["files"].append(str(raw))
             for key in ("rows_read", "rows_loaded", "rows_quarantined"):
                 totals[key] += int(counts.get(key, 0))
+            for reason, n in counts.get("quarantined_by_reason", {}).items():
+                totals["quarantined_by_reason"][reason] = totals["quarantined_by_reason"].get(reason, 0) + n
     build_data_docs()
     log.info("crime %s %s: %s", force, month, totals)
     return totals
@@ -126,28 +128,30 @@ def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, A
 
 
 def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:
+    """The day's landed ping drops (landing/<force>/avl/YYYY-MM-DD/*.csv, .parquet, .pq)."""
+    from hotspots.sources.avl import PING_SUFFIXES
+
     folder = settings.force_landing(force) / "avl" / day.isoformat()
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in PING_SUFFIXES)
 
 
 def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
-    """Validate, pseudonymise and load the day's ping files; recompute daily patrol for the local dates touched."""
+    """Validate, pseudonymise and load the day's ping files (sources.avl.ingest_ping_files: a rejected file fails
+    the step naming it, after the others loaded); recompute daily patrol for the local dates touched."""
     from hotspots.patrol import compute_daily_patrol
-    from hotspots.sources.avl import ingest_ping_file
+    from hotspots.sources.avl import ingest_ping_files
 
     settings = settings or get_settings()
     files = ping_files_for_day(force, day, settings)
-    totals: dict[str, Any] = {"force": force, "day": day.isoformat(), "files": [], "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0}
-    touched: set[str] = set()
+    raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
+    totals: dict[str, Any] = {"force": force, "day": day.isoformat(), "files": [str(p) for p in raws], "rows_read": 0,
+                              "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}}
+    dates: list[date] = []
     with open_warehouse(settings=settings) as con:
-        for path in files:
-            raw = _to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}")
-            counts = ingest_ping_file(con, force=force, path=raw, settings=settings, docs_dir=_docs_dir(settings))
-            totals["files"].append(str(raw))
-            touched.update(counts.get("local_dates", []))
-            for key in ("rows_read", "rows_loaded", "rows_quarantined"):
-                totals[key] += int(counts.get(key, 0))
-        dates = sorted(date.fromisoformat(d) for d in touched)
+        if raws:
+            counts = ingest_ping_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
+            totals.update({key: counts[key] for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason")})
+            dates = [date.fromisoformat(d) for d in counts["local_dates"]]
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
     build_data_docs()

@@ -29,14 +29,3 @@ def device_key(device_id: str, key: bytes) -> str:
     """HMAC-SHA256 of the device id under the key, first 16 hex characters (64 bits)."""
     return hmac.new(key, device_id.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
 
-
-def pseudonymise(device_ids: "list[str] | object", key: bytes) -> list[str]:
-    """Pseudonymise many ids; repeated ids are hashed once."""
-    cache: dict[str, str] = {}
-    out = []
-    for raw in device_ids:
-        raw = str(raw)
-        if raw not in cache:
-            cache[raw] = device_key(raw, key)
-        out.append(cache[raw])
-    return out

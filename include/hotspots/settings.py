@@ -137,6 +137,12 @@ class Settings(BaseSettings):
         description="Crime points up to this far outside the bounding box of the force's areas are loaded with "
         "area_code NULL; farther ones are quarantined as outside_force_area (docs/data_formats.md).",
     )
+    ping_area_margin_m: float = Field(
+        5000.0,
+        ge=0,
+        description="GPS pings farther than this outside the bounding box of the force's areas are quarantined as "
+        "outside_force_area (docs/patrol.md, Validation): patrols cross the border, misplaced pings are far away.",
+    )
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 

@@ -1,14 +1,17 @@
-"""Expectation suite for AVL / radio GPS ping files (docs/patrol.md, "Validation").
+"""Checks and expectation suite for AVL / radio GPS ping files (docs/patrol.md, "Validation").
 
-The suite runs on derived columns only, never on raw device ids (officer GPS is personal data, and GX data
-docs show failing values): each check column holds True/False for rows it judges and null for rows an earlier
-rule already rejects, so a row fails at most one rule (GX skips nulls). Order: device id -> timestamp ->
-time window -> coordinates -> force area -> speed -> unit type -> duplicate -> impossible jump.
+Every rule is computed once, vectorised, by check_pings (sql/transform/avl_checks.sql, then the impossible-jump
+kernel): each row gets one reason code, 0 = loaded, else the first rule it fails, in this order: device id ->
+timestamp -> time window -> coordinates -> force area -> speed -> unit type -> duplicate -> impossible jump.
+Great Expectations then judges compact float check columns derived from the codes (check_columns: 1.0 pass,
+0.0 fail, NaN for rows an earlier rule rejected, which GX skips), never raw device ids (officer GPS is personal
+data, and GX data docs show failing values).
 """
 
 from __future__ import annotations
 
-import re
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,11 +19,12 @@ from numba import njit
 
 from hotspots.validation.core import Rule
 
-DEVICE_ID_REGEX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 UNIT_TYPES = ("vehicle", "foot")
 MAX_JUMP_KMH = 200.0  # faster than any patrol car between two pings: a GPS glitch
-MAX_SPEED_KMH = 300.0  # a reported speed above this (or negative) is a sensor fault
-AREA_MARGIN_M = 5000.0  # pings this far beyond the force's areas' bounding box are misplaced (not a border patrol)
+MAX_SPEED_KMH = 300.0  # a reported speed above this (or negative) is a sensor fault, not settings.max_speed_kmh
+# Years outside 1990..2100 are unit mix-ups (epoch milliseconds read as seconds), not pings: bad_timestamp.
+PLAUSIBLE_YEARS = (1990, 2100)
 
 # Share of rows that must pass each rule; more failures than this reject the whole file.
 MOSTLY = {
@@ -35,6 +39,7 @@ MOSTLY = {
     "impossible_jump": 0.98,
 }
 
+# Reason code k (1-based, in rule order) -> reason and its check column.
 CHECK_COLUMNS = {
     "invalid_device_id": "device_id_ok",
     "bad_timestamp": "timestamp_ok",
@@ -46,32 +51,73 @@ CHECK_COLUMNS = {
     "duplicate_ping": "first_copy",
     "impossible_jump": "plausible_move",
 }
+REASONS = tuple(CHECK_COLUMNS)
+JUMP_CODE = REASONS.index("impossible_jump") + 1
 
 ADVICE = {
     "invalid_device_id": "Device ids must be 1-64 letters, digits or _ . : / - (check the --columns mapping for device).",
     "bad_timestamp": "Timestamps must be ISO 8601 (with or without offset; no offset = UTC) or epoch seconds.",
-    "timestamp_outside_window": "The file's pings are not from its day (or the late-arrival window, settings.late_days): check the landing folder date.",
+    "timestamp_outside_window": "The file's pings are not from its day (or the late-arrival window, settings.late_days): "
+    "check the landing folder date.",
     "missing_coordinates": "Each ping needs lon/lat or easting/northing numbers (check the --columns mapping).",
-    "outside_force_area": "Coordinates fall far outside the force's areas: check lon/lat order, the CRS (easting/northing = EPSG:27700) and the force.",
-    "invalid_speed": "speed must be a number in km/h between 0 and 300, or empty.",
+    "outside_force_area": "Coordinates fall far outside the force's areas: check lon/lat order, the CRS "
+    "(easting/northing = EPSG:27700) and the force.",
+    "invalid_speed": f"speed must be a number in km/h between 0 and {MAX_SPEED_KMH:.0f}, or empty.",
     "invalid_unit_type": "unit_type must be vehicle, foot or empty.",
     "duplicate_ping": "Many pings repeat a device and time: the export duplicated rows; export it again.",
-    "impossible_jump": "Many pings jump faster than 200 km/h: positions are corrupt (projection or unit mix-up).",
+    "impossible_jump": f"Many pings jump faster than {MAX_JUMP_KMH:.0f} km/h: positions are corrupt (projection or unit mix-up).",
 }
 
 
 def avl_rules() -> list[Rule]:
     """One in-set rule per check column, with the mostly threshold and the fix."""
     return [
-        Rule(reason, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [True], "mostly": MOSTLY[reason]}, ADVICE[reason])
+        Rule(reason, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [1.0], "mostly": MOSTLY[reason]},
+             ADVICE[reason])
         for reason, column in CHECK_COLUMNS.items()
     ]
 
 
-def judged(ok: pd.Series, alive: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(check column: the verdict where alive else null, rows still alive after this rule)."""
-    column = ok.astype(object).where(alive, None)
-    return column, alive & ok
+def check_pings(
+    con: Any, sql: str, *, day: date | None, late_days: int, extent: tuple[float, float, float, float],
+    margin_m: float, projected: bool,
+) -> None:
+    """Create temp table avl_checked (source_row, device, ts, easting, northing, speed_kmh, unit_type, reason)
+    from temp view avl_input with ``sql`` (sql/transform/avl_checks.sql): reason = 0 for a loaded row, else the
+    code (1-based index in REASONS) of the first rule it fails. ``day`` is the folder's day (None: the latest
+    timestamp's), ``extent`` the force areas' bounding box (EPSG:27700), ``projected`` True for lon/lat input."""
+    xmin, ymin, xmax, ymax = extent
+    con.execute(
+        sql,
+        {
+            "day": day, "late_days": late_days, "projected": projected, "device_pattern": DEVICE_ID_PATTERN,
+            "min_year": PLAUSIBLE_YEARS[0], "max_year": PLAUSIBLE_YEARS[1], "max_speed": MAX_SPEED_KMH,
+            "unit_types": list(UNIT_TYPES), "xmin": xmin - margin_m, "xmax": xmax + margin_m,
+            "ymin": ymin - margin_m, "ymax": ymax + margin_m,
+        },
+    )
+    pings = con.execute(
+        "SELECT source_row, epoch_us(ts) AS ts, easting, northing, "
+        "(device IS DISTINCT FROM lag(device) OVER w)::INT AS new_device "
+        "FROM avl_checked WHERE reason = 0 WINDOW w AS (ORDER BY device, ts, source_row) ORDER BY device, ts, source_row"
+    ).fetchnumpy()
+    if len(pings["source_row"]) == 0:
+        return
+    bad = _implausible(np.cumsum(pings["new_device"]), pings["ts"], pings["easting"], pings["northing"], MAX_JUMP_KMH)
+    if bad.any():
+        con.register("avl_jumps", pd.DataFrame({"source_row": pings["source_row"][bad]}))
+        con.execute(f"UPDATE avl_checked SET reason = {JUMP_CODE} WHERE source_row IN (SELECT source_row FROM avl_jumps)")
+        con.unregister("avl_jumps")
+
+
+def check_columns(reasons: np.ndarray) -> pd.DataFrame:
+    """GX input: one float32 column per rule, 1.0 pass, 0.0 fail, NaN where an earlier rule rejected the row."""
+    columns = {}
+    for code, column in enumerate(CHECK_COLUMNS.values(), start=1):
+        values = np.where(reasons == code, np.float32(0), np.float32(1))
+        values[(reasons != 0) & (reasons < code)] = np.nan
+        columns[column] = values
+    return pd.DataFrame(columns)
 
 
 @njit(cache=True)
@@ -102,16 +148,3 @@ def _implausible(dev, ts_us, x, y, max_kmh):
                 continue
         last = i
     return bad
-
-
-def plausible_moves(device: pd.Series, ts: pd.Series, x: pd.Series, y: pd.Series) -> pd.Series:
-    """False for pings that are impossible jumps (see _implausible), True otherwise; same index."""
-    frame = pd.DataFrame({"d": pd.factorize(device)[0], "t": ts.to_numpy("datetime64[us]").view("int64"), "x": x, "y": y})
-    order = np.lexsort((frame["t"].to_numpy(), frame["d"].to_numpy()))
-    bad = _implausible(
-        frame["d"].to_numpy()[order], frame["t"].to_numpy()[order],
-        frame["x"].to_numpy("float64")[order], frame["y"].to_numpy("float64")[order], MAX_JUMP_KMH,
-    )
-    ok = np.ones(len(frame), bool)
-    ok[order[bad]] = False
-    return pd.Series(ok, index=device.index)

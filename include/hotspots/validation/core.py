@@ -91,7 +91,10 @@ def _context(docs_dir: Path | None) -> Any:
     return _CONTEXTS[key]
 
 
-def _run_gx(frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None, source_file: str) -> list[Any]:
+def _run_gx(
+    frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None, source_file: str,
+    result_format: str = "COMPLETE",
+) -> list[Any]:
     import great_expectations as gx
 
     context = _context(docs_dir)
@@ -103,10 +106,37 @@ def _run_gx(frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: P
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     # A checkpoint stores the result, so build_data_docs() can render every file of the task at once.
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name=name, validation_definitions=[definition], actions=[], result_format="COMPLETE")
+        gx.Checkpoint(name=name, validation_definitions=[definition], actions=[], result_format=result_format)
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     return list(next(iter(run.run_results.values())).results)
+
+
+def _summarise(rules: list[Rule], results: list[Any], source_file: str) -> list[dict[str, Any]]:
+    """Per-rule summary (reason, expectation, column, success, unexpected_count); a rule failing beyond its
+    tolerance raises InputFileError naming the file, the rule and the fix."""
+    summary: list[dict[str, Any]] = []
+    for rule, result in zip(rules, results):
+        info = result.result or {}
+        summary.append(
+            {
+                "reason": rule.reason,
+                "expectation": result.expectation_config.type,
+                "column": rule.column,
+                "success": bool(result.success),
+                "unexpected_count": int(info.get("unexpected_count") or 0),
+            }
+        )
+        if not result.success:
+            count = info.get("unexpected_count")
+            share = info.get("unexpected_percent")
+            detail = f"{count} rows ({share:.1f}%)" if count is not None and share is not None else "the table"
+            raise InputFileError(
+                f"{source_file}: rule '{rule.reason}' ({result.expectation_config.type}"
+                f"{' on column ' + repr(rule.column) if rule.column else ''}) failed for {detail}, "
+                f"beyond its tolerance. {rule.advice or 'Fix the file at the source and drop it in the landing folder again.'}"
+            )
+    return summary
 
 
 def build_data_docs() -> list[Path]:
@@ -130,30 +160,10 @@ def validate_frame(
     """Validate ``frame`` (index = 0..n-1 in file order) and split it into loaded and quarantined rows."""
     frame = frame.reset_index(drop=True)
     results = _run_gx(frame, suite_name, rules, docs_dir, source_file)
+    summary = _summarise(rules, results, source_file)
     reasons: dict[int, list[str]] = {}
-    summary: list[dict[str, Any]] = []
     for rule, result in zip(rules, results):
-        info = result.result or {}
-        unexpected = info.get("unexpected_index_list") or []
-        summary.append(
-            {
-                "reason": rule.reason,
-                "expectation": result.expectation_config.type,
-                "column": rule.column,
-                "success": bool(result.success),
-                "unexpected_count": int(info.get("unexpected_count") or 0),
-            }
-        )
-        if not result.success:
-            count = info.get("unexpected_count")
-            share = info.get("unexpected_percent")
-            detail = f"{count} rows ({share:.1f}%)" if count is not None and share is not None else "the table"
-            raise InputFileError(
-                f"{source_file}: rule '{rule.reason}' ({result.expectation_config.type}"
-                f"{' on column ' + repr(rule.column) if rule.column else ''}) failed for {detail}, "
-                f"beyond its tolerance. {rule.advice or 'Fix the file at the source and drop it in the landing folder again.'}"
-            )
-        for index in unexpected:
+        for index in (result.result or {}).get("unexpected_index_list") or []:
             reasons.setdefault(int(index), []).append(rule.reason)
     bad = sorted(reasons)
     quarantined = frame.loc[bad].copy() if bad else frame.iloc[0:0].copy()
@@ -163,6 +173,14 @@ def validate_frame(
         "%s: %d rows read, %d loaded, %d quarantined", source_file, len(frame), len(loaded), len(quarantined)
     )
     return ValidationOutcome(loaded=loaded, quarantined=quarantined, results=summary, success=True, suite=suite_name)
+
+
+def validate_checks(
+    frame: pd.DataFrame, *, suite_name: str, rules: list[Rule], source_file: str, docs_dir: Path | None = None
+) -> list[dict[str, Any]]:
+    """Validate precomputed check columns (the source decides which rows go to quarantine): returns the
+    per-rule summary with unexpected counts, or raises InputFileError when a rule fails beyond tolerance."""
+    return _summarise(rules, _run_gx(frame, suite_name, rules, docs_dir, source_file, result_format="BASIC"), source_file)
 
 
 def quarantine_records(
@@ -195,28 +213,51 @@ def record_validation(
     quarantine_frame: pd.DataFrame,
 ) -> None:
     """Replace this file's quarantine rows and validation record (idempotent per file)."""
-    con.execute("DELETE FROM quarantine WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
     if len(quarantine_frame):
         con.register("quarantine_frame", quarantine_frame)
-        con.execute(
-            "INSERT INTO quarantine SELECT force, source, source_file, source_row, reason, raw_row, now() FROM quarantine_frame"
+    try:
+        record_run(
+            con, force=force, source=source, source_file=source_file, suite=outcome.suite, success=outcome.success,
+            counts=outcome.counts(), results=outcome.results, quarantine="quarantine_frame" if len(quarantine_frame) else None,
         )
-        con.unregister("quarantine_frame")
+    finally:
+        if len(quarantine_frame):
+            con.unregister("quarantine_frame")
+
+
+def record_run(
+    con: Any,
+    *,
+    force: str,
+    source: str,
+    source_file: str,
+    suite: str,
+    success: bool,
+    counts: dict[str, Any],
+    results: list[dict[str, Any]],
+    quarantine: str | None = None,
+) -> None:
+    """Replace this file's quarantine rows (from relation ``quarantine``: force, source, source_file,
+    source_row, reason, raw_row) and its validation_runs row (idempotent per file)."""
+    con.execute("DELETE FROM quarantine WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    if quarantine:
+        con.execute(
+            f"INSERT INTO quarantine SELECT force, source, source_file, source_row, reason, raw_row, now() FROM {quarantine}"
+        )
     con.execute(
         "DELETE FROM validation_runs WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
     )
-    counts = outcome.counts()
     con.execute(
         "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [
             force,
             source,
             source_file,
-            outcome.suite,
-            outcome.success,
+            suite,
+            success,
             counts["rows_read"],
             counts["rows_loaded"],
             counts["rows_quarantined"],
-            json.dumps(outcome.results),
+            json.dumps(results),
         ],
     )
