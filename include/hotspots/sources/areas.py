@@ -64,9 +64,15 @@ def _geojson_declares_crs(path: Path) -> bool:
 def source_crs(con: duckdb.DuckDBPyConnection, path: Path, settings: Settings) -> str:
     """The CRS of a boundary file as a string ST_Transform accepts (e.g. 'EPSG:27700')."""
     try:
+        # ST_Read first: ST_Read_Meta crashes the process (segfault) on a file GDAL cannot parse, e.g. cut-off GeoJSON.
+        con.execute("SELECT * FROM ST_Read(?) LIMIT 0", [str(path)])
         meta = con.execute("SELECT layers FROM ST_Read_Meta(?)", [str(path)]).fetchone()
     except duckdb.Error as exc:
-        raise InputFileError(f"{path}: cannot be read as GeoJSON, GeoPackage or shapefile ({exc}).") from exc
+        reason = " ".join(str(exc).split("LINE 1:")[0].split())
+        raise InputFileError(
+            f"{path}: cannot be read as GeoJSON, GeoPackage or shapefile ({reason}). The file may be cut off or not "
+            "a boundary file: download or export it again."
+        ) from exc
     fields = (meta[0][0]["geometry_fields"] if meta and meta[0] else None) or [{}]
     crs = fields[0].get("crs") or {}
     if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
