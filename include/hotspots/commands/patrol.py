@@ -47,8 +47,8 @@ def register(app: typer.Typer) -> None:
         HOTSPOTS_PSEUDONYM_KEY a random key is made for this run: pseudonyms never leave the temporary warehouse.
         """
         from hotspots.patrol.core import PatrolParams
-        from hotspots.patrol.files import PING_FILE_SUFFIXES, patrol_from_files
-        from hotspots.sources.avl import parse_columns
+        from hotspots.patrol.files import patrol_from_files
+        from hotspots.sources.avl import PING_SUFFIXES, parse_columns
 
         overrides: dict = {}
         if buffer_m is not None:
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
             mapping = parse_columns(columns)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--columns") from None
-        ping_files = files_in(pings, PING_FILE_SUFFIXES, "--pings")
+        ping_files = files_in(pings, PING_SUFFIXES, "--pings")
         with ExitStack() as stack:
             settings = scratch_settings(stack, overrides, prefix="hotspots-patrol-", ephemeral_key=True)
             try:

@@ -14,29 +14,7 @@ from typing import Any
 
 from hotspots.patrol.core import OUTPUT_COLUMNS
 
-PING_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 COUNTED = ("rows_read", "rows_loaded", "rows_quarantined")
-
-
-def ingest_pings(con: Any, *, force: str, paths: list[Path], settings: Any, columns: dict[str, str] | None) -> dict[str, Any]:
-    """The ping ingest over several files: rows_read, rows_loaded, rows_quarantined, quarantined_by_reason,
-    local_dates and files (ingest_ping_files when the sources module has it, else file by file)."""
-    from hotspots.sources import avl
-
-    if hasattr(avl, "ingest_ping_files"):
-        return avl.ingest_ping_files(con, force=force, paths=paths, settings=settings, columns=columns)
-    totals: dict[str, Any] = {key: 0 for key in COUNTED} | {"quarantined_by_reason": {}, "local_dates": [], "files": []}
-    dates: set[str] = set()
-    for path in paths:
-        counts = avl.ingest_ping_file(con, force=force, path=path, settings=settings, columns=columns)
-        for key in COUNTED:
-            totals[key] += int(counts[key])
-        for reason, n in counts["quarantined_by_reason"].items():
-            totals["quarantined_by_reason"][reason] = totals["quarantined_by_reason"].get(reason, 0) + int(n)
-        dates.update(counts.get("local_dates", []))
-        totals["files"].append(str(path))
-    totals["local_dates"] = sorted(dates)
-    return totals
 
 
 def patrol_from_files(ping_paths: list[Path], area_paths: list[Path], *, settings: Any, out: Path,
@@ -47,13 +25,14 @@ def patrol_from_files(ping_paths: list[Path], area_paths: list[Path], *, setting
     from hotspots.commands.inputs import load_area_files, open_scratch
     from hotspots.patrol import compute_daily_patrol
     from hotspots.patrol.core import PatrolParams
+    from hotspots.sources.avl import ingest_ping_files
 
     force = "cli"
     params = PatrolParams.from_settings(settings)
     with ExitStack() as stack:
         con = open_scratch(stack, settings)
         areas = load_area_files(con, force=force, paths=area_paths, settings=settings)
-        pings = ingest_pings(con, force=force, paths=ping_paths, settings=settings, columns=columns)
+        pings = ingest_ping_files(con, force=force, paths=ping_paths, settings=settings, columns=columns)
         dates = [date.fromisoformat(d) for d in pings["local_dates"]]
         patrol = compute_daily_patrol(con, force=force, dates=dates, settings=settings)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -168,9 +168,10 @@ def _input_view(con: Any, path: Path, header: list[str], row: str, mapping: dict
             f"{mapping['easting']!r} and {mapping['northing']!r} (EPSG:27700); header: {header}. "
             "Map them with --columns lon=...,lat=... or easting=...,northing=..."
         )
-    for name in ("speed", "unit_type"):
-        if header_key(mapping[name]) in by_key:
-            names[name] = by_key[header_key(mapping[name])]
+    for name in ("speed", "unit_type"):  # the mapped header, else a column with the canonical name (as before)
+        wanted = next((key for key in map(header_key, (mapping[name], name)) if key in by_key), None)
+        if wanted:
+            names[name] = by_key[wanted]
     time_column, time_type = _quote(names["time"]), _column_types(con)[names["time"]]
     if time_type.startswith("TIMESTAMP WITH TIME ZONE"):
         time_text, time_typed = "NULL", f"{time_column} AT TIME ZONE 'UTC'"
