@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import logging
 import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from hotspots.validation.core import InputFileError
 
@@ -75,37 +76,103 @@ def read_parquet_file(path: Path, what: str) -> pd.DataFrame:
     return frame
 
 
-def read_text_csv(path: Path, required: list[str], *, hint: str = "") -> pd.DataFrame:
-    """All columns as text ('' for empty), required columns renamed to their canonical names, plus source_row."""
+def _header(data: bytes) -> list[str] | None:
+    """The header line's names, or None when it is not valid UTF-8 (the caller falls back to decode)."""
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    return next(csv.reader([line]))
+
+
+def _check_delimiter(path: Path, data: bytes, header: list[str]) -> None:
+    if len(header) == 1:
+        line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+        for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
+            if delimiter in line:
+                raise InputFileError(
+                    f"{path}: the header is separated by {name}, not commas (column {line[:60]!r}...). "
+                    "Save the file as comma-separated CSV (in Excel: 'CSV UTF-8 (Comma delimited)') and drop it again."
+                )
+
+
+def _parse(data: bytes, width: int) -> pa.Table:
+    """The rows after the header as ``width`` text columns c0.. (Arrow keeps the file's row order). Quoted
+    newlines are first assumed absent (the fast, parallel parse) and allowed on a retry."""
+    names = [f"c{i}" for i in range(width)]
+    read = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22)
+    convert = pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                    quoted_strings_can_be_null=False)
+    try:
+        return pa_csv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise
+        return pa_csv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert,
+                               parse_options=pa_csv.ParseOptions(newlines_in_values=True))
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names stripped of a BOM and spaces; a repeated name gets .1, .2 (as pandas does)."""
+    seen: dict[str, int] = {}
+    names = []
+    for raw in header:
+        name = str(raw).lstrip("\ufeff").strip()
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def read_csv_table(path: Path, required: list[str], *, hint: str = "") -> pa.Table:
+    """The file as an Arrow table: source_row (1 = first data row, in file order), then every column as text
+    ('' for empty), required columns renamed to their canonical names. Structural faults raise InputFileError."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: file not found. Check the landing folder and the path passed to the task.")
-    text = decode(path)
-    if not text.strip():
+    data = path.read_bytes()
+    if not data[: 1 << 16].strip() and not data.strip():
         raise InputFileError(f"{path}: the file is empty (0 data rows, no header). Export the file again.")
-    header_line = text.splitlines()[0]
-    header = next(csv.reader([header_line]))
-    if len(header) == 1:
-        for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
-            if delimiter in header_line:
-                raise InputFileError(
-                    f"{path}: the header is separated by {name}, not commas (column {header_line[:60]!r}...). "
-                    "Save the file as comma-separated CSV (in Excel: 'CSV UTF-8 (Comma delimited)') and drop it again."
-                )
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, on_bad_lines="error")
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise InputFileError(
-            f"{path}: cannot be parsed as CSV ({exc}). Check that fields containing commas are quoted "
-            "and every line has the same number of fields as the header."
-        ) from exc
-    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
-    if frame.empty:
+    header = _header(data)
+    table = None
+    if header is not None:
+        _check_delimiter(path, data, header)
+        try:
+            table = _parse(data, len(header))
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc):
+                raise _parse_error(path, exc) from exc
+    if table is None:  # not UTF-8: decode() warns and falls back to Windows-1252
+        data = decode(path).encode("utf-8")
+        header = _header(data) or []
+        _check_delimiter(path, data, header)
+        try:
+            table = _parse(data, len(header))
+        except pa.ArrowInvalid as exc:
+            raise _parse_error(path, exc) from exc
+    if table.num_rows == 0:
         raise InputFileError(
             f"{path}: the file has a header but no data rows. A month with no records is almost always a failed "
             "export: export it again (the task stays failed so the gap is not silent)."
         )
-    mapping = match_columns(list(frame.columns), required, path=path, hint=hint)
-    frame = frame.rename(columns={actual: canonical for canonical, actual in mapping.items()})
-    frame.insert(0, ROW_COLUMN, range(1, len(frame) + 1))
-    return frame
+    names = _unique_names(header)
+    mapping = match_columns(names, required, path=path, hint=hint)
+    canonical = {actual: name for name, actual in mapping.items()}
+    table = table.rename_columns([canonical.get(name, name) for name in names])
+    return table.add_column(0, ROW_COLUMN, pa.array(range(1, table.num_rows + 1), pa.int64()))
+
+
+def _parse_error(path: Path, exc: Exception) -> InputFileError:
+    return InputFileError(
+        f"{path}: cannot be parsed as CSV ({exc}). Check that fields containing commas are quoted "
+        "and every line has the same number of fields as the header."
+    )
+
+
+def read_text_csv(path: Path, required: list[str], *, hint: str = "") -> pd.DataFrame:
+    """All columns as text ('' for empty), required columns renamed to their canonical names, plus source_row."""
+    return read_csv_table(path, required, hint=hint).to_pandas()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from hotspots.settings import Settings
@@ -18,7 +19,7 @@ from hotspots.sources.areas import BNG, force_extent, outside_distance, transfor
 from hotspots.sources.csvfile import ROW_COLUMN, match_columns, read_parquet_file, read_text_csv
 from hotspots.sources.police_uk import load_frame
 from hotspots.validation.core import quarantine_records, record_validation, validate_frame
-from hotspots.validation.crime import force_records_derived, force_records_rules, knife_flag, offence_codes
+from hotspots.validation.crime import force_records_checks, force_records_rules, knife_flag, offence_codes
 from hotspots.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -66,21 +67,23 @@ def ingest_force_records(
     """Validate, place and load one extract; replaces that file's rows (idempotent per file name)."""
     path = Path(path)
     source_file = path.name
-    raw = read_extract(path, columns)
+    raw = read_extract(path, columns).reset_index(drop=True)
     raw_columns = list(raw.columns)
-    frame = force_records_derived(raw.copy())
-    frame["outside_m"] = outside_distance(frame["grid_easting"], frame["grid_northing"], force_extent(con, force))
+    checks = force_records_checks(raw)
+    checks["outside_m"] = outside_distance(checks["grid_easting"], checks["grid_northing"], force_extent(con, force))
     outcome = validate_frame(
-        frame, suite_name="force_records", rules=force_records_rules(margin_m=settings.area_margin_m),
-        source_file=str(path), docs_dir=docs_dir,
+        checks.drop(columns=["grid_easting", "grid_northing"]), suite_name="force_records",
+        rules=force_records_rules(margin_m=settings.area_margin_m), source_file=str(path), docs_dir=docs_dir,
     )
-    good = outcome.loaded
+    # raw and checks share the index 0..n-1 (row i is source_row i + 1); rows are picked by source_row.
+    keep = np.sort(outcome.loaded["source_row"].to_numpy(dtype="int64")) - 1
+    good, text = checks.iloc[keep], raw.iloc[keep]
     lon, lat = transform_points(con, good["grid_easting"], good["grid_northing"], source=BNG, target="EPSG:4326")
     codes = offence_codes()
     rows = pd.DataFrame(
         {
             "source_row": good["source_row"].astype("int64"),
-            "crime_id": good["crime_reference"].astype(str).str.strip(),
+            "crime_id": text["crime_reference"].astype(str).str.strip(),
             "month": good["occurred"].dt.to_period("M").dt.start_time.dt.date,
             "occurred_at": good["occurred"].astype("datetime64[us]"),
             "crime_type": good["offence_code_norm"].map(codes),
@@ -90,12 +93,14 @@ def ingest_force_records(
             "lat": lat,
             "easting": good["grid_easting"].astype("float64"),
             "northing": good["grid_northing"].astype("float64"),
-            "location": good["location"].astype(str),
+            "location": text["location"].astype(str),
             "file_lsoa_code": pd.Series(None, index=good.index, dtype="string"),
         }
     )
+    bad = outcome.quarantined["source_row"].to_numpy(dtype="int64") - 1
+    quarantined = raw.iloc[bad].assign(reason=outcome.quarantined["reason"].to_numpy())
     quarantine = quarantine_records(
-        outcome.quarantined[raw_columns + ["reason"]], force=force, source=SOURCE, source_file=source_file
+        quarantined[raw_columns + ["reason"]], force=force, source=SOURCE, source_file=source_file
     )
     with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)

@@ -15,18 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hotspots.settings import Settings
 from hotspots.sources.areas import BNG, force_extent, outside_distance, place_points, transform_points
-from hotspots.sources.csvfile import read_text_csv
+from hotspots.sources.csvfile import read_csv_table
 from hotspots.validation.core import (
     InputFileError,
     quarantine_records,
     record_validation,
     validate_frame,
 )
-from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_derived, police_uk_rules
+from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_checks, police_uk_rules
 from hotspots.warehouse import check_crime_point_keys, read_sql, transaction
 
 log = logging.getLogger(__name__)
@@ -65,17 +68,51 @@ def file_month(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> pd.DataFrame:
-    """Read the CSV and add the derived columns the suite checks (coordinates in 27700, distance outside)."""
-    frame = police_uk_derived(read_text_csv(path, POLICE_UK_COLUMNS))
+def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> tuple[pa.Table, pd.DataFrame]:
+    """The file as text (Arrow, source_row = 1..n in file order) and its check frame (police_uk_checks) with
+    easting/northing (EPSG:27700, plausible unswapped degrees only) and the distance outside the force's area."""
+    table = read_csv_table(path, POLICE_UK_COLUMNS)
+    checks = police_uk_checks(table)
     extent = force_extent(con, force)
-    not_swapped = frame["degree_lat"] >= frame["degree_lon"]
+    not_swapped = checks["degree_lat"] >= checks["degree_lon"]
     easting, northing = transform_points(
-        con, frame["degree_lon"].where(not_swapped), frame["degree_lat"].where(not_swapped), source="EPSG:4326", target=BNG
+        con, checks["degree_lon"].where(not_swapped), checks["degree_lat"].where(not_swapped),
+        source="EPSG:4326", target=BNG,
     )
-    frame["easting"], frame["northing"] = easting, northing
-    frame["outside_m"] = outside_distance(easting, northing, extent)
-    return frame
+    checks["easting"], checks["northing"] = easting, northing
+    checks["outside_m"] = outside_distance(easting, northing, extent)
+    return table, checks
+
+
+def typed_rows(table: pa.Table, checks: pd.DataFrame, keep: np.ndarray) -> pa.Table:
+    """The typed columns load_frame takes for the rows at positions ``keep`` (source_row - 1) of the file."""
+    rows = table.take(pa.array(keep, pa.int64()))
+    kept = checks.iloc[keep]
+    n = len(keep)
+    return pa.table({
+        "source_row": rows.column("source_row"),
+        "crime_id": pc.utf8_trim_whitespace(rows.column("Crime ID")),
+        "month": pc.cast(pc.strptime(pc.binary_join_element_wise(rows.column("Month"), "01", "-"), "%Y-%m-%d", "s"),
+                         pa.date32()),
+        "occurred_at": pa.nulls(n, pa.timestamp("us")),
+        "crime_type": rows.column("Crime type"),
+        "offence_code": pa.nulls(n, pa.string()),
+        "knife_flag": pa.nulls(n, pa.bool_()),
+        **{c: pa.array(kept[c].to_numpy(dtype="float64"), from_pandas=True)
+           for c in ("lon", "lat", "easting", "northing")},
+        "location": rows.column("Location"),
+        "file_lsoa_code": rows.column("LSOA code"),
+    })
+
+
+def quarantine_rows(table: pa.Table, quarantined: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The quarantined rows' text (``columns`` of the file) with source_row and reason, joined by source_row."""
+    positions = quarantined["source_row"].to_numpy(dtype="int64") - 1
+    raw = table.select(["source_row", *columns]).take(pa.array(positions, pa.int64())).to_pandas()
+    if not np.array_equal(raw["source_row"].to_numpy(), quarantined["source_row"].to_numpy()):
+        raise RuntimeError("quarantine_rows: source rows do not match")
+    raw["reason"] = quarantined["reason"].to_numpy()
+    return raw
 
 
 def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_file: str) -> int:
@@ -137,9 +174,10 @@ def load_frame(
     force: str,
     source: str,
     source_file: str,
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | pa.Table,
 ) -> int:
-    """Replace the file's rows in stg_crimes with ``rows`` (typed columns: source_row, crime_id (stripped, empty
+    """Replace the file's rows in stg_crimes with ``rows`` (a DataFrame or Arrow table of typed columns:
+    source_row, crime_id (stripped, empty
     when there is none), month, occurred_at, crime_type, offence_code, knife_flag, lon, lat, easting, northing,
     location, file_lsoa_code), placed in areas; returns the outside count (see load_relation)."""
     con.register("crimes_typed", rows)
@@ -155,31 +193,16 @@ def ingest_crime_file(
     """Validate one street CSV, quarantine bad rows, place and load the rest; idempotent per file name."""
     path = Path(path)
     source_file = path.name
-    frame = prepare_frame(con, path, force=force)
+    table, checks = prepare_frame(con, path, force=force)
+    validated = checks.drop(columns=["lat", "easting", "northing"])
     outcome = validate_frame(
-        frame, suite_name="police_uk_street", rules=police_uk_rules(margin_m=settings.area_margin_m),
+        validated, suite_name="police_uk_street", rules=police_uk_rules(margin_m=settings.area_margin_m),
         source_file=str(path), docs_dir=docs_dir,
     )
-    good = outcome.loaded
-    rows = pd.DataFrame(
-        {
-            "source_row": good["source_row"].astype("int64"),
-            "crime_id": good["Crime ID"].astype(str).str.strip(),
-            "month": pd.to_datetime(good["Month"] + "-01", format="%Y-%m-%d").dt.date,
-            "occurred_at": pd.Series(pd.NaT, index=good.index, dtype="datetime64[us]"),
-            "crime_type": good["Crime type"].astype(str),
-            "offence_code": pd.Series(None, index=good.index, dtype="string"),
-            "knife_flag": pd.Series(None, index=good.index, dtype="boolean"),
-            "lon": good["lon"].astype("float64"),
-            "lat": good["lat"].astype("float64"),
-            "easting": good["easting"].astype("float64"),
-            "northing": good["northing"].astype("float64"),
-            "location": good["Location"].astype(str),
-            "file_lsoa_code": good["LSOA code"].astype(str),
-        }
-    )
-    raw_columns = ["source_row", *POLICE_UK_COLUMNS, "reason"]
-    quarantine = quarantine_records(outcome.quarantined[raw_columns], force=force, source=SOURCE, source_file=source_file)
+    keep = np.sort(outcome.loaded["source_row"].to_numpy(dtype="int64")) - 1
+    rows = typed_rows(table, checks, keep)
+    quarantined = quarantine_rows(table, outcome.quarantined, POLICE_UK_COLUMNS)
+    quarantine = quarantine_records(quarantined, force=force, source=SOURCE, source_file=source_file)
     with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
         record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
