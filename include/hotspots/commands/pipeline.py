@@ -18,11 +18,14 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Folder to write landing/ and truth/ into."),
         seed: int = typer.Option(7, help="Random seed: the same seed gives byte-identical files."),
         force: str = typer.Option("synthetic", help="Force slug used in file names and the warehouse."),
+        scale: int = typer.Option(
+            1, min=1, help="Volume: each step above 1 adds 14,400 rows to every crime file and hourly ping file "
+            "(10: over 122,880 rows, several DuckDB row groups); the truth is unchanged."),
     ) -> None:
         """Generate a synthetic county: areas, crime CSVs, GPS pings and the ground truth."""
         from hotspots.generate import generate_sample
 
-        sample = generate_sample(out, seed=seed, force=force)
+        sample = generate_sample(out, seed=seed, force=force, scale=scale)
         typer.echo(f"landing: {sample.landing_dir}\ntruth:   {sample.truth_dir}")
         typer.echo("settings to run the pipeline on it:")
         for key, value in sample.settings_env.items():
