@@ -23,6 +23,23 @@ silence reports transit speed, so silences never count as patrol. Some visits cr
 Every random draw comes from one ``numpy.random.default_rng(seed)``: the same seed gives byte-identical files.
 Points are kept well inside their areas (crime >= 10 m, patrol visits >= buffer + 40 m from every other area),
 and every status lies clear of its threshold, so the truth does not depend on ping-interval rounding.
+
+Scale (``scale=N``, ``hotspots generate --scale N``): each step above 1 adds SCALE_ROWS (14,400) rows to every
+monthly crime file and to every hourly ping file of the AVL days' local hours, so from N = 10 every such file
+holds more than 122,880 rows (one DuckDB row group). The added rows come from a second random stream
+(``SeedSequence(seed).spawn(1)``), so the scale-1 files stay byte-identical and the sample at any scale holds
+the scale-1 rows, in their order, with the added ones merged in between by time. They leave the truth unchanged:
+
+- crime: non-violent categories with a Crime ID (no anti-social behaviour), outside the hot spots, at the areas'
+  map points, 2.5% without coordinates. Selection counts only violent crime, so no harm, event count or rank
+  moves; the rows without coordinates are counted in the manifest's rows_without_coordinates.
+- pings: a fleet of 40 vehicles per step (``AVL-B00000``...) driving without a stop from the first local midnight
+  to the last, every 10 s, straight legs between waypoints across the county at 40-60 km/h, each ping
+  reporting that speed (35-70 km/h): every interval is transit, so no patrol minute, visit or device count
+  changes; 2% are sent twice (counted in the manifest's duplicates), none is invalid.
+
+The truth files (hotspots, ranking, patrol, compliance, alerts, visits) are then identical to the scale-1 sample's
+with the same other parameters; the manifest adds params.scale and avl.background_devices above scale 1.
 """
 
 from __future__ import annotations
@@ -62,6 +79,10 @@ ALARM_DAYS = 3
 LONDON = ZoneInfo("Europe/London")
 WINDOW_START = time(14, 0)
 DEVICE_GAP_S = 20 * 60  # free time a device needs between two visits (transit takes at most ~13 min)
+SCALE_ROWS = 14_400  # rows each scale step above 1 adds to every hourly ping file and every monthly crime file
+BACKGROUND_STEP_S = 10  # ping interval of the background fleet: SCALE_ROWS / 360 = 40 vehicles per step
+BACKGROUND_MISSING = 0.025  # share of background crimes without coordinates (as in the base files)
+BACKGROUND_DUPLICATES = 0.02  # share of background pings sent twice (as in the base files)
 
 # data.police.uk category mix of the non-violent rows (shares of a Bedfordshire month, rounded)
 OTHER_TYPES = {
@@ -101,6 +122,7 @@ class Sample:
     avl_dates: list[date]
     settings_env: dict[str, str]
     manifest: dict = field(repr=False)
+    scale: int = 1
 
     def truth(self, name: str) -> pd.DataFrame:
         """A ground-truth table (hotspots, patrol, compliance, alerts, visits) as read from truth_dir/<name>.csv."""
@@ -641,8 +663,32 @@ def _outside_row(rng, proj: _Projector, county) -> tuple:
             f"E0199{other:04d}", f"Elsewhere {other // 4 + 1:03d}{'ABCD'[other % 4]}")
 
 
-def _generate_crime(rng, proj: _Projector, landing: Path, force: str, months: list[str], area: _County):
-    """Write one street CSV per month; return the placed crimes (month, area, type, lon, lat) and the manifest."""
+def _background_crimes(brng, n: int, area: _County, map_points, weight, codes21, names21) -> list[tuple]:
+    """n rows of non-violent crime with a Crime ID (no ASB) outside the hot spots, at the areas' map points,
+    BACKGROUND_MISSING of them without coordinates: volume that changes no harm, event count or selection."""
+    kinds = [k for k in OTHER_TYPES if k != "Anti-social behaviour"]
+    shares = np.array([OTHER_TYPES[k] for k in kinds])
+    weight = weight.copy()
+    weight[area.hot] = 0.0
+    where = brng.choice(len(weight), size=n, p=weight / weight.sum())
+    kind = brng.choice(kinds, size=n, p=shares / shares.sum())
+    missing = brng.random(n) < BACKGROUND_MISSING
+    pick = brng.random(n)
+    rows = []
+    for a, k, miss, u in zip(where.tolist(), kind.tolist(), missing.tolist(), pick.tolist()):
+        if miss:
+            rows.append((-1, k, None, None, "No Location", "", ""))
+        else:
+            lons, lats, streets = map_points[a]
+            j = int(u * len(lons))
+            rows.append((a, k, float(lons[j]), float(lats[j]), streets[j], codes21[a], names21[a]))
+    return rows
+
+
+def _generate_crime(rng, brng, scale: int, proj: _Projector, landing: Path, force: str, months: list[str],
+                    area: _County):
+    """Write one street CSV per month; return the placed crimes (month, area, type, lon, lat) and the manifest.
+    Above scale 1 each month gets (scale - 1) * SCALE_ROWS background rows drawn from brng."""
     codes, polygons, hot = area.codes, area.polygons, area.hot
     n_areas = len(codes)
     force_name = f"{force.replace('-', ' ').title()} Police"
@@ -687,6 +733,13 @@ def _generate_crime(rng, proj: _Projector, landing: Path, force: str, months: li
         kinds = np.array([r[1] for r in rows], dtype=object)
         outcomes = _outcomes(rng, kinds)
         ids = _crime_ids(rng, len(rows))
+        if scale > 1:
+            extra = _background_crimes(brng, (scale - 1) * SCALE_ROWS, area, map_points, other_weight, codes21, names21)
+            n_missing += sum(1 for r in extra if r[0] == -1)
+            clean_rows += [(month, codes[r[0]], r[1], r[2], r[3]) for r in extra if r[0] >= 0]
+            rows += extra
+            outcomes = np.concatenate([outcomes, _outcomes(brng, np.array([r[1] for r in extra], dtype=object))])
+            ids += _crime_ids(brng, len(extra))
         order = sorted(range(len(rows)), key=lambda i: (rows[i][6] == "", rows[i][6], ids[i]))
         lines = []
         for i in order:
@@ -827,6 +880,61 @@ def _device_tracks(rng, proj: _Projector, area: _County, visits: list[_Visit], d
     return pings, silences
 
 
+def _background_pings(brng, proj: _Projector, area: _County, days: list[date], n_devices: int) -> dict:
+    """A fleet driving without a stop from the first local midnight to the last: each vehicle pings every
+    BACKGROUND_STEP_S seconds from its own offset, drives straight legs between waypoints at 40-60 km/h and
+    reports that speed (+ noise, 35-70 km/h). Reported speed above the patrol limit makes every interval transit.
+    Returns numpy columns t, device (index), lon, lat, speed and copies (2 = sent twice), sorted by time."""
+    waypoints = _waypoints(area)
+    start, end = _local_day_bounds(days[0])[0], _local_day_bounds(days[-1])[2]
+    n = (end - start) // BACKGROUND_STEP_S
+    columns: dict[str, list] = {"t": [], "device": [], "x": [], "y": [], "speed": []}
+    for dev in range(n_devices):
+        t = start + int(brng.integers(0, BACKGROUND_STEP_S)) + BACKGROUND_STEP_S * np.arange(n, dtype=np.int64)
+        legs = int((end - start) / 60) + 10  # legs take minutes on average: one a minute is ample
+        hops = np.cumsum(brng.integers(1, len(waypoints), legs + 1)) % len(waypoints)  # never the same twice
+        path = waypoints[hops]
+        length = np.hypot(*np.diff(path, axis=0).T)
+        kmh = brng.uniform(40.0, 60.0, legs)
+        cum_t = np.concatenate([[0.0], np.cumsum(length / (kmh / 3.6))])
+        cum_d = np.concatenate([[0.0], np.cumsum(length)])
+        if cum_t[-1] < t[-1] - start:
+            raise RuntimeError("background route shorter than the period; use a larger county")
+        along = np.interp(t - start, cum_t, cum_d)
+        jitter = np.clip(brng.normal(0, JITTER_M, (n, 2)), -3 * JITTER_M, 3 * JITTER_M)
+        leg = np.searchsorted(cum_t, t - start, side="right") - 1
+        columns["t"].append(t)
+        columns["device"].append(np.full(n, dev))
+        columns["x"].append(np.interp(along, cum_d, path[:, 0]) + jitter[:, 0])
+        columns["y"].append(np.interp(along, cum_d, path[:, 1]) + jitter[:, 1])
+        columns["speed"].append(np.round(np.clip(kmh[leg] + brng.normal(0, 2.0, n), 35.0, 70.0), 1))
+    out = {k: np.concatenate(v) for k, v in columns.items()}
+    order = np.lexsort((out["device"], out["t"]))
+    out = {k: v[order] for k, v in out.items()}
+    out["lon"], out["lat"] = proj.lonlat(out.pop("x"), out.pop("y"))
+    out["copies"] = 1 + (brng.random(len(order)) < BACKGROUND_DUPLICATES)
+    return out
+
+
+def _background_frame(background: dict, lo: int, hi: int) -> pd.DataFrame:
+    """The background pings with lo <= t < hi as file rows, a copy right after its original; no invalid rows."""
+    a, b = np.searchsorted(background["t"], [lo, hi])
+    rows = np.repeat(np.arange(a, b), background["copies"][a:b])
+    duplicate = np.zeros(len(rows), dtype=bool)
+    duplicate[1:] = rows[1:] == rows[:-1]
+    return pd.DataFrame({
+        "device_id": np.char.add("AVL-B", np.char.zfill(background["device"][rows].astype(str), 5)),
+        "timestamp": _fmt_ts_many(background["t"][rows]),
+        "lon": [f"{v:.6f}" for v in background["lon"][rows]],
+        "lat": [f"{v:.6f}" for v in background["lat"][rows]],
+        "speed_kmh": [f"{v:.1f}" for v in background["speed"][rows]],
+        "unit_type": "vehicle",
+        "t": background["t"][rows],
+        "invalid": "",
+        "duplicate": duplicate,
+    })
+
+
 def _add_ping_dirt(rng, proj: _Projector, pings: pd.DataFrame, silences, devices, vehicle, county) -> pd.DataFrame:
     """Invalid rows in silent stretches of busy hours (harmless even if loaded) and ~2% exact duplicates."""
     invalid = []
@@ -858,18 +966,27 @@ def _add_ping_dirt(rng, proj: _Projector, pings: pd.DataFrame, silences, devices
     return pings.sort_values(["utc_date", "hour", "t", "device_id", "duplicate"], kind="mergesort")
 
 
-def _write_ping_files(rng, landing: Path, pings: pd.DataFrame) -> tuple[dict[str, dict], list[dict]]:
-    """One CSV per UTC hour with a few rows moved out of order; returns the per-file manifest and invalid rows."""
+def _write_ping_files(rng, landing: Path, pings: pd.DataFrame, background: dict | None):
+    """One CSV per UTC hour with a few rows moved out of order; returns the per-file manifest and invalid rows.
+    Background pings (if any) are merged in time order between the rows, which keep their order."""
     manifest_pings: dict[str, dict] = {}
     invalid_list = []
-    for (utc_date, hour), frame in pings.groupby(["utc_date", "hour"], sort=True):
-        frame = frame.reset_index(drop=True)
+    groups = {int(frame["t"].iloc[0]) // 3600: frame for _, frame in pings.groupby(["utc_date", "hour"], sort=True)}
+    hours = set(groups) | (set(np.unique(background["t"] // 3600).tolist()) if background else set())
+    for hour_index in sorted(hours):
+        frame = groups.get(hour_index, pings.iloc[:0]).reset_index(drop=True)
         order = np.arange(len(frame))
-        moved = np.flatnonzero(rng.random(len(frame)) < 0.02)
+        moved = np.flatnonzero(rng.random(len(frame)) < 0.02) if len(frame) else []
         for i in moved:  # out-of-order rows: a few rows moved to a random place in the file
             order = np.delete(order, np.flatnonzero(order == i))
             order = np.insert(order, int(rng.integers(0, len(order) + 1)), i)
         frame = frame.iloc[order].reset_index(drop=True)
+        if background:
+            extra = _background_frame(background, hour_index * 3600, (hour_index + 1) * 3600)
+            keys = np.concatenate([np.sort(frame["t"].to_numpy()), extra["t"].to_numpy()])
+            frame = pd.concat([frame, extra], ignore_index=True).iloc[np.argsort(keys, kind="stable")]
+            frame = frame.reset_index(drop=True)
+        utc_date, hour = _fmt_ts(hour_index * 3600)[:10], _fmt_ts(hour_index * 3600)[11:13]
         rel = f"avl/{utc_date}/pings-{hour}.csv"
         path = landing / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -977,12 +1094,16 @@ def generate_sample(
     avl_start: date = date(2024, 5, 1),
     avl_days: int = 7,
     n_devices: int = 12,
+    scale: int = 1,
 ) -> Sample:
     """Write the synthetic county, its crime and GPS files and the ground truth under out_dir."""
     if hotspot_count >= n_areas:
         raise ValueError(f"hotspot_count ({hotspot_count}) must be smaller than n_areas ({n_areas})")
+    if scale < 1:
+        raise ValueError(f"scale ({scale}) must be at least 1")
     out_dir = Path(out_dir).resolve()
     rng = np.random.default_rng(seed)
+    brng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])  # background volume only
     proj = _Projector()
     landing = out_dir / "landing" / force
     truth_dir = out_dir / "truth" / force
@@ -991,12 +1112,14 @@ def generate_sample(
     days = [avl_start + timedelta(days=d) for d in range(avl_days)]
 
     area = _generate_areas(rng, proj, landing, n_areas, hotspot_count)
-    clean_rows, manifest_crime = _generate_crime(rng, proj, landing, force, months, area)
+    clean_rows, manifest_crime = _generate_crime(rng, brng, scale, proj, landing, force, months, area)
     selection = _hotspot_truth(clean_rows, area, hotspot_count, months, truth_dir)
     devices, vehicle, plan, visits = _generate_visits(rng, area, selection.hot_rank, days, n_devices)
     pings, silences = _device_tracks(rng, proj, area, visits, devices, vehicle)
     pings = _add_ping_dirt(rng, proj, pings, silences, devices, vehicle, area.county)
-    manifest_pings, invalid_list = _write_ping_files(rng, landing, pings)
+    n_background = (scale - 1) * SCALE_ROWS // (3600 // BACKGROUND_STEP_S)
+    background = _background_pings(brng, proj, area, days, n_background) if scale > 1 else None
+    manifest_pings, invalid_list = _write_ping_files(rng, landing, pings, background)
     planned = _patrol_and_compliance_truth(truth_dir, visits, devices, vehicle, area.codes, selection, days, plan)
 
     params = {"seed": seed, "force": force, "n_areas": n_areas, "hotspot_count": hotspot_count,
@@ -1004,6 +1127,9 @@ def generate_sample(
               "n_devices": n_devices}
     manifest = _manifest(params, area, selection, manifest_crime, manifest_pings, invalid_list, devices, visits,
                          planned, days)
+    if scale > 1:  # absent at scale 1, so the default sample's manifest is unchanged
+        manifest["params"]["scale"] = scale
+        manifest["avl"]["background_devices"] = n_background
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Sample(
         out_dir=out_dir,
@@ -1019,6 +1145,7 @@ def generate_sample(
             "HOTSPOTS_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY,
         },
         manifest=manifest,
+        scale=scale,
     )
 
 
