@@ -904,7 +904,7 @@ def _background_pings(brng, proj: _Projector, area: _County, days: list[date], n
         jitter = np.clip(brng.normal(0, JITTER_M, (n, 2)), -3 * JITTER_M, 3 * JITTER_M)
         leg = np.searchsorted(cum_t, t - start, side="right") - 1
         columns["t"].append(t)
-        columns["device"].append(np.full(n, dev))
+        columns["device"].append(np.full(n, dev, dtype=np.int32))
         columns["x"].append(np.interp(along, cum_d, path[:, 0]) + jitter[:, 0])
         columns["y"].append(np.interp(along, cum_d, path[:, 1]) + jitter[:, 1])
         columns["speed"].append(np.round(np.clip(kmh[leg] + brng.normal(0, 2.0, n), 35.0, 70.0), 1))
@@ -912,7 +912,7 @@ def _background_pings(brng, proj: _Projector, area: _County, days: list[date], n
     order = np.lexsort((out["device"], out["t"]))
     out = {k: v[order] for k, v in out.items()}
     out["lon"], out["lat"] = proj.lonlat(out.pop("x"), out.pop("y"))
-    out["copies"] = 1 + (brng.random(len(order)) < BACKGROUND_DUPLICATES)
+    out["copies"] = 1 + (brng.random(len(order)) < BACKGROUND_DUPLICATES).astype(np.int8)
     return out
 
 
