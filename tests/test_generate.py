@@ -2,6 +2,8 @@
 
 The truth is checked against independent computations over the written files (shapely point-in-polygon,
 a small presence algorithm over the pings), so a generator bug that made truth and data disagree fails here.
+Every such check runs on the default sample and on the scaled one (scale 10, one day of pings: every file more
+than one DuckDB row group long); the scaled variants are marked slow.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from hotspots.generate import CRIME_HEADER, VIOLENT_TYPES, generate_sample, harm_weights, read_areas
+from hotspots.generate import CRIME_HEADER, SCALE_ROWS, VIOLENT_TYPES, generate_sample, harm_weights, read_areas
 
 LONDON = ZoneInfo("Europe/London")
+SCALE = 10
+ROW_GROUP = 122_880  # DuckDB's rows per row group
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -34,13 +38,34 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def areas(sample):
-    codes, polygons = read_areas(sample.landing_dir / sample.force / "areas" / "areas.geojson")
+def scaled(tmp_path_factory):
+    """The sample at scale 10 with one day of pings: every crime file and hourly ping file over a row group."""
+    return generate_sample(tmp_path_factory.mktemp("scaled"), seed=7, scale=SCALE, avl_days=1)
+
+
+@pytest.fixture(scope="module", params=["default", pytest.param("scaled", marks=pytest.mark.slow)])
+def generated(request):
+    """The default sample, then the scaled one: every check on files and truth holds for both."""
+    return request.getfixturevalue("sample" if request.param == "default" else "scaled")
+
+
+@pytest.fixture(scope="module")
+def areas(generated):
+    codes, polygons = read_areas(generated.landing_dir / generated.force / "areas" / "areas.geojson")
     return codes, polygons
 
 
 @pytest.fixture(scope="module")
-def crimes(sample, areas):
+def crimes(generated, areas):
+    return _read_crimes(generated, areas)
+
+
+@pytest.fixture(scope="module")
+def pings(generated):
+    return _read_pings(generated)
+
+
+def _read_crimes(sample, areas) -> pd.DataFrame:
     """All crime rows as text, placed by point-in-polygon of their coordinates (never by the LSOA column)."""
     codes, polygons = areas
     frames = []
@@ -64,8 +89,8 @@ def crimes(sample, areas):
     return frame
 
 
-@pytest.fixture(scope="module")
-def pings(sample):
+def _read_pings(sample) -> pd.DataFrame:
+    """All ping rows as text, with their file and row number (1 = first data row)."""
     frames = []
     for path in sorted((sample.landing_dir / sample.force / "avl").rglob("*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -84,36 +109,90 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(sample, tmp_p
     assert len(other.truth("hotspots")) == 5 and len(other.avl_dates) == 4
 
 
-def test_crime_files_use_the_exact_police_uk_layout(sample, shared_data):
+@pytest.mark.slow
+def test_scale_makes_every_file_several_row_groups_long_and_keeps_the_truth(scaled, tmp_path):
+    unscaled = generate_sample(tmp_path / "unscaled", seed=7, avl_days=1)
+    grown = (SCALE - 1) * SCALE_ROWS
+    for name, entry in scaled.manifest["crime"]["files"].items():
+        lines = (scaled.landing_dir / scaled.force / name).read_bytes().count(b"\n") - 1
+        assert lines == entry["rows"] == unscaled.manifest["crime"]["files"][name]["rows"] + grown > ROW_GROUP
+    day = scaled.avl_dates[0]
+    start = int(pd.Timestamp(day.isoformat(), tz=LONDON).timestamp())
+    end = int(pd.Timestamp((day + timedelta(days=1)).isoformat(), tz=LONDON).timestamp())
+    in_day = {pd.Timestamp(t, unit="s").strftime("avl/%Y-%m-%d/pings-%H.csv") for t in range(start, end, 3600)}
+    files, base = scaled.manifest["avl"]["files"], unscaled.manifest["avl"]["files"]
+    assert set(files) == set(base) | in_day
+    for name, entry in files.items():
+        path = scaled.landing_dir / scaled.force / name
+        assert path.read_bytes().count(b"\n") - 1 == entry["rows"]
+        before = base.get(name, {"rows": 0, "duplicates": 0, "invalid": 0, "out_of_order_moves": 0})
+        if name not in in_day:  # pings after the last local midnight: no background
+            assert path.read_bytes() == (unscaled.landing_dir / unscaled.force / name).read_bytes()
+            continue
+        assert entry["rows"] - entry["duplicates"] == before["rows"] - before["duplicates"] + grown
+        assert entry["rows"] > ROW_GROUP
+        assert (entry["invalid"], entry["out_of_order_moves"]) == (before["invalid"], before["out_of_order_moves"])
+    for name in ("hotspots", "ranking", "patrol", "compliance", "alerts", "visits"):
+        assert (scaled.truth_dir / f"{name}.csv").read_bytes() == (unscaled.truth_dir / f"{name}.csv").read_bytes()
+    params = dict(scaled.manifest["params"])
+    assert params.pop("scale") == SCALE and params == unscaled.manifest["params"]
+    assert scaled.manifest["avl"]["background_devices"] == grown // 360
+    assert scaled.manifest["selection"] == unscaled.manifest["selection"]
+    assert scaled.manifest["avl"]["devices"] == unscaled.manifest["avl"]["devices"]
+
+
+@pytest.mark.slow
+def test_cli_generate_scale(sample, tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    refused = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "zero"), "--scale", "0"])
+    assert refused.exit_code == 2 and "--scale" in refused.output and not (tmp_path / "zero").exists()
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "two"), "--scale", "2"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "two" / "truth" / sample.force / "manifest.json").read_text())
+    assert manifest["params"]["scale"] == 2
+    for name, entry in manifest["crime"]["files"].items():
+        assert entry["rows"] == sample.manifest["crime"]["files"][name]["rows"] + SCALE_ROWS
+    assert manifest["avl"]["rows"] > sample.manifest["avl"]["rows"] + 24 * len(sample.avl_dates) * SCALE_ROWS
+    for name in ("patrol", "compliance", "alerts"):
+        assert (tmp_path / "two" / "truth" / sample.force / f"{name}.csv").read_bytes() == (
+            sample.truth_dir / f"{name}.csv").read_bytes()
+
+
+def test_crime_files_use_the_exact_police_uk_layout(generated, shared_data):
     real = sorted((shared_data / "police-uk").glob("*-street.csv"))[0]
     real_header = real.read_bytes().split(b"\n", 1)[0]
-    for month in sample.crime_months:
-        path = sample.landing_dir / sample.force / "crime" / month / f"{month}-{sample.force}-street.csv"
+    for month in generated.crime_months:
+        path = generated.landing_dir / generated.force / "crime" / month / f"{month}-{generated.force}-street.csv"
         data = path.read_bytes()
         assert data.split(b"\n", 1)[0] == real_header  # same names, order and CRLF line end
         assert data.count(b"\r\n") == data.count(b"\n") and b'"' not in data
     assert real_header.decode().rstrip("\r").split(",") == CRIME_HEADER
 
 
-def test_crime_rows_look_like_data_police_uk(sample, crimes):
-    assert crimes["Month"].isin(sample.crime_months).all()
+def test_crime_rows_look_like_data_police_uk(generated, crimes):
+    assert crimes["Month"].isin(generated.crime_months).all()
     assert crimes["Reported by"].eq("Synthetic Police").all() and crimes["Falls within"].eq("Synthetic Police").all()
     asb = crimes["Crime type"].eq("Anti-social behaviour")
     assert crimes.loc[asb, "Crime ID"].eq("").all() and crimes.loc[asb, "Last outcome category"].eq("").all()
     assert crimes.loc[~asb, "Crime ID"].str.fullmatch(r"[0-9a-f]{64}").all()
     assert crimes["Context"].eq("").all()
     with_xy = crimes[crimes["Longitude"].ne("")]
-    assert with_xy["Longitude"].str.fullmatch(r"-?\d+\.\d{6}").all() and with_xy["Latitude"].str.fullmatch(r"\d+\.\d{6}").all()
+    assert with_xy["Longitude"].str.fullmatch(r"-?\d+\.\d{6}").all()
+    assert with_xy["Latitude"].str.fullmatch(r"\d+\.\d{6}").all()
     assert with_xy["Location"].str.startswith("On or near ").all()
     assert set(crimes["Crime type"]) <= set(harm_weights())
-    assert not crimes.drop(columns="area_code").duplicated().any()  # no exact duplicate rows in the default sample
+    assert not crimes.drop(columns="area_code").duplicated().any()  # no exact duplicate rows (real files have some)
     # the file's LSOA code never names the area the point is in: placement must use the coordinates
     assert not (with_xy["LSOA code"] == with_xy["area_code"]).any()
-    assert 6000 <= len(crimes) <= 10000
+    background = (generated.scale - 1) * SCALE_ROWS * len(generated.crime_months)
+    assert 6000 <= len(crimes) - background <= 10000
 
 
-def test_crime_dirt_matches_manifest(sample, crimes):
-    files = sample.manifest["crime"]["files"]
+def test_crime_dirt_matches_manifest(generated, crimes):
+    files = generated.manifest["crime"]["files"]
     for name, group in crimes.groupby("file"):
         missing = group["Longitude"].eq("")
         assert (group.loc[missing, "Latitude"] == "").all() and group.loc[missing, "Location"].eq("No Location").all()
@@ -126,7 +205,7 @@ def test_crime_dirt_matches_manifest(sample, crimes):
         assert 0.015 <= missing.mean() <= 0.035 and 1 <= outside.sum() <= 20
 
 
-def test_outside_points_lie_5_to_20_km_from_the_county(sample, crimes, areas):
+def test_outside_points_lie_5_to_20_km_from_the_county(generated, crimes, areas):
     county = shapely.union_all(areas[1])
     outside = crimes[crimes["Longitude"].ne("") & crimes["area_code"].isna()]
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
@@ -144,14 +223,15 @@ def test_crime_points_are_well_inside_their_areas(crimes, areas):
     assert shapely.distance(boundaries, shapely.points(x, y)).min() > 5.0
 
 
-def test_areas_tile_a_county_near_bedford_like_ons_lsoas(sample, areas):
-    data = json.loads((sample.landing_dir / sample.force / "areas" / "areas.geojson").read_text())
+def test_areas_tile_a_county_near_bedford_like_ons_lsoas(generated, areas):
+    data = json.loads((generated.landing_dir / generated.force / "areas" / "areas.geojson").read_text())
     props = [f["properties"] for f in data["features"]]
-    assert all(re.fullmatch(r"E019\d{5}", p["LSOA11CD"]) and re.fullmatch(r"Synthtown \d{3}[A-D]", p["LSOA11NM"]) for p in props)
+    assert all(re.fullmatch(r"E019\d{5}", p["LSOA11CD"]) for p in props)
+    assert all(re.fullmatch(r"Synthtown \d{3}[A-D]", p["LSOA11NM"]) for p in props)
     lon, lat = np.array([c for f in data["features"] for c in f["geometry"]["coordinates"][0]]).T
     assert -0.6 < lon.min() < lon.max() < -0.3 and 52.0 < lat.min() < lat.max() < 52.2
     codes, polygons = areas
-    assert len(set(codes)) == len(codes) == sample.manifest["params"]["n_areas"]
+    assert len(set(codes)) == len(codes) == generated.manifest["params"]["n_areas"]
     assert all(p.is_valid for p in polygons)
     union = shapely.union_all(polygons)
     assert abs(sum(p.area for p in polygons) - union.area) < 5.0  # no overlaps
@@ -162,19 +242,19 @@ def test_areas_tile_a_county_near_bedford_like_ons_lsoas(sample, areas):
     assert 300 < np.median(widths) < 700
 
 
-def test_hotspot_truth_is_the_independent_top_n(sample, crimes):
+def test_hotspot_truth_is_the_independent_top_n(generated, crimes):
     weights = harm_weights()
     violent = crimes[crimes["Crime type"].isin(VIOLENT_TYPES) & crimes["area_code"].notna()]
     per_area = violent.groupby("area_code").agg(events=("Crime type", "size"),
                                                 harm=("Crime type", lambda s: s.map(weights).sum()))
     ranked = per_area[per_area["events"] >= 2].reset_index().sort_values(
         ["harm", "events", "area_code"], ascending=[False, False, True])
-    n = sample.manifest["params"]["hotspot_count"]
-    truth = sample.truth("hotspots")
+    n = generated.manifest["params"]["hotspot_count"]
+    truth = generated.truth("hotspots")
     assert truth["area_code"].tolist() == ranked["area_code"].head(n).tolist()
     assert truth["rank"].tolist() == list(range(1, n + 1))
     assert ranked["harm"].iloc[n - 1] >= 1.25 * ranked["harm"].iloc[n]  # unambiguous budget edge
-    selection = sample.manifest["selection"]
+    selection = generated.manifest["selection"]
     assert selection["default"] == truth["area_code"].tolist()
     recorded = {code: (v["events"], v["harm"]) for code, v in selection["per_area"].items() if v["events"]}
     assert recorded == {code: (int(r.events), float(r.harm)) for code, r in per_area.iterrows()}
@@ -184,23 +264,24 @@ def test_hotspot_truth_is_the_independent_top_n(sample, crimes):
     assert selection["harm_share_0.5_margin"] >= 1e-3  # no rounding can move the 50% edge
     assert selection["area_share_0.1"] == ranked["area_code"].head(math.ceil(0.1 * len(selection["per_area"]))).tolist()
     assert 0.25 <= ranked["harm"].head(n).sum() / per_area["harm"].sum() <= 0.6  # realistic concentration
-    ranking = sample.truth("ranking")
+    ranking = generated.truth("ranking")
     assert ranking["area_code"].head(len(ranked)).tolist() == ranked["area_code"].tolist()
     assert ranking["rank"].tolist() == list(range(1, len(ranking) + 1))
 
 
-def test_pings_files_follow_the_landing_contract(sample, pings):
+def test_pings_files_follow_the_landing_contract(generated, pings):
     assert list(pings.columns[:6]) == ["device_id", "timestamp", "lon", "lat", "speed_kmh", "unit_type"]
     assert pings["unit_type"].isin(["vehicle", "foot"]).all()
     stamps = pd.to_datetime(pings["timestamp"], format="%Y-%m-%dT%H:%M:%SZ", errors="coerce", utc=True)
     ok = stamps.notna()
-    folder = pings["file"].str.extract(r"avl/(\d{4}-\d{2}-\d{2})/pings-(\d{2})\.csv")
-    assert (stamps[ok].dt.strftime("%Y-%m-%d") == folder.loc[ok, 0]).all()
-    assert (stamps[ok].dt.strftime("%H") == folder.loc[ok, 1]).all()
-    local_dates = {d.date() for d in stamps[ok].dt.tz_convert(LONDON)}
-    assert local_dates == set(sample.avl_dates)
-    assert len(pings) <= 150_000
-    invalid = {(r["file"], r["row"]) for r in sample.manifest["avl"]["invalid"]}
+    names = pd.Series(pings["file"].unique())
+    folder = names.str.extract(r"avl/(\d{4}-\d{2}-\d{2})/pings-(\d{2})\.csv")
+    hour_of_file = dict(zip(names, pd.to_datetime(folder[0] + " " + folder[1], format="%Y-%m-%d %H", utc=True)))
+    assert (stamps[ok].dt.floor("h") == pings.loc[ok, "file"].map(hour_of_file)).all()  # the UTC hour of its file
+    local_dates = set(stamps[ok].dt.tz_convert(LONDON).dt.normalize().drop_duplicates().dt.date)
+    assert local_dates == set(generated.avl_dates)
+    assert (~pings["device_id"].str.startswith("AVL-B")).sum() <= 150_000  # AVL-B: the scaled background fleet
+    invalid = {(r["file"], r["row"]) for r in generated.manifest["avl"]["invalid"]}
     valid = pings[[key not in invalid for key in zip(pings["file"], pings["row"])]]
     speed = pd.to_numeric(valid["speed_kmh"], errors="coerce")
     assert speed[valid["unit_type"].eq("vehicle")].notna().all()  # vehicles report speed, foot radios not on foot
@@ -208,8 +289,8 @@ def test_pings_files_follow_the_landing_contract(sample, pings):
     assert ((speed <= 8) | (speed >= 35) | speed.isna()).all()  # patrol <= 8 km/h, transit 40-60 km/h
 
 
-def test_ping_dirt_matches_manifest(sample, pings, areas):
-    avl = sample.manifest["avl"]
+def test_ping_dirt_matches_manifest(generated, pings, areas):
+    avl = generated.manifest["avl"]
     county = shapely.union_all(areas[1])
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     for name, group in pings.groupby("file"):
@@ -226,8 +307,9 @@ def test_ping_dirt_matches_manifest(sample, pings, areas):
         assert avl["files"][key[0]]["rows"] >= 100  # few per file: within any `mostly` tolerance
         bad_time = pd.isna(pd.to_datetime(row["timestamp"], format="%Y-%m-%dT%H:%M:%SZ", errors="coerce"))
         no_xy = row["lon"] == "" or row["lat"] == ""
-        far = not no_xy and county.distance(shapely.Point(to_bng.transform(float(row["lon"]), float(row["lat"])))) > 40_000
-        assert (bad_time, no_xy, far) == (reason == "bad_timestamp", reason == "missing_coordinates", reason == "outside_force_area")
+        far = not no_xy and county.distance(shapely.Point(to_bng.transform(float(row["lon"]), float(row["lat"])))) > 4e4
+        expected = (reason == "bad_timestamp", reason == "missing_coordinates", reason == "outside_force_area")
+        assert (bad_time, no_xy, far) == expected
     # every other row is valid and inside the county
     clean = pings.drop(index=pings.set_index(["file", "row"]).index.get_indexer(list(reasons)))
     assert pd.to_datetime(clean["timestamp"], format="%Y-%m-%dT%H:%M:%SZ", errors="coerce").notna().all()
@@ -276,7 +358,8 @@ def test_patrol_truth_equals_the_visit_schedule(sample):
             "visits": len(union),
             "koper_visits": sum((e - s).total_seconds() >= 600 for s, e in union),
             "devices": group["device_id"].nunique(),
-            "window_minutes": sum(max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union) / 60,
+            "window_minutes": sum(
+                max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union) / 60,
             "tolerance_minutes": group["ping_interval_s"].sum() / 60,
         })
     expected = pd.DataFrame(rows).sort_values(["date", "area_code"]).reset_index(drop=True)
@@ -324,9 +407,9 @@ def _presence_from_pings(pings: pd.DataFrame, codes, polygons) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_patrol_truth_follows_from_the_pings(sample, pings, areas):
+def test_patrol_truth_follows_from_the_pings(generated, pings, areas):
     computed = _presence_from_pings(pings, *areas)
-    truth = sample.truth("patrol")
+    truth = generated.truth("patrol")
     merged = truth.merge(computed, on=["area_code", "date"], how="outer", suffixes=("", "_pings"), indicator=True)
     assert merged["_merge"].eq("both").all(), merged[merged["_merge"] != "both"]
     for column in ("visits", "koper_visits", "devices"):
