@@ -55,3 +55,39 @@ def test_bench_command_small(settings):
     assert figures["pings_per_s"] > 0 and figures["speedup_vs_spatial_join"] > 0
     assert "agreement on the subsample" in result.output and "exact" in result.output
 
+
+
+def test_patrol_minutes_on_a_file_of_several_row_groups(settings, tmp_path):
+    """322,560 pings (896 devices, 20 s apart for two hours from 14:00 local) in one file; three GPS spikes past
+    the first row group are quarantined as impossible jumps and change no minute (ground truth by construction)."""
+    import numpy as np
+
+    from sources_fixtures import TO_WGS84
+
+    from avl_helpers import centre
+
+    n_dev, n = 896, 360
+    dev = np.repeat(np.arange(n_dev), n)
+    col, row = dev % 4, (dev // 4) % 4
+    x, y = centre(0, 0)
+    lon, lat = TO_WGS84.transform(x + col * 1000.0, y + row * 1000.0)
+    t = pd.Timestamp(f"{DAY}T13:00:00Z") + pd.to_timedelta(np.tile(np.arange(n) * 20, n_dev), unit="s")
+    frame = pd.DataFrame({"device_id": [f"AVL-{d}" for d in dev], "timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "lon": np.round(lon, 7), "lat": np.round(lat, 7)})
+    spikes = [150_000 + 7, 200_000 + 101, 300_000 + 55]  # inside a device's run, never its first or last ping
+    frame.loc[spikes, "lon"] += 0.05
+    pings = tmp_path / "pings.csv"
+    frame.to_csv(pings, index=False)
+    out = tmp_path / "patrol.csv"
+    result = CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(write_areas(tmp_path / "a")),
+                                      "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["rows_read"], summary["rows_loaded"]) == (n_dev * n, n_dev * n - 3)
+    assert summary["quarantined_by_reason"] == {"impossible_jump": 3}
+    table = pd.read_csv(out).set_index("area_code")
+    minutes = (n - 1) * 20 / 60
+    assert len(table) == 16 and (table["devices"] == n_dev // 16).all()
+    assert np.allclose(table["patrol_minutes"], minutes) and np.allclose(table["window_minutes"], minutes)
+    assert np.allclose(table["officer_minutes"], minutes * (n_dev // 16))
+    assert (table["visits"] == 1).all() and (table["koper_visits"] == 1).all()
