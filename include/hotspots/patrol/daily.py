@@ -11,7 +11,7 @@ import shapely
 
 from hotspots.patrol.core import OUTPUT_COLUMNS, PatrolParams, patrol_minutes
 from hotspots.patrol.grid import AreaIndex
-from hotspots.warehouse import transaction
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,13 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
     frames, pings_read = [], 0
     for first, last in _runs(dates):
         pings = con.execute(
-            """
-            SELECT device_key, epoch_us(ts_utc) AS ts, easting, northing, speed_kmh
-            FROM stg_pings
-            WHERE force = ? AND local_date BETWEEN ? AND ?
-            ORDER BY ts_utc, device_key
-            """,
-            [force, first - timedelta(days=1), last + timedelta(days=1)],
-        ).df()
-        pings_read += len(pings)
-        if pings.empty:
+            read_sql("transform/daily_patrol_pings", settings),
+            {"force": force, "first": first - timedelta(days=1), "last": last + timedelta(days=1)},
+        ).fetchnumpy()
+        pings_read += len(pings["ts"])
+        if not len(pings["ts"]):
             continue
-        pings["ts"] = pings["ts"].to_numpy("int64").astype("datetime64[us]")
+        pings["ts"] = pings["ts"].astype("datetime64[us]")
         result = patrol_minutes(pings, index, params)
         frames.append(result[(result["date"] >= first) & (result["date"] <= last)])
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OUTPUT_COLUMNS)

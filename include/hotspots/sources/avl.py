@@ -2,9 +2,10 @@
 
 Columns are matched by canonical name (device, time, lon, lat or easting, northing, speed, unit_type) through a
 mapping to the force's own header names, e.g. ``--columns device=vehicle_id,time=timestamp``. A file is read
-by DuckDB into a temp table whose rows keep the file's order (source_row = line number among data rows); the
-rules run vectorised on it (hotspots.validation.avl.check_pings), Great Expectations judges the resulting
-check columns per file, and the accepted rows go to stg_pings by INSERT ... SELECT. Raw device ids are
+by DuckDB into a temp table whose rows keep the file's order (source_row = line number among data rows, carried
+by every later step), typed in SQL (sql/transform/avl_typed.sql), judged vectorised
+(hotspots.validation.avl.check_pings); Great Expectations validates the resulting check columns per file, and
+the accepted rows go to stg_pings by one INSERT ... SELECT from an Arrow table. Raw device ids are
 pseudonymised once per distinct id and reach neither the warehouse nor the quarantine.
 """
 
@@ -37,6 +38,7 @@ DEFAULT_COLUMNS = {
 }
 PING_SUFFIXES = (".csv", ".parquet", ".pq")
 DAY_REGEX = re.compile(r"(\d{4}-\d{2}-\d{2})")
+ROW = "coalesce(file_row, rowid + 1) AS source_row"  # of avl_typed: Parquet row number, else the row's position
 COUNTED = ("rows_read", "rows_loaded", "rows_quarantined")
 # Seconds per stage of the last ingest_ping_files call (read, checks, gx, load): the benchmark reports them.
 STAGE_SECONDS: dict[str, float] = {}
@@ -64,6 +66,10 @@ def check_mapping(columns: dict[str, str] | None) -> dict[str, str]:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _duckdb_reason(exc: Exception) -> str:
@@ -101,49 +107,61 @@ def _csv_header(path: Path) -> list[str]:
     return [name.lstrip("\ufeff").strip() for name in header]
 
 
-def _read_into(con: Any, path: Path) -> tuple[list[str], str]:
-    """Read a drop into temp table avl_raw in file order; returns its columns and the source_row expression."""
+def _open(con: Any, path: Path, encoding: str = "utf-8") -> tuple[list[str], str]:
+    """Temp view avl_raw over the drop (read when avl_typed is built); returns its columns and the file's row
+    number expression (NULL for CSV: the row is the position in avl_typed, whose insert keeps file order)."""
     suffix = path.suffix.lower()
-    con.execute("SET preserve_insertion_order = true")  # rowid = the file's row order (reset by the caller too)
     if suffix == ".csv":
         header = _csv_header(path)
-        columns = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header) + "}"
-        query = ("CREATE OR REPLACE TEMP TABLE avl_raw AS SELECT * FROM read_csv(?, header = true, auto_detect = false, "
-                 f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, columns = {columns}, encoding = ?)")
+        columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW avl_raw AS SELECT * FROM read_csv({_literal(path)}, header = true, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            f"columns = {columns}, encoding = {_literal(encoding)})"
+        )
+        return header, "NULL"
+    if suffix in (".parquet", ".pq"):
         try:
-            try:
-                con.execute(query, [str(path), "utf-8"])
-            except Exception as exc:  # duckdb.InvalidInputException; decoding faults name the byte
-                if "Invalid unicode" not in str(exc):
-                    raise
-                log.warning("%s is not valid UTF-8; reading it as Latin-1. Re-export the file as UTF-8 to silence "
-                            "this warning.", path)
-                con.execute(query, [str(path), "latin-1"])
-        except Exception as exc:
-            raise InputFileError(
-                f"{path}: cannot be parsed as CSV ({_duckdb_reason(exc)}). Check that fields containing commas "
-                "are quoted and every line has the same number of fields as the header."
-            ) from exc
-        row, empty = "rowid + 1", "has a header but no data rows"
-    elif suffix in (".parquet", ".pq"):
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE avl_raw AS SELECT * FROM read_parquet(?, file_row_number = true)",
-                        [str(path)])
+            con.execute(f"CREATE OR REPLACE TEMP VIEW avl_raw AS SELECT * FROM read_parquet({_literal(path)}, "
+                        "file_row_number = true)")
         except Exception as exc:  # corrupt files raise several DuckDB error types
             raise InputFileError(f"{path}: cannot be read as Parquet ({_duckdb_reason(exc)}). Export the file again.") from exc
-        header = [c for c in _column_types(con) if c != "file_row_number"]
-        row, empty = "file_row_number + 1", "has no rows"
-    else:
+        return [c for c in _column_types(con) if c != "file_row_number"], "file_row_number + 1"
+    raise InputFileError(f"{path}: unknown file type {path.suffix!r}; ping files must be {', '.join(PING_SUFFIXES)}.")
+
+
+def _read_typed(con: Any, path: Path, settings: Settings) -> None:
+    """Read the drop through avl_input into temp table avl_typed (sql/transform/avl_typed.sql) in file order;
+    reader faults and a drop without rows raise InputFileError naming the file."""
+    query = read_sql("transform/avl_typed", settings)
+    params = {"max_speed": checks.MAX_SPEED_KMH, "unit_types": list(checks.UNIT_TYPES)}
+    csv_file = path.suffix.lower() == ".csv"
+    con.execute("SET preserve_insertion_order = true")  # rowid of avl_typed = the file's row order
+    try:
+        try:
+            con.execute(query, params)
+        except Exception as exc:  # duckdb.InvalidInputException; decoding faults name the line
+            if not (csv_file and "Invalid unicode" in str(exc)):
+                raise
+            log.warning("%s is not valid UTF-8; reading it as Latin-1. Re-export the file as UTF-8 to silence "
+                        "this warning.", path)
+            _open(con, path, encoding="latin-1")
+            con.execute(query, params)
+    except Exception as exc:
+        if not csv_file:
+            raise InputFileError(f"{path}: cannot be read as Parquet ({_duckdb_reason(exc)}). Export the file again.") from exc
         raise InputFileError(
-            f"{path}: unknown file type {path.suffix!r}; ping files must be {', '.join(PING_SUFFIXES)}."
-        )
-    con.execute("SET preserve_insertion_order = false")
-    if con.execute("SELECT count(*) FROM avl_raw").fetchone()[0] == 0:
+            f"{path}: cannot be parsed as CSV ({_duckdb_reason(exc)}). Check that fields containing commas "
+            "are quoted and every line has the same number of fields as the header."
+        ) from exc
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    if con.execute("SELECT count(*) FROM avl_typed").fetchone()[0] == 0:
+        empty = "has a header but no data rows" if csv_file else "has no rows"
         raise InputFileError(
             f"{path}: the file {empty}. A drop with no pings is almost always a failed export: export it again "
             "(the task stays failed so the gap is not silent)."
         )
-    return header, row
 
 
 def _column_types(con: Any) -> dict[str, str]:
@@ -151,8 +169,9 @@ def _column_types(con: Any) -> dict[str, str]:
 
 
 def _input_view(con: Any, path: Path, header: list[str], row: str, mapping: dict[str, str]) -> tuple[bool, dict[str, str]]:
-    """Temp view avl_input over avl_raw with the canonical columns of avl_checks.sql; returns (lon/lat input?,
-    canonical name -> the file's column)."""
+    """Temp view avl_input over avl_raw with the canonical columns of avl_typed.sql and ``raw``, the row as read
+    (a struct keyed by canonical names, the device under device_key); returns (lon/lat input?, canonical name ->
+    the file's column)."""
     hint = " (or map it with --columns NAME=column)"
     found = match_columns(header, [mapping["device"], mapping["time"]], path=path, hint=hint)
     names = {"device": found[mapping["device"]], "time": found[mapping["time"]]}
@@ -184,11 +203,14 @@ def _input_view(con: Any, path: Path, header: list[str], row: str, mapping: dict
     def text(name: str) -> str:
         return f"CAST({_quote(names[name])} AS VARCHAR)" if name in names else "NULL"
 
+    renamed = {actual: "device_key" if canonical == "device" else canonical for canonical, actual in names.items()}
+    raw = ", ".join(f"{_quote(renamed.get(c, c))} := {_quote(c)}" for c in header)
     con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW avl_input AS SELECT {row} AS source_row,
+        f"""CREATE OR REPLACE TEMP VIEW avl_input AS SELECT {row} AS file_row,
             CAST({_quote(names['device'])} AS VARCHAR) AS device, {time_text} AS time_text,
             CAST({time_typed} AS TIMESTAMP) AS time_typed, try_cast({_quote(x)} AS DOUBLE) AS x_in,
-            try_cast({_quote(y)} AS DOUBLE) AS y_in, {text('speed')} AS speed_text, {text('unit_type')} AS unit_text
+            try_cast({_quote(y)} AS DOUBLE) AS y_in, {text('speed')} AS speed_text, {text('unit_type')} AS unit_text,
+            struct_pack({raw}) AS raw
             FROM avl_raw"""
     )
     return projected, names
@@ -196,7 +218,7 @@ def _input_view(con: Any, path: Path, header: list[str], row: str, mapping: dict
 
 def file_day(path: Path) -> date | None:
     """The UTC day a drop belongs to: the last YYYY-MM-DD in its folder or file name (landing/<force>/avl/
-    YYYY-MM-DD/, raw/.../date=YYYY-MM-DD/); None = the day of its latest timestamp (avl_checks.sql)."""
+    YYYY-MM-DD/, raw/.../date=YYYY-MM-DD/); None = the day of its latest timestamp (check_pings)."""
     for part in reversed(Path(path).parts):
         for found in reversed(DAY_REGEX.findall(part)):
             try:
@@ -222,68 +244,81 @@ def _ingest_one(
     con: Any, *, force: str, path: Path, mapping: dict[str, str], settings: Settings, extent: tuple, key: bytes,
     pseudonyms: dict[str, str], docs_dir: Path | None,
 ) -> dict[str, Any]:
-    """Read, check, validate and load one file inside the caller's transaction; returns its counts."""
+    """Read, check and validate one file, then load it in one transaction; returns its counts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     start = time.perf_counter()
-    header, row = _read_into(con, path)
+    header, row = _open(con, path)
     projected, names = _input_view(con, path, header, row, mapping)
+    _read_typed(con, path, settings)
     start = _timed("read", start)
-    checks.check_pings(
-        con, read_sql("transform/avl_checks", settings), day=file_day(path), late_days=settings.late_days,
-        extent=extent, margin_m=settings.ping_area_margin_m, projected=projected,
+    typed = con.execute(f"SELECT {ROW}, * EXCLUDE (file_row, raw) FROM avl_typed").to_arrow_table()
+    encoded = pc.dictionary_encode(typed["device"]).combine_chunks()
+    devices = encoded.dictionary.to_pylist()
+    device = encoded.indices.to_numpy()
+    column = {name: typed[name].to_numpy() for name in ("source_row", "ts_us", "ts_ok", "x_in", "y_in", "speed_ok", "unit_ok")}
+    reasons, easting, northing = checks.check_pings(
+        devices=devices, device=device, **column, day=file_day(path), late_days=settings.late_days, extent=extent,
+        margin_m=settings.ping_area_margin_m, projected=projected,
     )
-    devices = [d for (d,) in con.execute("SELECT DISTINCT device FROM avl_checked").fetchall()]
-    for device in devices:
-        if device not in pseudonyms:
-            pseudonyms[device] = device_key(device, key)
-    con.register("avl_devices", pd.DataFrame({"device": devices, "device_key": [pseudonyms[d] for d in devices]}))
     start = _timed("checks", start)
-    reasons = con.execute("SELECT reason FROM avl_checked").fetchnumpy()["reason"]
     results = validate_checks(
         checks.check_columns(reasons), suite_name="avl_pings", rules=checks.avl_rules(), source_file=str(path),
         docs_dir=docs_dir,
     )
-    by_code = np.bincount(reasons.astype(np.int64), minlength=len(checks.REASONS) + 1)
+    by_code = np.bincount(reasons, minlength=len(checks.REASONS) + 1)
     by_reason = {reason: int(by_code[code]) for code, reason in enumerate(checks.REASONS, start=1) if by_code[code]}
     if any(r["unexpected_count"] != by_reason.get(r["reason"], 0) for r in results):
         raise RuntimeError(f"{path}: Great Expectations and the AVL checks disagree on the failing rows: {results}")
     start = _timed("gx", start)
 
+    for name in devices:
+        if name not in pseudonyms:
+            pseudonyms[name] = device_key(name, key)
+    keys = pa.array([pseudonyms[name] for name in devices], pa.string())
+    ok = reasons == 0
+    ts = column["ts_us"][ok].astype("datetime64[us]")
+    local = pd.DatetimeIndex(ts, tz="UTC").tz_convert(settings.timezone).tz_localize(None).to_numpy().astype("datetime64[D]")
+    con.register("avl_loaded", pa.table({
+        "device_key": keys.take(pa.array(device[ok])), "ts_utc": ts, "local_date": local, "easting": easting[ok],
+        "northing": northing[ok], "speed_kmh": typed["speed_kmh"].filter(pa.array(ok)),
+        "unit_type": typed["unit_type"].filter(pa.array(ok)),
+    }))
+    bad = ~ok
+    con.register("avl_bad", pa.table({
+        "source_row": column["source_row"][bad], "reason": pa.array(checks.REASONS).take(pa.array(reasons[bad] - 1)),
+        "device_key": keys.take(pa.array(device[bad])),
+    }))
     source_file = source_name(path)
-    renamed = {actual: canonical for canonical, actual in names.items()}
-    raw = ", ".join(
-        "'device_key', d.device_key" if column == names["device"]
-        else f"'{renamed.get(column, column).replace(chr(39), chr(39) * 2)}', CAST(r.{_quote(column)} AS VARCHAR)"
-        for column in header
-    )
     counts = {"rows_read": int(reasons.size), "rows_loaded": int(by_code[0]),
               "rows_quarantined": int(reasons.size - by_code[0]), "quarantined_by_reason": dict(sorted(by_reason.items()))}
+    renamed = {actual: "device_key" if canonical == "device" else canonical for canonical, actual in names.items()}
+    raw = ", ".join(
+        f"{_literal(name)}, "
+        + ("b.device_key" if name == "device_key" else f"CAST(t.raw.{_quote(name)} AS VARCHAR)")
+        for name in (renamed.get(c, c) for c in header)
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE avl_quarantine AS
-            SELECT ? AS force, ? AS source, ? AS source_file, c.source_row, ?[c.reason] AS reason,
+            SELECT ? AS force, ? AS source, ? AS source_file, b.source_row, b.reason,
                    CAST(json_object({raw}) AS VARCHAR) AS raw_row
-            FROM avl_checked c JOIN avl_devices d USING (device)
-            JOIN (SELECT {row} AS source_row, * FROM avl_raw) r ON r.source_row = c.source_row
-            WHERE c.reason > 0""",
-        [force, SOURCE, source_file, list(checks.REASONS)],
+            FROM avl_bad b JOIN (SELECT {ROW}, raw FROM avl_typed) t USING (source_row)""",
+        [force, SOURCE, source_file],
     )
     with transaction(con):
         con.execute("DELETE FROM stg_pings WHERE force = ? AND source_file = ?", [force, source_file])
         con.execute(
-            """INSERT INTO stg_pings
-               SELECT ?, d.device_key, c.ts, CAST(timezone(?, timezone('UTC', c.ts)) AS DATE), c.easting, c.northing,
-                      c.speed_kmh, c.unit_type, ?, now()
-               FROM avl_checked c JOIN avl_devices d USING (device) WHERE c.reason = 0""",
-            [force, settings.timezone, source_file],
+            "INSERT INTO stg_pings SELECT ?, device_key, ts_utc, local_date, easting, northing, speed_kmh, unit_type, ?, "
+            "now() FROM avl_loaded",
+            [force, source_file],
         )
         record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
                    counts=counts, results=results, quarantine="avl_quarantine")
-    local_dates = con.execute(
-        "SELECT DISTINCT CAST(timezone(?, timezone('UTC', ts)) AS DATE) FROM avl_checked WHERE reason = 0 ORDER BY 1",
-        [settings.timezone],
-    ).fetchall()
-    con.unregister("avl_devices")
+    con.unregister("avl_loaded")
+    con.unregister("avl_bad")
     _timed("load", start)
-    counts["local_dates"] = [d.isoformat() for (d,) in local_dates]
+    counts["local_dates"] = sorted({str(d) for d in np.unique(local)})
     counts["source_file"] = source_file
     log.info("%s: %s", path, counts)
     return counts
@@ -323,7 +358,8 @@ def ingest_ping_files(
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"SET TimeZone = '{zone}'")
         con.execute("DROP VIEW IF EXISTS avl_input")
-        for name in ("avl_raw", "avl_checked", "avl_quarantine"):
+        con.execute("DROP VIEW IF EXISTS avl_raw")
+        for name in ("avl_typed", "avl_quarantine"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     if errors:
         raise InputFileError(

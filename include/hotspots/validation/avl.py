@@ -1,7 +1,7 @@
 """Checks and expectation suite for AVL / radio GPS ping files (docs/patrol.md, "Validation").
 
-Every rule is computed once, vectorised, by check_pings (sql/transform/avl_checks.sql, then the impossible-jump
-kernel): each row gets one reason code, 0 = loaded, else the first rule it fails, in this order: device id ->
+Every rule is computed once, vectorised, by check_pings (numpy over the typed columns of
+sql/transform/avl_typed.sql, the impossible-jump kernel in numba): each row gets one reason code, 0 = loaded, else the first rule it fails, in this order: device id ->
 timestamp -> time window -> coordinates -> force area -> speed -> unit type -> duplicate -> impossible jump.
 Great Expectations then judges compact float check columns derived from the codes (check_columns: 1.0 pass,
 0.0 fail, NaN for rows an earlier rule rejected, which GX skips), never raw device ids (officer GPS is personal
@@ -10,7 +10,9 @@ data, and GX data docs show failing values).
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -79,42 +81,72 @@ def avl_rules() -> list[Rule]:
 
 
 def check_pings(
-    con: Any, sql: str, *, day: date | None, late_days: int, extent: tuple[float, float, float, float],
-    margin_m: float, projected: bool,
-) -> None:
-    """Create temp table avl_checked (source_row, device, ts, easting, northing, speed_kmh, unit_type, reason)
-    from temp view avl_input with ``sql`` (sql/transform/avl_checks.sql): reason = 0 for a loaded row, else the
-    code (1-based index in REASONS) of the first rule it fails. ``day`` is the folder's day (None: the latest
-    timestamp's), ``extent`` the force areas' bounding box (EPSG:27700), ``projected`` True for lon/lat input."""
+    *, devices: list[str], device: np.ndarray, ts_us: np.ndarray, ts_ok: np.ndarray, x_in: np.ndarray,
+    y_in: np.ndarray, speed_ok: np.ndarray, unit_ok: np.ndarray, source_row: np.ndarray, day: date | None,
+    late_days: int, extent: tuple[float, float, float, float], margin_m: float, projected: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reason, easting, northing) per row of a ping file's typed columns (sql/transform/avl_typed.sql; the
+    arrays are aligned row by row, any order): reason 0 = loaded, else the 1-based code in REASONS of the
+    first rule the row fails. ``device`` indexes ``devices``; ``day`` is the folder's day (None: the day of the
+    latest valid timestamp); ``extent`` is the force areas' bounding box (EPSG:27700); ``projected`` means x_in,
+    y_in are lon/lat (WGS84, transformed to EPSG:27700 with always_xy) rather than easting/northing."""
+    n = device.size
+    reason = np.zeros(n, np.uint8)
+    alive = np.ones(n, bool)
+
+    def reject(code: int, ok: np.ndarray) -> None:
+        failed = alive & ~ok
+        reason[failed] = code
+        alive[failed] = False
+
+    pattern = re.compile(DEVICE_ID_PATTERN)
+    reject(1, np.array([bool(pattern.fullmatch(d)) for d in devices], bool)[device])
+    lo_us, hi_us = (_epoch_us(date(year, 1, 1)) for year in PLAUSIBLE_YEARS)
+    reject(2, ts_ok & (ts_us >= lo_us) & (ts_us < hi_us))
+    if day is None and alive.any():
+        day = (ts_us[alive].max().astype("datetime64[us]").astype("datetime64[D]")).item()
+    if day is not None:
+        reject(3, (ts_us >= _epoch_us(day - timedelta(days=late_days))) & (ts_us < _epoch_us(day + timedelta(days=1))))
+    easting, northing = np.full(n, np.nan), np.full(n, np.nan)
+    if projected:
+        inside = (x_in >= -180) & (x_in <= 180) & (y_in >= -90) & (y_in <= 90)
+        easting[inside], northing[inside] = _to_bng().transform(x_in[inside], y_in[inside])
+    else:
+        easting[:], northing[:] = x_in, y_in
+    reject(4, np.isfinite(easting) & np.isfinite(northing))
     xmin, ymin, xmax, ymax = extent
-    con.execute(
-        sql,
-        {
-            "day": day, "late_days": late_days, "projected": projected, "device_pattern": DEVICE_ID_PATTERN,
-            "min_year": PLAUSIBLE_YEARS[0], "max_year": PLAUSIBLE_YEARS[1], "max_speed": MAX_SPEED_KMH,
-            "unit_types": list(UNIT_TYPES), "xmin": xmin - margin_m, "xmax": xmax + margin_m,
-            "ymin": ymin - margin_m, "ymax": ymax + margin_m,
-        },
-    )
-    pings = con.execute(
-        "SELECT source_row, epoch_us(ts) AS ts, easting, northing, "
-        "(device IS DISTINCT FROM lag(device) OVER w)::INT AS new_device "
-        "FROM avl_checked WHERE reason = 0 WINDOW w AS (ORDER BY device, ts, source_row) ORDER BY device, ts, source_row"
-    ).fetchnumpy()
-    if len(pings["source_row"]) == 0:
-        return
-    bad = _implausible(np.cumsum(pings["new_device"]), pings["ts"], pings["easting"], pings["northing"], MAX_JUMP_KMH)
-    if bad.any():
-        con.register("avl_jumps", pd.DataFrame({"source_row": pings["source_row"][bad]}))
-        con.execute(f"UPDATE avl_checked SET reason = {JUMP_CODE} WHERE source_row IN (SELECT source_row FROM avl_jumps)")
-        con.unregister("avl_jumps")
+    reject(5, (easting >= xmin - margin_m) & (easting <= xmax + margin_m)
+           & (northing >= ymin - margin_m) & (northing <= ymax + margin_m))
+    reject(6, speed_ok)
+    reject(7, unit_ok)
+    # duplicates and jumps: surviving pings by device, time, then row (the first copy in the file is kept)
+    rows = np.flatnonzero(alive)
+    order = rows[np.lexsort((source_row[rows], ts_us[rows], device[rows]))]
+    repeat = (device[order][1:] == device[order][:-1]) & (ts_us[order][1:] == ts_us[order][:-1])
+    reason[order[1:][repeat]] = 8
+    kept = order[np.concatenate([[True], ~repeat])] if order.size else order
+    jumps = _implausible(device[kept], ts_us[kept], easting[kept], northing[kept], MAX_JUMP_KMH)
+    reason[kept[jumps]] = JUMP_CODE
+    return reason, easting, northing
+
+
+def _epoch_us(day: date) -> int:
+    return int(np.datetime64(day.isoformat(), "us").astype(np.int64))
+
+
+@lru_cache(maxsize=1)
+def _to_bng() -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
 def check_columns(reasons: np.ndarray) -> pd.DataFrame:
-    """GX input: one float32 column per rule, 1.0 pass, 0.0 fail, NaN where an earlier rule rejected the row."""
+    """GX input: one float64 column per rule, 1.0 pass, 0.0 fail, NaN where an earlier rule rejected the row
+    (GX skips nulls; float64 validates about 4x faster than pandas' nullable boolean, and faster than float32)."""
     columns = {}
     for code, column in enumerate(CHECK_COLUMNS.values(), start=1):
-        values = np.where(reasons == code, np.float32(0), np.float32(1))
+        values = np.where(reasons == code, 0.0, 1.0)
         values[(reasons != 0) & (reasons < code)] = np.nan
         columns[column] = values
     return pd.DataFrame(columns)
