@@ -73,7 +73,7 @@ app = typer.Typer(
 )
 
 # Each module in hotspots.commands defines register(app) and adds its own commands.
-COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run")
+COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run", "bench_ingest")
 
 
 @app.callback()
