@@ -15,6 +15,7 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -76,6 +77,14 @@ def read_parquet_file(path: Path, what: str) -> pd.DataFrame:
     return frame
 
 
+def check_text(path: Path, head: bytes) -> None:
+    """A compressed or binary file is not a CSV: say so, before the CSV parser chokes on its bytes."""
+    if head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04" or b"\x00" in head[:4096]:
+        raise InputFileError(
+            f"{path}: the file is compressed (gzip or zip) or binary, not CSV text. Unpack it and drop the .csv itself."
+        )
+
+
 def _header(data: bytes) -> list[str] | None:
     """The header line's names, or None when it is not valid UTF-8 (the caller falls back to decode)."""
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
@@ -135,6 +144,7 @@ def read_csv_table(path: Path, required: list[str], *, hint: str = "") -> pa.Tab
     if not path.exists():
         raise InputFileError(f"{path}: file not found. Check the landing folder and the path passed to the task.")
     data = path.read_bytes()
+    check_text(path, data)
     if not data[: 1 << 16].strip() and not data.strip():
         raise InputFileError(f"{path}: the file is empty (0 data rows, no header). Export the file again.")
     header = _header(data)
@@ -163,7 +173,7 @@ def read_csv_table(path: Path, required: list[str], *, hint: str = "") -> pa.Tab
     mapping = match_columns(names, required, path=path, hint=hint)
     canonical = {actual: name for name, actual in mapping.items()}
     table = table.rename_columns([canonical.get(name, name) for name in names])
-    return table.add_column(0, ROW_COLUMN, pa.array(range(1, table.num_rows + 1), pa.int64()))
+    return table.add_column(0, ROW_COLUMN, pa.array(np.arange(1, table.num_rows + 1, dtype="int64")))
 
 
 def _parse_error(path: Path, exc: Exception) -> InputFileError:

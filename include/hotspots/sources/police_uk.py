@@ -23,13 +23,8 @@ import pyarrow.compute as pc
 from hotspots.settings import Settings
 from hotspots.sources.areas import BNG, force_extent, outside_distance, place_points, transform_points
 from hotspots.sources.csvfile import read_csv_table
-from hotspots.validation.core import (
-    InputFileError,
-    quarantine_records,
-    record_validation,
-    validate_frame,
-)
-from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_checks, police_uk_rules
+from hotspots.validation.core import InputFileError, record_run, validate_checks
+from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_checks, police_uk_rules, row_reasons
 from hotspots.warehouse import check_crime_point_keys, read_sql, transaction
 
 log = logging.getLogger(__name__)
@@ -75,44 +70,36 @@ def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> 
     checks = police_uk_checks(table)
     extent = force_extent(con, force)
     not_swapped = checks["degree_lat"] >= checks["degree_lon"]
-    easting, northing = transform_points(
-        con, checks["degree_lon"].where(not_swapped), checks["degree_lat"].where(not_swapped),
-        source="EPSG:4326", target=BNG,
-    )
+    easting, northing = transform_distinct(con, checks["degree_lon"].where(not_swapped),
+                                           checks["degree_lat"].where(not_swapped))
     checks["easting"], checks["northing"] = easting, northing
     checks["outside_m"] = outside_distance(easting, northing, extent)
     return table, checks
 
 
-def typed_rows(table: pa.Table, checks: pd.DataFrame, keep: np.ndarray) -> pa.Table:
-    """The typed columns load_frame takes for the rows at positions ``keep`` (source_row - 1) of the file."""
-    rows = table.take(pa.array(keep, pa.int64()))
-    kept = checks.iloc[keep]
-    n = len(keep)
-    return pa.table({
-        "source_row": rows.column("source_row"),
-        "crime_id": pc.utf8_trim_whitespace(rows.column("Crime ID")),
-        "month": pc.cast(pc.strptime(pc.binary_join_element_wise(rows.column("Month"), "01", "-"), "%Y-%m-%d", "s"),
-                         pa.date32()),
-        "occurred_at": pa.nulls(n, pa.timestamp("us")),
-        "crime_type": rows.column("Crime type"),
-        "offence_code": pa.nulls(n, pa.string()),
-        "knife_flag": pa.nulls(n, pa.bool_()),
-        **{c: pa.array(kept[c].to_numpy(dtype="float64"), from_pandas=True)
-           for c in ("lon", "lat", "easting", "northing")},
-        "location": rows.column("Location"),
-        "file_lsoa_code": rows.column("LSOA code"),
-    })
+def transform_distinct(con: duckdb.DuckDBPyConnection, lon: pd.Series, lat: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """WGS84 -> EPSG:27700 for each distinct (lon, lat) once (data.police.uk snaps crimes to shared map points),
+    then spread back to every row by its point's code."""
+    lon_code, lon_values = pd.factorize(lon)
+    lat_code, lat_values = pd.factorize(lat)
+    pair = np.where((lon_code >= 0) & (lat_code >= 0), lon_code.astype("int64") * (len(lat_values) + 1) + lat_code, -1)
+    codes, points = pd.factorize(pair)
+    first = np.empty(len(points), dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each distinct point
+    x, y = transform_points(con, lon.iloc[first], lat.iloc[first], source="EPSG:4326", target=BNG)
+    return (pd.Series(x.to_numpy()[codes], index=lon.index), pd.Series(y.to_numpy()[codes], index=lon.index))
 
 
-def quarantine_rows(table: pa.Table, quarantined: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The quarantined rows' text (``columns`` of the file) with source_row and reason, joined by source_row."""
-    positions = quarantined["source_row"].to_numpy(dtype="int64") - 1
-    raw = table.select(["source_row", *columns]).take(pa.array(positions, pa.int64())).to_pandas()
-    if not np.array_equal(raw["source_row"].to_numpy(), quarantined["source_row"].to_numpy()):
-        raise RuntimeError("quarantine_rows: source rows do not match")
-    raw["reason"] = quarantined["reason"].to_numpy()
-    return raw
+def typed_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, checks: pd.DataFrame, keep: np.ndarray) -> str:
+    """Register the file with its derived columns (``checks`` and ``keep``, one flag per row, both in file order)
+    and return the name of a view of the kept rows' typed columns (sql/transform/police_uk_typed.sql)."""
+    derived = {"keep": pa.array(keep), "crime_id": pc.utf8_trim_whitespace(table.column("Crime ID"))}
+    derived |= {c: pa.array(checks[c].to_numpy(dtype="float64"), from_pandas=True) for c in ("lon", "lat", "easting", "northing")}
+    for name, values in derived.items():
+        table = table.append_column(name, values)
+    con.register("police_uk_file", table)
+    con.execute("CREATE OR REPLACE TEMP VIEW police_uk_typed AS " + read_sql("transform/police_uk_typed"))
+    return "police_uk_typed"
 
 
 def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_file: str) -> int:
@@ -195,18 +182,32 @@ def ingest_crime_file(
     source_file = path.name
     table, checks = prepare_frame(con, path, force=force)
     validated = checks.drop(columns=["lat", "easting", "northing"])
-    outcome = validate_frame(
-        validated, suite_name="police_uk_street", rules=police_uk_rules(margin_m=settings.area_margin_m),
-        source_file=str(path), docs_dir=docs_dir,
-    )
-    keep = np.sort(outcome.loaded["source_row"].to_numpy(dtype="int64")) - 1
-    rows = typed_rows(table, checks, keep)
-    quarantined = quarantine_rows(table, outcome.quarantined, POLICE_UK_COLUMNS)
-    quarantine = quarantine_records(quarantined, force=force, source=SOURCE, source_file=source_file)
-    with transaction(con):
-        outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
-        record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
-    counts = outcome.counts() | {"events_outside": outside, "source_file": source_file, "month": file_month(path)}
+    rules = police_uk_rules(margin_m=settings.area_margin_m)
+    summary = validate_checks(validated, suite_name="police_uk_street", rules=rules, source_file=str(path),
+                              docs_dir=docs_dir)
+    reasons = row_reasons(validated, rules, summary)
+    bad = reasons != ""
+    source_row = checks["source_row"].to_numpy(dtype="int64")
+    by_reason = pd.Series(reasons[bad], dtype=object).value_counts().sort_index()
+    counts = {"rows_read": len(checks), "rows_loaded": int((~bad).sum()), "rows_quarantined": int(bad.sum()),
+              "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()}}
+    log.info("%s: %d rows read, %d loaded, %d quarantined", source_file, counts["rows_read"], counts["rows_loaded"],
+             counts["rows_quarantined"])
+    relation = typed_rows(con, table, checks, ~bad)
+    con.register("police_uk_reasons", pa.table({"source_row": source_row[bad], "reason": pa.array(reasons[bad], pa.string())}))
+    try:
+        with transaction(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + read_sql("transform/police_uk_quarantine"),
+                        {"force": force, "source": SOURCE, "source_file": source_file})
+            outside = load_relation(con, relation, force=force, source=SOURCE, source_file=source_file)
+            record_run(con, force=force, source=SOURCE, source_file=source_file, suite="police_uk_street", success=True,
+                       counts=counts, results=summary, quarantine="police_uk_quarantine")
+            con.execute("DROP TABLE police_uk_quarantine")
+    finally:
+        con.execute("DROP VIEW IF EXISTS police_uk_typed")
+        con.unregister("police_uk_file")
+        con.unregister("police_uk_reasons")
+    counts |= {"events_outside": outside, "source_file": source_file, "month": file_month(path)}
     if outside:
         log.warning("%s: %d loaded crimes lie outside every area (area_code NULL)", source_file, outside)
     log.info("police_uk %s %s: %s", force, source_file, counts)

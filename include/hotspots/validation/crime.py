@@ -146,6 +146,48 @@ def police_uk_checks(table: pa.Table) -> pd.DataFrame:
     })
 
 
+def rule_failures(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """The rows ``rule`` fails, computed vectorised with its expectation's semantics (nulls skipped except by the
+    null rules). The caller checks each count against Great Expectations' own unexpected_count."""
+    args = rule.kwargs
+    if rule.expectation == "ExpectColumnPairValuesAToBeGreaterThanB":
+        a, b = frame[args["column_A"]], frame[args["column_B"]]
+        passed = (a >= b) if args.get("or_equal") else (a > b)
+        return ((a.notna() | b.notna()) & ~passed).to_numpy()
+    column = frame[args["column"]]
+    present = column.notna()
+    if rule.expectation == "ExpectColumnValuesToBeNull":
+        return present.to_numpy()
+    if rule.expectation == "ExpectColumnValuesToNotBeNull":
+        return (~present).to_numpy()
+    if rule.expectation == "ExpectColumnValuesToMatchRegex":
+        passed = column.astype(str).str.contains(args["regex"], regex=True)
+    elif rule.expectation == "ExpectColumnValuesToBeInSet":
+        passed = column.isin(args["value_set"])
+    elif rule.expectation == "ExpectColumnValuesToBeBetween":
+        passed = pd.Series(True, index=column.index)
+        if args.get("min_value") is not None:
+            passed &= column >= args["min_value"]
+        if args.get("max_value") is not None:
+            passed &= column <= args["max_value"]
+    else:
+        raise ValueError(f"rule {rule.reason}: no vectorised form for {rule.expectation}")
+    return (present & ~passed).to_numpy()
+
+
+def row_reasons(frame: pd.DataFrame, rules: list[Rule], summary: list[dict]) -> np.ndarray:
+    """Per row the reasons of the rules it fails, in rule order joined by '; ' ('' = loaded); each rule's count
+    must equal the unexpected_count Great Expectations reported for it (``summary`` of validate_checks)."""
+    reasons = np.full(len(frame), "", dtype=object)
+    for rule, result in zip(rules, summary):
+        fails = rule_failures(frame, rule)
+        if int(fails.sum()) != result["unexpected_count"]:
+            raise RuntimeError(f"rule {rule.reason}: {int(fails.sum())} rows fail here, Great Expectations counted "
+                               f"{result['unexpected_count']}")
+        reasons[fails] = np.where(reasons[fails] == "", rule.reason, reasons[fails] + "; " + rule.reason)
+    return reasons
+
+
 def police_uk_rules(*, margin_m: float) -> list[Rule]:
     """Suite police_uk_street: structure, month, coordinates, force area, duplicates, categories."""
     fix = "Fix the file at the source (or re-download it from data.police.uk) and drop it in the landing folder again."
