@@ -74,6 +74,11 @@ def source_crs(con: duckdb.DuckDBPyConnection, path: Path, settings: Settings) -
             "a boundary file: download or export it again."
         ) from exc
     fields = (meta[0][0]["geometry_fields"] if meta and meta[0] else None) or [{}]
+    if meta and meta[0] and not meta[0][0]["geometry_fields"]:
+        raise InputFileError(
+            f"{path}: the file has no geometry, so it is not a boundary file. Pass the areas as GeoJSON, GeoPackage "
+            "or shapefile with their polygons."
+        )
     crs = fields[0].get("crs") or {}
     if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
         return settings.source_crs or "OGC:CRS84"  # RFC 7946: no crs member means WGS84 longitude/latitude

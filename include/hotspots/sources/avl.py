@@ -24,7 +24,7 @@ import pandas as pd
 
 from hotspots.pseudonym import device_key, pseudonym_key
 from hotspots.settings import Settings
-from hotspots.sources.csvfile import header_key, match_columns
+from hotspots.sources.csvfile import check_text, header_key, match_columns
 from hotspots.validation import avl as checks
 from hotspots.validation.core import InputFileError, record_run, validate_checks
 from hotspots.warehouse import read_sql, transaction
@@ -89,6 +89,7 @@ def _csv_header(path: Path) -> list[str]:
         raise InputFileError(f"{path}: file not found. Check the landing folder and the path passed to the task.")
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
+    check_text(path, head)
     if not head.strip():
         raise InputFileError(f"{path}: the file is empty (0 data rows, no header). Export the file again.")
     first = head.splitlines()[0]
