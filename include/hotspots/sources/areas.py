@@ -141,6 +141,9 @@ def read_area_file(
     file is quarantined, a code that appears in two files fails the set with a message naming both."""
     crs = source_crs(con, path, settings)
     _read_features(con, path)
+    rows = con.execute("SELECT count(*) FROM area_read").fetchone()[0]
+    if rows == 0:
+        raise InputFileError(f"{path}: the file has no features. Export the boundaries again.")
     described = con.execute("DESCRIBE area_read").fetchall()
     geom_col = next((name for name, kind, *_ in described if str(kind).upper().startswith("GEOMETRY")), None)
     columns = [name for name, *_ in described if name not in (geom_col, "OGC_FID", "source_row")]
@@ -154,9 +157,6 @@ def read_area_file(
             f"looked for {', '.join(CODE_FIELDS)}). Add the codes to the features' properties or set "
             "HOTSPOTS_AREA_CODE_FIELD to the field that holds them."
         )
-    rows = con.execute("SELECT count(*) FROM area_read").fetchone()[0]
-    if rows == 0:
-        raise InputFileError(f"{path}: the file has no features. Export the boundaries again.")
     extent = con.execute(
         f"SELECT min(ST_XMin({_quote(geom_col)})), min(ST_YMin({_quote(geom_col)})), "
         f"max(ST_XMax({_quote(geom_col)})), max(ST_YMax({_quote(geom_col)})) FROM area_read"
