@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -56,18 +58,40 @@ def raised(warehouse, tmp_path, monkeypatch):
     return warehouse, settings, keys
 
 
-def slack_target(api, **overrides):
+def slack_connection(api) -> str:
+    """AIRFLOW_CONN_<ID> JSON for the local Slack Web API."""
+    return json.dumps({"conn_type": "slack", "password": api.token, "extra": {"base_url": api.base_url}})
+
+
+def smtp_connection(sink: SmtpSink, **extra) -> str:
+    """AIRFLOW_CONN_<ID> JSON for the local SMTP server (plain SMTP: no SSL, no STARTTLS)."""
+    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": sink.port,
+                       "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 2} | extra})
+
+
+@pytest.fixture
+def slack_target(monkeypatch):
+    """slack_target(api): the Airflow connection slack_api_default pointed at api, and a target using it."""
     from hotspots.alerts.targets import SlackTarget
 
-    values = {"token": api.token, "base_url": api.base_url, "timeout": 0.5, "retries": 2, "backoff_s": 0.01,
-              "min_interval_s": 0.0}
-    return SlackTarget(**(values | overrides))
+    def make(api, **overrides):
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", slack_connection(api))
+        values = {"timeout": 0.5, "retries": 2, "backoff_s": 0.01, "min_interval_s": 0.0}
+        return SlackTarget(**(values | overrides))
+
+    return make
 
 
-def smtp_target(sink: SmtpSink):
+@pytest.fixture
+def smtp_target(monkeypatch):
+    """smtp_target(sink): the Airflow connection smtp_default pointed at sink, and a target using it."""
     from hotspots.alerts.targets import SmtpTarget
 
-    return SmtpTarget(host="127.0.0.1", port=sink.port, from_addr="hotspots@example.org", timeout=2)
+    def make(sink: SmtpSink):
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection(sink))
+        return SmtpTarget(from_addr="hotspots@example.org")
+
+    return make
 
 
 def statuses(con):
@@ -79,7 +103,7 @@ def part(message, subtype):
     return next(p for p in message.walk() if p.get_content_type() == f"text/{subtype}").get_content()
 
 
-def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server):
+def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server, slack_target, smtp_target):
     from hotspots.alerts.outbox import deliver_pending
 
     con, settings, device_keys = raised
@@ -128,7 +152,7 @@ def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server):
     assert len(slack_api.posts()) == posts and len(smtp_server.received) == 2
 
 
-def test_faults_then_exactly_once(raised, slack_api):
+def test_faults_then_exactly_once(raised, slack_api, slack_target, smtp_target):
     from hotspots.alerts.outbox import deliver_pending
 
     con, settings, _ = raised
@@ -158,7 +182,8 @@ def test_faults_then_exactly_once(raised, slack_api):
     assert sorted(part(m, "plain").count("\n[") for _, m in sink.received) == [4, 4]
 
 
-def test_dead_after_max_attempts_fails_loudly_without_blocking_email(raised, slack_api, smtp_server, monkeypatch):
+def test_dead_after_max_attempts_fails_loudly_without_blocking_email(raised, slack_api, smtp_server, monkeypatch,
+                                                                    slack_target, smtp_target):
     from hotspots.alerts.outbox import AlertDeliveryError, deliver_pending
     from hotspots.settings import reload_settings
 
@@ -177,7 +202,7 @@ def test_dead_after_max_attempts_fails_loudly_without_blocking_email(raised, sla
     assert len(slack_api.delivered()) == 0 and len(smtp_server.received) == 2
 
 
-def test_crash_between_send_and_record(raised, slack_api, smtp_server, monkeypatch):
+def test_crash_between_send_and_record(raised, slack_api, smtp_server, monkeypatch, slack_target, smtp_target):
     """Slack: the digest is found by its metadata and not posted again. Email: resent (at-least-once), same alerts."""
     import hotspots.alerts.outbox as outbox
 
@@ -203,7 +228,7 @@ def test_crash_between_send_and_record(raised, slack_api, smtp_server, monkeypat
     assert {row[1:3] for row in statuses(con)} == {("sent", "sent")}
 
 
-def test_unconfigured_channel_is_skipped_and_alerts_stay_in_outbox(raised, smtp_server):
+def test_unconfigured_channel_is_skipped_and_alerts_stay_in_outbox(raised, smtp_server, smtp_target):
     from hotspots.alerts.outbox import deliver_pending
 
     con, settings, _ = raised
@@ -214,21 +239,83 @@ def test_unconfigured_channel_is_skipped_and_alerts_stay_in_outbox(raised, smtp_
 
 
 def test_targets_from_airflow_connections(settings, monkeypatch, tmp_path):
+    """Targets name the connections; the providers' hooks read token, base_url, timeout and the sender from them."""
     from hotspots.alerts.targets import SlackTarget, SmtpTarget, targets_from_airflow
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
-        {"conn_type": "slack", "password": "xoxb-1", "extra": {"base_url": "http://127.0.0.1:9/api/", "timeout": 5}}))
+        {"conn_type": "slack", "password": "xoxb-1",
+         "extra": {"base_url": "http://127.0.0.1:9/api", "timeout": 5, "channel": "#ops"}}))
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     slack, smtp = targets_from_airflow(settings)
-    assert slack == SlackTarget(token="xoxb-1", base_url="http://127.0.0.1:9/api/", timeout=5.0) and smtp is None
+    assert slack == SlackTarget(conn_id="slack_api_default", default_channel="#ops") and smtp is None
+    client = slack.client()
+    assert (client.token, client.base_url, client.timeout) == ("xoxb-1", "http://127.0.0.1:9/api/", 5)
+    assert [type(h).__name__ for h in client.retry_handlers] == [
+        "RateLimitErrorRetryHandler", "ServerErrorRetryHandler", "ConnectionErrorRetryHandler"]
     assert "xoxb-1" not in repr(slack)
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
         {"conn_type": "smtp", "host": "mail.example.org", "port": 2525, "login": "u", "password": "p",
          "extra": {"disable_ssl": True, "from_email": "alerts@example.org"}}))
     _, smtp = targets_from_airflow(settings)
-    assert smtp == SmtpTarget(host="mail.example.org", port=2525, username="u", password="p", starttls=True, ssl=False,
-                              from_addr="alerts@example.org", timeout=30.0)
+    assert smtp == SmtpTarget(conn_id="smtp_default", from_addr="alerts@example.org")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({"conn_type": "smtp", "host": "mail.example.org"}))
+    assert targets_from_airflow(settings)[1] == SmtpTarget(conn_id="smtp_default", from_addr="hotspots@localhost")
+
+
+def test_smtp_connection_ssl_default_is_the_providers(raised, smtp_server, monkeypatch):
+    """Without disable_ssl the SmtpHook speaks SSL from the start: a plain server fails it, and the outbox retries."""
+    from hotspots.alerts.outbox import deliver_pending
+    from hotspots.alerts.targets import SmtpTarget
+
+    con, settings, _ = raised
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
+        {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "extra": {"timeout": 2}}))
+    first = deliver_pending(con, settings=settings, slack=None, smtp=SmtpTarget())
+    assert first["email"]["failed"] == 8 and smtp_server.received == []
+    errors = {e for (e,) in con.execute("SELECT email_error FROM alerts").fetchall()}
+    assert len(errors) == 1 and "SSL" in errors.pop()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection(smtp_server))
+    second = deliver_pending(con, settings=settings, slack=None, smtp=SmtpTarget())
+    assert second["email"] == {"sent": 8, "failed": 0, "skipped": 0, "dead": 0, "messages": 2}
+    assert {m["Message-ID"] for _, m in smtp_server.received} == {
+        f"<{d}@hotspots>" for (d,) in con.execute("SELECT DISTINCT email_digest FROM alerts").fetchall()}
+
+
+def test_failure_mail_goes_the_alerts_email_path(settings, smtp_server, monkeypatch):
+    """A failed task leaves its JSON record and, with HOTSPOTS_FAILURE_EMAIL, mails it through the SmtpHook."""
+    from types import SimpleNamespace
+
+    from hotspots.dag_support import DEFAULT_ARGS, FailureRecord
+    from hotspots.settings import reload_settings
+
+    ti = SimpleNamespace(dag_id="patrol_compliance", task_id="build", map_index=0, run_id="manual__1", try_number=3)
+    FailureRecord().notify({"ti": ti, "exception": ValueError("boom")})  # no failure_email: record only
+    assert [p.name for p in (settings.data_dir / "failures").iterdir()] == ["patrol_compliance.build.0.manual__1.json"]
+    assert smtp_server.received == []
+
+    monkeypatch.setenv("HOTSPOTS_FAILURE_EMAIL", "oncall@example.org")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection(smtp_server, from_email="airflow@example.org"))
+    reload_settings()
+    (notifier,) = DEFAULT_ARGS["on_failure_callback"]
+    notifier.notify({"ti": ti, "exception": ValueError("boom")})
+    [(rcpt, mail)] = smtp_server.received
+    assert rcpt == ["oncall@example.org"] and mail["From"] == "airflow@example.org"
+    assert mail["Subject"] == "[hotspots] patrol_compliance.build failed"
+    assert "error: boom" in mail.get_content() and "try_number: 3" in mail.get_content()
+
+    smtp_server.stop()  # the mail server down: the callback logs, never raises
+    notifier.notify({"ti": ti, "exception": ValueError("boom")})
+
+
+def test_no_hand_built_slack_or_smtp_clients_in_include():
+    """Slack and email go through the providers' hooks only."""
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\b(WebClient|SMTP|SMTP_SSL)\(")
+    found = [f"{path.relative_to(root)}:{n}: {line.strip()}"
+             for path in sorted((root / "include").rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), start=1) if pattern.search(line)]
+    assert found == []
 
 
 def test_cli_dry_run_changes_nothing_then_delivers(warehouse, settings, slack_api, smtp_server, monkeypatch, tmp_path):

@@ -49,6 +49,12 @@ def load_target_overrides(path: Path | None) -> dict[str, float]:
     return overrides
 
 
+def hotspot_targets(codes: list[str] | tuple[str, ...], settings: Settings) -> dict[str, float]:
+    """Each hot spot's full daily target in minutes: its override, else settings.target_minutes (the one owner)."""
+    overrides = load_target_overrides(settings.target_overrides_path)
+    return {code: float(overrides.get(code, settings.target_minutes)) for code in codes}
+
+
 def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selection) -> dict[str, date]:
     """area_code -> first day it has been a hot spot without a break, over consecutive selections.
 
@@ -79,10 +85,9 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         return summary
     if settings.plan_k is not None:
         make_plan(con, force=force, date=date, settings=settings)
-    overrides = load_target_overrides(settings.target_overrides_path)
-    con.execute("CREATE OR REPLACE TEMP TABLE compliance_target_overrides (area_code VARCHAR, target_minutes DOUBLE)")
-    if overrides:
-        con.executemany("INSERT INTO compliance_target_overrides VALUES (?, ?)", list(overrides.items()))
+    con.execute("CREATE OR REPLACE TEMP TABLE compliance_targets (area_code VARCHAR, target_minutes DOUBLE)")
+    con.executemany("INSERT INTO compliance_targets VALUES (?, ?)",
+                    list(hotspot_targets(selection.hotspots, settings).items()))
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
     con.executemany("INSERT INTO compliance_hotspot_since VALUES (?, ?)",
                     list(hotspot_since(con, force, selection).items()))
@@ -90,7 +95,6 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         "force": force,
         "date": date,
         "selection_id": selection.selection_id,
-        "default_target": float(settings.target_minutes),
         "use_plan": settings.plan_k is not None,
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }

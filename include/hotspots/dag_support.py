@@ -1,6 +1,7 @@
 """What the DAG files share: assets, the writer pool, default task arguments, interval helpers.
 
-Imports only airflow.sdk and the standard library, so the scheduler's 30-second parse stays cheap.
+Imports only airflow.sdk, the standard library and hotspots.settings' constants (no settings are built at import),
+so the scheduler's 30-second parse stays cheap.
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ ALERTS = Asset(name="alerts", uri="hotspots://warehouse/alerts")
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-
 class FailureRecord(BaseNotifier):
-    """On task failure: log loudly and leave a JSON record in data_dir/failures/ for monitoring to pick up."""
+    """On task failure: log loudly, leave a JSON record in data_dir/failures/ for monitoring to pick up, and mail
+    HOTSPOTS_FAILURE_EMAIL when set, on the alerts' one email path (hotspots.alerts.targets.SmtpTarget).
+
+    The settings are read when a task fails, never at DAG parse.
+    """
 
     def notify(self, context: dict[str, Any]) -> None:
         import json
 
         from hotspots.settings import get_settings
 
+        settings = get_settings()
         ti = context.get("ti") or context.get("task_instance")
         record = {
             "dag_id": getattr(ti, "dag_id", None),
@@ -40,30 +45,28 @@ class FailureRecord(BaseNotifier):
             "error": str(context.get("exception")),
             "at": datetime.now(timezone.utc).isoformat(),
         }
-        folder = get_settings().data_dir / "failures"
+        folder = settings.data_dir / "failures"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{record['dag_id']}.{record['task_id']}.{record['map_index']}.{record['run_id']}".replace(":", "-")
         (folder / f"{name}.json").write_text(json.dumps(record, indent=2))
         self.log.error("Task failed: %s", record)
+        if settings.failure_email:
+            self._mail(settings, record)
 
+    def _mail(self, settings, record: dict[str, Any]) -> None:
+        """Mail the failure record; a mail that cannot go out is logged, never raised from the callback."""
+        from hotspots.alerts.messages import failure_message
+        from hotspots.alerts.targets import targets_from_airflow
 
-def failure_notifiers() -> list[BaseNotifier]:
-    """The failure record, plus Airflow's SMTP notifier when HOTSPOTS_FAILURE_EMAIL is set."""
-    from hotspots.settings import get_settings
-
-    settings = get_settings()
-    notifiers: list[BaseNotifier] = [FailureRecord()]
-    if settings.failure_email:
-        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
-        notifiers.append(
-            SmtpNotifier(
-                to=settings.failure_email,
-                smtp_conn_id=settings.smtp_conn_id,
-                subject="[hotspots] {{ ti.dag_id }}.{{ ti.task_id }} failed",
-            )
-        )
-    return notifiers
+        _, smtp = targets_from_airflow(settings)
+        if smtp is None:
+            self.log.warning("Failure mail to %s not sent: no SMTP connection %r", settings.failure_email,
+                             settings.smtp_conn_id)
+            return
+        try:
+            smtp.send(failure_message(record, from_addr=smtp.from_addr, to=settings.failure_email))
+        except Exception as exc:
+            self.log.error("Failure mail to %s could not be sent: %s", settings.failure_email, exc)
 
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -71,7 +74,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
-    "on_failure_callback": failure_notifiers(),
+    "on_failure_callback": [FailureRecord()],
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hotspots.plan import Selection, selection_on
 from hotspots.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,7 +54,7 @@ def render_report(con: duckdb.DuckDBPyConnection, *, force: str, day: date, sett
 
 def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, settings: Settings) -> dict[str, Any]:
     """Everything the template draws, with SVG coordinates already computed."""
-    selection = _selection_on(con, force, day)
+    selection = selection_on(con, force, day)
     hotspots = _hotspots(con, force, day, selection) if selection else []
     counts = {status: sum(h["status"] == status for h in hotspots) for status in STATUS_COLOURS}
     return {
@@ -66,7 +67,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "colours": STATUS_COLOURS,
         "status_text": STATUS_TEXT,
         "map": _map(con, force, hotspots),
-        "lorenz": _lorenz(con, force, selection["selection_id"]) if selection else None,
+        "lorenz": _lorenz(con, force, selection.selection_id) if selection else None,
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
         "target_minutes": settings.target_minutes,
@@ -86,20 +87,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list | dict) -> list[d
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def _selection_on(con: duckdb.DuckDBPyConnection, force: str, day: date) -> dict[str, Any] | None:
-    rows = _rows(
-        con,
-        """
-        SELECT selection_id, effective_from, effective_to FROM selections
-        WHERE force = $force AND effective_from <= $day AND (effective_to IS NULL OR effective_to >= $day)
-        ORDER BY effective_from DESC LIMIT 1
-        """,
-        {"force": force, "day": day},
-    )
-    return rows[0] if rows else None
-
-
-def _hotspots(con: duckdb.DuckDBPyConnection, force: str, day: date, selection: dict) -> list[dict[str, Any]]:
+def _hotspots(con: duckdb.DuckDBPyConnection, force: str, day: date, selection: Selection) -> list[dict[str, Any]]:
     rows = _rows(
         con,
         """
@@ -112,7 +100,7 @@ def _hotspots(con: duckdb.DuckDBPyConnection, force: str, day: date, selection: 
         WHERE r.force = $force AND r.selection_id = $selection_id AND r.selected
         ORDER BY r.rank
         """,
-        {"force": force, "day": day, "selection_id": selection["selection_id"]},
+        {"force": force, "day": day, "selection_id": selection.selection_id},
     )
     for row in rows:
         row["status"] = row["status"] or "no data"

@@ -1,6 +1,7 @@
 -- Compliance of every hot spot of one selection on one local day ($force, $date).
--- Parameters: $force, $date, $selection_id, $default_target, $use_plan, $computed_at (UTC).
--- Needs the temp tables compliance_target_overrides(area_code, target_minutes) (may be empty) and
+-- Parameters: $force, $date, $selection_id, $use_plan, $computed_at (UTC).
+-- Needs the temp tables compliance_targets(area_code, target_minutes): each hot spot's full daily target, from
+-- hotspots.compliance.hotspot_targets (the one owner of that rule), and
 -- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
 -- selections; streaks of days without patrol count from it.
 WITH hotspot AS (
@@ -37,7 +38,7 @@ earlier AS (
 base AS (
     SELECT h.area_code, h.selection_id, h.effective_from,
            CASE WHEN $use_plan THEN coalesce(pl.planned, false) ELSE true END AS planned,
-           coalesce(o.target_minutes, $default_target) AS full_target,
+           o.target_minutes AS full_target,
            coalesce(t.window_minutes, 0) AS delivered_minutes,
            coalesce(t.patrol_minutes, 0) AS patrol_minutes,
            coalesce(t.koper_visits, 0) AS koper_visits,
@@ -45,7 +46,7 @@ base AS (
     FROM hotspot h
     LEFT JOIN today t USING (area_code)
     LEFT JOIN history hi USING (area_code)
-    LEFT JOIN compliance_target_overrides o USING (area_code)
+    LEFT JOIN compliance_targets o USING (area_code)
     LEFT JOIN daily_plan pl ON pl.force = $force AND pl.date = $date AND pl.area_code = h.area_code
 ),
 scored AS (

@@ -144,3 +144,16 @@ def email_message(digest: Digest, *, from_addr: str) -> EmailMessage:
     message.set_content(plain_text(digest))
     message.add_alternative(html_text(digest), subtype="html")
     return message
+
+
+def failure_message(record: dict, *, from_addr: str, to: str) -> EmailMessage:
+    """The data engineers' mail about one failed task: the failure record as plain text."""
+    attempt = "|".join(str(record.get(k)) for k in ("dag_id", "task_id", "map_index", "run_id", "try_number"))
+    message = EmailMessage()
+    message["Subject"] = f"[hotspots] {record.get('dag_id')}.{record.get('task_id')} failed"
+    message["From"] = from_addr
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<failure-{hashlib.sha256(attempt.encode()).hexdigest()[:16]}@hotspots>"
+    message.set_content("".join(f"{name}: {value}\n" for name, value in record.items()))
+    return message

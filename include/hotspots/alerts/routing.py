@@ -139,16 +139,41 @@ def _load_yaml(path: Path, base: Team) -> Routing:
     return routing
 
 
+def _record_teams(con, force: str, teams: dict[str, str]) -> None:
+    """Write area -> team rows for the force (existing rows for those areas are replaced)."""
+    if not teams:
+        return
+    con.execute(
+        "INSERT OR REPLACE INTO area_teams SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), now()",
+        [force, list(teams), list(teams.values())],
+    )
+
+
 def sync_area_teams(con, *, force: str, settings: Settings) -> int:
-    """Record area -> team for the force in area_teams, so analysts can group compliance by team."""
+    """Rewrite area -> team for the force's areas in area_teams from the routing table, parsed once here.
+
+    The table is what the alert rules read (area_teams_of), and what analysts group compliance by.
+    """
     routing = load_routing(settings)
     codes = [code for (code,) in con.execute("SELECT area_code FROM stg_areas WHERE force = ?", [force]).fetchall()]
     con.execute("DELETE FROM area_teams WHERE force = ?", [force])
-    if codes:
-        import pandas as pd
-
-        teams = pd.DataFrame({"area_code": codes, "team": [routing.team_of(code) for code in codes]})
-        con.register("routed_teams", teams)
-        con.execute("INSERT INTO area_teams SELECT ?, area_code, team, now() FROM routed_teams", [force])
-        con.unregister("routed_teams")
+    _record_teams(con, force, {code: routing.team_of(code) for code in codes})
     return len(codes)
+
+
+def area_teams_of(con, *, force: str, codes: list[str], settings: Settings, record: bool = False) -> dict[str, str]:
+    """area_code -> team from area_teams, the one owner at rule time (sync_area_teams fills it).
+
+    Areas the table lacks (not synced yet, or not among the force's stg_areas) are routed from the routing table,
+    parsed only then, and recorded in the table when record=True (False on a read-only connection).
+    """
+    found = dict(con.execute("SELECT area_code, team FROM area_teams WHERE force = ? AND list_contains(?, area_code)",
+                             [force, list(codes)]).fetchall())
+    missing = sorted(set(codes) - found.keys())
+    if missing:
+        routing = load_routing(settings)
+        routed = {code: routing.team_of(code) for code in missing}
+        if record:
+            _record_teams(con, force, routed)
+        found |= routed
+    return found

@@ -10,8 +10,8 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from hotspots.alerts.outbox import write_outbox_file
-from hotspots.alerts.routing import Routing, load_routing
-from hotspots.compliance import load_target_overrides
+from hotspots.alerts.routing import area_teams_of
+from hotspots.compliance import hotspot_targets
 from hotspots.plan import make_plan, selection_on
 from hotspots.settings import Settings
 from hotspots.warehouse import read_sql
@@ -100,12 +100,17 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list) -> list
 
 
 def evaluate_rules(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
-                   routing: Routing | None = None) -> list[Alert]:
-    """The alerts the day's compliance rows call for (read only; see docs/alerts.md for each rule)."""
-    routing = routing or load_routing(settings)
+                   record_teams: bool = False) -> list[Alert]:
+    """The alerts the day's compliance rows call for (see docs/alerts.md for each rule).
+
+    Writes nothing unless record_teams: then areas missing from area_teams are recorded there.
+    """
     enabled = set(settings.alert_rules)
     alerts: list[Alert] = []
-    for row in _rows(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date}):
+    candidates = _rows(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date})
+    teams = area_teams_of(con, force=force, codes=[row["area_code"] for row in candidates], settings=settings,
+                          record=record_teams)
+    for row in candidates:
         rules = []
         if "under_target" in enabled and row["planned"] and row["status"] in UNDER:
             rules.append("under_target")
@@ -116,7 +121,7 @@ def evaluate_rules(con: duckdb.DuckDBPyConnection, *, force: str, date: date, se
             rules.append("recovered")
         if rules:
             details = _details(row, settings, force)
-            team = routing.team_of(row["area_code"])
+            team = teams[row["area_code"]]
             alerts.extend(Alert(rule, force, row["area_code"], date, team, details) for rule in rules)
     return alerts
 
@@ -153,14 +158,14 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, sett
     if not con.execute("SELECT count(*) FROM daily_compliance WHERE force = ? AND date = ?", [force, date]).fetchone()[0]:
         log.warning("No compliance rows for %s on %s: run build_compliance first; no alerts raised", force, date)
         return []
-    return store_alerts(con, evaluate_rules(con, force=force, date=date, settings=settings), settings)
+    return store_alerts(con, evaluate_rules(con, force=force, date=date, settings=settings, record_teams=True), settings)
 
 
 def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
-                      settings: Settings, routing: Routing | None = None, store_plan: bool = True) -> list[Alert]:
+                      settings: Settings, store_plan: bool = True) -> list[Alert]:
     """'No visit yet today': planned hot spots with no patrol minutes inside the window so far.
 
-    Writes nothing except a missing day plan (and not that with store_plan=False).
+    Writes nothing except a missing day plan and missing area_teams rows (and not those with store_plan=False).
     """
     if "no_visit_yet" not in settings.alert_rules:
         return []
@@ -172,8 +177,8 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     if selection is None:
         return []
     planned = make_plan(con, force=force, date=date, settings=settings, store=store_plan)
-    routing = routing or load_routing(settings)
-    overrides = load_target_overrides(settings.target_overrides_path)
+    targets = hotspot_targets(planned, settings)
+    teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=store_plan)
     rows = _rows(con, """
         SELECT h.area_code, coalesce(a.area_name, r.area_name) AS area_name, r.rank,
                coalesce(p.window_minutes, 0) AS delivered_minutes, coalesce(p.patrol_minutes, 0) AS patrol_minutes,
@@ -190,10 +195,9 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     for row in rows:
         if row["delivered_minutes"] > 0:
             continue
-        row.update(date=date, planned=True, status="no_visit_yet",
-                   target_minutes=overrides.get(row["area_code"], settings.target_minutes))
+        row.update(date=date, planned=True, status="no_visit_yet", target_minutes=targets[row["area_code"]])
         details = _details(row, settings, force) | {"as_of": now_local.strftime("%H:%M")}
-        alerts.append(Alert("no_visit_yet", force, row["area_code"], date, routing.team_of(row["area_code"]), details))
+        alerts.append(Alert("no_visit_yet", force, row["area_code"], date, teams[row["area_code"]], details))
     return alerts
 
 
@@ -204,8 +208,7 @@ def raise_intraday_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: d
     return store_alerts(con, alerts, settings)
 
 
-def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
-                  routing: Routing | None = None) -> list[Alert]:
+def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[Alert]:
     """One 'planned' notice per hot spot drawn for the day (only with settings.plan_k)."""
     if settings.plan_k is None or "planned" not in settings.alert_rules:
         return []
@@ -213,8 +216,8 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
     planned = make_plan(con, force=force, date=date, settings=settings)
     if not planned or selection is None:
         return []
-    routing = routing or load_routing(settings)
-    overrides = load_target_overrides(settings.target_overrides_path)
+    targets = hotspot_targets(planned, settings)
+    teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=True)
     ranked = con.execute(
         "SELECT r.area_code, coalesce(a.area_name, r.area_name), r.rank FROM hotspot_ranking r "
         "LEFT JOIN stg_areas a USING (force, area_code) WHERE r.force = ? AND r.selection_id = ?",
@@ -224,10 +227,10 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
     alerts = []
     for code in planned:
         details = {"area_code": code, "area_name": names.get(code), "rank": ranks.get(code), "date": date.isoformat(),
-                   "planned": True, "target_minutes": _round(overrides.get(code, settings.target_minutes)),
+                   "planned": True, "target_minutes": _round(targets[code]),
                    "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}",
                    "report_url": report_url(settings, force, date, code)}
-        alerts.append(Alert("planned", force, code, date, routing.team_of(code), details))
+        alerts.append(Alert("planned", force, code, date, teams[code], details))
     return alerts
 
 

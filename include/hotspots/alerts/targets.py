@@ -1,11 +1,15 @@
-"""Delivery targets: Slack (slack-sdk WebClient with retry handlers) and SMTP. No Airflow import at module level."""
+"""Delivery targets: Slack through the provider's SlackHook, email through its SmtpHook. Airflow imported lazily.
+
+The hooks read the Airflow connections (token, base_url, timeout; host, port, login, SSL/STARTTLS, timeout)
+themselves. Email goes out on the SmtpHook's connected client rather than SmtpHook.send_email_smtp: that method
+builds its own HTML-only MIME message (no plain-text part, no Message-ID of ours) and re-sends on any exception,
+which can duplicate a mail the server already accepted; the outbox does the retrying (docs/alerts.md).
+"""
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl as ssl_lib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from http.client import RemoteDisconnected
 from urllib.error import URLError
@@ -14,25 +18,23 @@ from hotspots.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SLACK_API = "https://slack.com/api/"
 DIGEST_EVENT = "hotspots_alert_digest"
 
 
 @dataclass(frozen=True)
 class SlackTarget:
-    """A Slack workspace reached with a bot token; base_url points tests and staging at a local server."""
+    """A Slack API connection; timeout=None takes the connection's extra (else slack-sdk's 30 s)."""
 
-    token: str = field(repr=False)
-    base_url: str = SLACK_API
-    timeout: float = 30.0
+    conn_id: str = "slack_api_default"
+    timeout: float | None = None
     retries: int = 2
     backoff_s: float = 0.5
     min_interval_s: float = 1.0
     default_channel: str | None = None
 
     def client(self):
-        """A WebClient retrying rate limits (Retry-After), 500/503 and connection errors or timeouts."""
-        from slack_sdk import WebClient
+        """The SlackHook's WebClient, retrying rate limits (Retry-After), 500/503 and connection errors or timeouts."""
+        from airflow.providers.slack.hooks.slack import SlackHook
         from slack_sdk.http_retry.builtin_handlers import (
             ConnectionErrorRetryHandler,
             RateLimitErrorRetryHandler,
@@ -50,44 +52,25 @@ class SlackTarget:
                 error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
             ),
         ]
-        base_url = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
-        return WebClient(token=self.token, base_url=base_url, timeout=self.timeout, retry_handlers=handlers)
+        client = SlackHook(slack_conn_id=self.conn_id, timeout=self.timeout, retry_handlers=handlers).client
+        if not client.base_url.endswith("/"):  # slack-sdk joins method names to base_url as a relative URL
+            client.base_url += "/"
+        return client
 
 
 @dataclass(frozen=True)
 class SmtpTarget:
-    """An SMTP server; ssl = SMTP over TLS from the start, starttls = upgrade a plain connection."""
+    """An SMTP connection; from_addr is the connection's extra from_email, else settings.alert_email_from."""
 
-    host: str
-    port: int = 25
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    starttls: bool = False
-    ssl: bool = False
+    conn_id: str = "smtp_default"
     from_addr: str = "hotspots@localhost"
-    timeout: float = 30.0
 
     def send(self, message: EmailMessage) -> None:
-        """Send one message; raises smtplib/OSError errors for the caller to record."""
-        if self.ssl:
-            server = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl_lib.create_default_context())
-        else:
-            server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with server:
-            if self.starttls and not self.ssl:
-                server.starttls(context=ssl_lib.create_default_context())
-            if self.username:
-                server.login(self.username, self.password or "")
-            server.send_message(message)
+        """Send one message as built (plain text + HTML, our Message-ID); raises for the caller to record."""
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-
-def _extra(extra: dict, name: str, provider: str, default=None):
-    """An extra field, plain or in the older extra__<provider>__<name> form."""
-    return extra.get(name, extra.get(f"extra__{provider}__{name}", default))
-
-
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        with SmtpHook(smtp_conn_id=self.conn_id) as hook:  # connects: SSL/STARTTLS and login from the connection
+            hook._smtp_client.send_message(message)
 
 
 def _get_connection(conn_id: str):
@@ -108,39 +91,24 @@ def _get_connection(conn_id: str):
 
 
 def targets_from_airflow(settings: Settings) -> tuple[SlackTarget | None, SmtpTarget | None]:
-    """Slack and SMTP targets from the Airflow connections settings.slack_conn_id and settings.smtp_conn_id.
+    """Slack and SMTP targets for the Airflow connections settings.slack_conn_id and settings.smtp_conn_id.
 
     Works inside a task and outside one (the CLI): Airflow reads AIRFLOW_CONN_<ID> environment variables and
-    its secrets backends. A connection that is not configured gives None.
+    its secrets backends. A connection that is not configured (or has no token / no host) gives None.
     """
     slack = smtp = None
     conn = _get_connection(settings.slack_conn_id)
     if conn is not None and conn.password:
-        extra = conn.extra_dejson or {}
-        slack = SlackTarget(
-            token=conn.password,
-            base_url=_extra(extra, "base_url", "slack") or SLACK_API,
-            timeout=float(_extra(extra, "timeout", "slack") or 30),
-            default_channel=_extra(extra, "channel", "slack"),
-        )
+        from airflow.providers.slack.utils import ConnectionExtraConfig
+
+        extra = ConnectionExtraConfig(conn_type="slack", conn_id=conn.conn_id, extra=conn.extra_dejson)
+        slack = SlackTarget(conn_id=settings.slack_conn_id, default_channel=extra.get("channel", default=None))
     elif conn is not None:
         log.warning("Airflow connection %r has no token (password): Slack skipped", settings.slack_conn_id)
     conn = _get_connection(settings.smtp_conn_id)
     if conn is not None and conn.host:
-        extra = conn.extra_dejson or {}
-        # Same defaults as the Airflow SMTP provider: SSL unless disable_ssl, STARTTLS unless disable_tls.
-        use_ssl = not _truthy(_extra(extra, "disable_ssl", "smtp", False))
-        use_tls = not _truthy(_extra(extra, "disable_tls", "smtp", False))
-        smtp = SmtpTarget(
-            host=conn.host,
-            port=int(conn.port or (465 if use_ssl else 25)),
-            username=conn.login or None,
-            password=conn.password or None,
-            starttls=use_tls and not use_ssl,
-            ssl=use_ssl,
-            from_addr=_extra(extra, "from_email", "smtp") or settings.alert_email_from,
-            timeout=float(_extra(extra, "timeout", "smtp") or 30),
-        )
+        from_addr = (conn.extra_dejson or {}).get("from_email") or settings.alert_email_from
+        smtp = SmtpTarget(conn_id=settings.smtp_conn_id, from_addr=from_addr)
     elif conn is not None:
         log.warning("Airflow connection %r has no host: email skipped", settings.smtp_conn_id)
     return slack, smtp
