@@ -144,3 +144,61 @@ def test_intraday_no_visit_yet(warehouse, settings):
     details = json.loads(warehouse.execute("SELECT details FROM alerts WHERE area_code = 'B'").fetchone()[0])
     assert (details["as_of"], details["delivered_minutes"], details["patrol_minutes"], details["target_minutes"]) == (
         "20:00", 0.0, 20.0, 15.0)
+
+
+ROUTING_CSV = ("area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
+               "A,north,#north,sgt.north@example.org,,\n*,rest,#rest,rest@example.org,,\n")
+
+
+def test_rules_take_the_team_from_area_teams(history, tmp_path, monkeypatch):
+    """area_teams owns the team at rule time: a recorded team wins over the file; areas it lacks are routed and kept."""
+    from hotspots.settings import reload_settings
+
+    (tmp_path / "routing.csv").write_text(ROUTING_CSV)
+    monkeypatch.setenv("HOTSPOTS_ROUTING_PATH", str(tmp_path / "routing.csv"))
+    history.execute("INSERT INTO area_teams VALUES (?, 'A', 'east', now())", [FORCE])
+    run_days(history, reload_settings(), DAYS[:2])
+    teams = dict(history.execute("SELECT area_code, any_value(team) FROM alerts GROUP BY ALL").fetchall())
+    assert teams == {"A": "east", "B": "rest", "C": "rest"}
+    assert dict(history.execute("SELECT area_code, team FROM area_teams WHERE force = ?", [FORCE]).fetchall()) == teams
+
+
+def test_routing_file_parsed_once_per_run(history, tmp_path, monkeypatch):
+    """A compliance run (sync_area_teams, then each day's rules) reads the routing file once."""
+    import hotspots.alerts.routing as routing
+    from hotspots.settings import reload_settings
+
+    (tmp_path / "routing.csv").write_text(ROUTING_CSV)
+    monkeypatch.setenv("HOTSPOTS_ROUTING_PATH", str(tmp_path / "routing.csv"))
+    settings = reload_settings()
+    for code in "ABC":
+        history.execute("INSERT INTO stg_areas (force, area_code, area_name, geom) "
+                        "VALUES (?, ?, ?, 'POLYGON((0 0, 1 0, 1 1, 0 0))'::GEOMETRY)", [FORCE, code, f"Area {code}"])
+    parsed = []
+    real = routing.load_routing
+    monkeypatch.setattr(routing, "load_routing", lambda s: parsed.append(s.routing_path) or real(s))
+    assert routing.sync_area_teams(history, force=FORCE, settings=settings) == 3
+    raised = run_days(history, settings)
+    assert len(parsed) == 1 and len(raised) == 17
+    teams = dict(history.execute("SELECT area_code, any_value(team) FROM alerts GROUP BY ALL").fetchall())
+    assert teams == {"A": "north", "B": "rest", "C": "rest"}
+
+
+def test_one_target_rule_for_compliance_and_alerts(warehouse, tmp_path, monkeypatch):
+    """An override sets the same target in daily_compliance, the plan notice and the intraday alert."""
+    from hotspots.alerts.rules import evaluate_intraday, evaluate_plan
+    from hotspots.compliance import build_compliance
+    from hotspots.settings import reload_settings
+
+    (tmp_path / "targets.csv").write_text("area_code,target_minutes\nB,30\n")
+    monkeypatch.setenv("HOTSPOTS_TARGET_OVERRIDES_PATH", str(tmp_path / "targets.csv"))
+    monkeypatch.setenv("HOTSPOTS_PLAN_K", "3")
+    settings = reload_settings()
+    add_selection(warehouse, ["A", "B", "C"], D1)
+    build_compliance(warehouse, force=FORCE, date=D1, settings=settings)
+    compliance = dict(warehouse.execute("SELECT area_code, target_minutes FROM daily_compliance").fetchall())
+    assert compliance == {"A": 15.0, "B": 30.0, "C": 15.0}
+    now = datetime(2024, 5, 1, 20, 0, tzinfo=ZoneInfo("Europe/London"))
+    for alerts in (evaluate_plan(warehouse, force=FORCE, date=D1, settings=settings),
+                   evaluate_intraday(warehouse, force=FORCE, date=D1, now_local=now, settings=settings)):
+        assert {a.area_code: a.details["target_minutes"] for a in alerts} == compliance
