@@ -23,7 +23,9 @@ from test_bad_inputs import CASES
 
 HOTSPOTS = Path(sys.executable).with_name("hotspots")
 CLI_CASES = [c for c in CASES if c.kind in ("police_uk", "areas")]  # force records have no command yet
-STRUCTURAL = next(m for m in avl_cases.test_structural_faults_reject_the_file.pytestmark if m.name == "parametrize").args[1]
+STRUCTURAL = next(
+    m for m in avl_cases.test_structural_faults_reject_the_file.pytestmark if m.name == "parametrize"
+).args[1]
 
 
 def error_line(output: str) -> str:
@@ -130,11 +132,13 @@ def missing_key(t: Path) -> list[str]:
 
 
 def empty_pings(t: Path) -> list[str]:
-    return ["patrol-minutes", "--pings", str(write_empty(t)), "--areas", str(write_areas(t / "sq")), "--out", str(t / "p.csv")]
+    return ["patrol-minutes", "--pings", str(write_empty(t)), "--areas", str(write_areas(t / "sq")),
+            "--out", str(t / "p.csv")]
 
 
 def good_patrol(t: Path) -> list[str]:
-    return ["patrol-minutes", "--pings", str(good_pings(t)), "--areas", str(write_areas(t / "sq")), "--out", str(t / "p.csv")]
+    return ["patrol-minutes", "--pings", str(good_pings(t)), "--areas", str(write_areas(t / "sq")),
+            "--out", str(t / "p.csv")]
 
 
 def good_crime(t: Path) -> Path:
@@ -146,12 +150,14 @@ SUBPROCESS_CASES = {
     "missing_column": (lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace("Crime type", "Kind"))),
                        {}, "2024-02-test-street.csv", "'Crime type' is missing"),
     "empty_file": (empty_pings, {}, "empty.csv", "empty"),
-    "truncated_geojson": (lambda t: select_args(t, good_crime(t), truncated_geojson(t)), {}, "cut.geojson", "cannot be read"),
+    "truncated_geojson": (lambda t: select_args(t, good_crime(t), truncated_geojson(t)), {}, "cut.geojson",
+                          "cannot be read"),
     "semicolon_csv": (lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace(",", ";"))),
                       {}, "2024-02-test-street.csv", "semicolons"),
     "missing_pseudonym_key": (missing_key, {"HOTSPOTS_PSEUDONYM_KEY": None, "HOTSPOTS_FORCES": "test"},
                               "HOTSPOTS_PSEUDONYM_KEY", "is not set"),
-    "unknown_weights": (lambda t: select_args(t, good_crime(t)) + ["--weights", "ons"], {}, "--weights", "cchi, count or sqrt"),
+    "unknown_weights": (lambda t: select_args(t, good_crime(t)) + ["--weights", "ons"], {}, "--weights",
+                        "cchi, count or sqrt"),
     "bad_month": (lambda t: ["run", "ingest_crime", "--month", "2024-13"], {}, "--month", "YYYY-MM"),
     "bad_setting": (good_patrol, {"HOTSPOTS_BUFFER_M": "-5"}, "HOTSPOTS_BUFFER_M", "-5"),
     "no_area_file_landed": (lambda t: ["run", "ingest_areas"], {"HOTSPOTS_FORCES": "test"}, "landing/test/areas",

@@ -22,7 +22,8 @@ PATHS = {"--crime", "--areas"}
 @pytest.mark.parametrize("args,expected", [
     (["--crime", "a", "b", "--out", "o"], ["--crime", "a", "--crime", "b", "--out", "o"]),
     (["--crime=a", "b", "--json"], ["--crime=a", "--crime", "b", "--json"]),
-    (["--crime", "a", "--areas", "x", "y", "--crime", "c"], ["--crime", "a", "--areas", "x", "--areas", "y", "--crime", "c"]),
+    (["--crime", "a", "--areas", "x", "y", "--crime", "c"],
+     ["--crime", "a", "--areas", "x", "--areas", "y", "--crime", "c"]),
     (["--out", "o", "b"], ["--out", "o", "b"]),  # a bare word after another option stays an (unexpected) argument
     (["--crime", "a", "--", "b"], ["--crime", "a", "--", "b"]),
 ])
@@ -119,3 +120,16 @@ def test_patrol_minutes_path_forms_and_the_dag_agree(day_folder, sample, setting
     dag["date"] = dag["date"].dt.strftime("%Y-%m-%d")
     assert summary["dates"] == sorted(set(dag["date"])) and date.fromisoformat(summary["dates"][0]) <= day
     pd.testing.assert_frame_equal(table, dag, check_dtype=False)
+
+
+def test_a_file_named_twice_is_read_once_and_a_clash_is_refused(shared_data, settings, tmp_path):
+    crime = sorted((shared_data / "police-uk").glob("*.csv"))[0]
+    areas = str(shared_data / "lsoa-2011")
+    once = _select(["--crime", str(crime), str(crime.parent), "--areas", areas], tmp_path)
+    assert once["rows_read"] == sum(len(pd.read_csv(p)) for p in crime.parent.glob("*.csv"))
+    other = tmp_path / "copy" / crime.name
+    other.parent.mkdir()
+    shutil.copy(crime, other)
+    result = runner.invoke(app, ["select", "--crime", str(crime), str(other), "--areas", areas, "--out",
+                                 str(tmp_path / "r.csv")])
+    assert result.exit_code == 2 and "would be stored under the same name" in result.output

@@ -102,13 +102,16 @@ def test_run_gives_the_truth_hotspots_patrol_and_compliance(ran):
     assert [r[0] for r in _query(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")] == truth
     patrol = sample.truth("patrol")
     got = {(a, d.isoformat()): (p, w, v, k, n) for a, d, p, w, v, k, n in _query(
-        settings, "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol")}
+        settings,
+        "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol")}
     assert set(got) == {(r.area_code, str(r.date)) for r in patrol.itertuples()}
     for r in patrol.itertuples():
         p, w, v, k, n = got[(r.area_code, str(r.date))]
-        assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9 and abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9
+        assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date)
+        assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date)
         assert (v, k, n) == (r.visits, r.koper_visits, r.devices), (r.area_code, r.date)
-    compliance = {(a, d.isoformat()): s for a, d, s in _query(settings, "SELECT area_code, date, status FROM daily_compliance")}
+    rows = _query(settings, "SELECT area_code, date, status FROM daily_compliance")
+    compliance = {(a, d.isoformat()): s for a, d, s in rows}
     expected = {(r.area_code, str(r.date)): r.status for r in sample.truth("compliance").itertuples()}
     assert compliance == expected
     # the evening check's 'no_visit_yet' alerts are not in the truth (the demo runs no supervision DAG)

@@ -79,8 +79,9 @@ def test_patrol_minutes_on_a_file_of_several_row_groups(settings, tmp_path):
     pings = tmp_path / "pings.csv"
     frame.to_csv(pings, index=False)
     out = tmp_path / "patrol.csv"
-    result = CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(write_areas(tmp_path / "a")),
-                                      "--out", str(out), "--json"])
+    areas = write_areas(tmp_path / "a")
+    result = CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(areas), "--out", str(out),
+                                      "--json"])
     assert result.exit_code == 0, result.output[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["rows_read"], summary["rows_loaded"]) == (n_dev * n, n_dev * n - 3)

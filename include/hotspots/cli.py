@@ -37,7 +37,8 @@ def user_message(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         problems = "; ".join(
-            f"HOTSPOTS_{'_'.join(map(str, e['loc'])).upper() or '?'}={e.get('input')!r}: {e['msg']}" for e in exc.errors()
+            f"HOTSPOTS_{'_'.join(map(str, e['loc'])).upper() or '?'}={e.get('input')!r}: {e['msg']}"
+            for e in exc.errors()
         )
         return f"settings: {problems}. Fix the environment variable (see `hotspots settings --markdown`)."
     if isinstance(exc, FileNotFoundError) and exc.filename:
@@ -73,7 +74,7 @@ app = typer.Typer(
 )
 
 # Each module in hotspots.commands defines register(app) and adds its own commands.
-COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run", "bench_ingest")
+COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run", "bench_ingest", "bench_crime")
 
 
 @app.callback()

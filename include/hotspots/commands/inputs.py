@@ -12,7 +12,7 @@ import secrets
 import typing
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 import typer
@@ -85,6 +85,24 @@ def files_in(paths: Iterable[Path], suffixes: tuple[str, ...], option: str) -> l
     if not files:
         raise typer.BadParameter(f"no {' or '.join(suffixes)} file in {', '.join(map(str, paths))}.", param_hint=option)
     return files
+
+
+def unique_files(files: Iterable[Path], key: Callable[[Path], str], option: str) -> list[Path]:
+    """Each file once (a folder and a glob may name it twice); two files the loaders would store under one
+    name (``key``: the file name for crime, day folder and name for pings) are refused, naming both."""
+    seen: dict[str, Path] = {}
+    out: list[Path] = []
+    for path in files:
+        name = key(path)
+        if name in seen:
+            if seen[name].resolve() != path.resolve():
+                raise typer.BadParameter(
+                    f"{seen[name]} and {path} would be stored under the same name {name!r} (the second would replace "
+                    "the first); pass one of them, or rename one.", param_hint=option)
+            continue
+        seen[name] = path
+        out.append(path)
+    return out
 
 
 def scratch_settings(stack: ExitStack, update: dict[str, Any], *, prefix: str, warehouse: Path | None = None,

@@ -9,7 +9,9 @@ from typing import Optional
 
 import typer
 
-from hotspots.commands.inputs import PathListCommand, describe_counts, files_in, scratch_settings
+from hotspots.commands.inputs import (
+    PathListCommand, describe_counts, files_in, scratch_settings, unique_files,
+)
 
 
 def bench_group(app: typer.Typer) -> typer.Typer:
@@ -31,13 +33,25 @@ def register(app: typer.Typer) -> None:
                                          "after one flag (a shell glob) or repeat the flag."),
         areas: list[Path] = typer.Option(..., "--areas", help="Area files (GeoJSON, GeoPackage, shapefile) or folders; "
                                          "several after one flag or repeat the flag."),
-        columns: Optional[str] = typer.Option(None, help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude."),
-        buffer_m: Optional[float] = typer.Option(None, "--buffer-m", help="Buffer around each area, metres (default: settings, 100)."),
-        max_gap_s: Optional[float] = typer.Option(None, "--max-gap-s", help="Longest ping gap counted, seconds (default: settings, 120)."),
-        max_speed_kmh: Optional[str] = typer.Option(None, "--max-speed-kmh", help="Transit speed limit in km/h, or 'none' (default: settings, 25)."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="Local time zone for days and the patrol window (default: settings, Europe/London)."),
+        columns: Optional[str] = typer.Option(
+            None, help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude.",
+        ),
+        buffer_m: Optional[float] = typer.Option(
+            None, "--buffer-m", help="Buffer around each area, metres (default: settings, 100).",
+        ),
+        max_gap_s: Optional[float] = typer.Option(
+            None, "--max-gap-s", help="Longest ping gap counted, seconds (default: settings, 120).",
+        ),
+        max_speed_kmh: Optional[str] = typer.Option(
+            None, "--max-speed-kmh", help="Transit speed limit in km/h, or 'none' (default: settings, 25).",
+        ),
+        tz: Optional[str] = typer.Option(
+            None, "--tz", help="Local time zone for days and the patrol window (default: settings, Europe/London).",
+        ),
         out: Path = typer.Option(..., "--out", help="Output CSV: area_code, date, patrol_minutes, ... window_minutes."),
-        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary (rows read, loaded, quarantined by reason)."),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print a JSON summary (rows read, loaded, quarantined by reason).",
+        ),
     ) -> None:
         """Daily patrol minutes, visits and Koper visits per area from ping files (nothing is stored).
 
@@ -48,7 +62,7 @@ def register(app: typer.Typer) -> None:
         """
         from hotspots.patrol.core import PatrolParams
         from hotspots.patrol.files import patrol_from_files
-        from hotspots.sources.avl import PING_SUFFIXES, parse_columns
+        from hotspots.sources.avl import PING_SUFFIXES, parse_columns, source_name
 
         overrides: dict = {}
         if buffer_m is not None:
@@ -60,14 +74,15 @@ def register(app: typer.Typer) -> None:
             try:
                 overrides["max_speed_kmh"] = None if text in ("none", "off", "") else float(text)
             except ValueError:
-                raise typer.BadParameter(f"{max_speed_kmh!r}: a number of km/h or 'none'.", param_hint="--max-speed-kmh") from None
+                raise typer.BadParameter(f"{max_speed_kmh!r}: a number of km/h or 'none'.",
+                                         param_hint="--max-speed-kmh") from None
         if tz is not None:
             overrides["timezone"] = tz
         try:
             mapping = parse_columns(columns)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--columns") from None
-        ping_files = files_in(pings, PING_SUFFIXES, "--pings")
+        ping_files = unique_files(files_in(pings, PING_SUFFIXES, "--pings"), source_name, "--pings")
         with ExitStack() as stack:
             settings = scratch_settings(stack, overrides, prefix="hotspots-patrol-", ephemeral_key=True)
             try:
@@ -79,7 +94,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(summary, default=str))
         else:
-            typer.echo(f"{summary['rows']} area-days from {len(ping_files)} ping file(s): {describe_counts(summary)} -> {out}")
+            typer.echo(f"{summary['rows']} area-days from {len(ping_files)} ping file(s): "
+                       f"{describe_counts(summary)} -> {out}")
 
     bench = bench_group(app)
 
@@ -87,7 +103,9 @@ def register(app: typer.Typer) -> None:
     def bench_patrol(
         n_pings: int = typer.Option(10_000_000, "--pings", help="Pings to generate (1,000 devices, one day)."),
         devices: int = typer.Option(1000, "--devices", help="Devices."),
-        subsample: int = typer.Option(1_000_000, "--subsample", help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs."),
+        subsample: int = typer.Option(
+            1_000_000, "--subsample", help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs.",
+        ),
         repeat: int = typer.Option(3, "--repeat", min=1, help="Timed runs of the fast method; the median is reported."),
     ) -> None:
         """Fast method vs DuckDB SPATIAL_JOIN vs geopandas sjoin: pings per second, exact agreement, memory."""

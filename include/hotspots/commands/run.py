@@ -23,7 +23,8 @@ def _brief(result: object) -> str:
     """The scalar and short fields of a step's result, for the text output."""
     if not isinstance(result, dict):
         return json.dumps(result, default=str)[:200]
-    shown = {k: v for k, v in result.items() if not isinstance(v, (list, dict)) or len(json.dumps(v, default=str)) <= 80}
+    shown = {k: v for k, v in result.items()
+             if not isinstance(v, (list, dict)) or len(json.dumps(v, default=str)) <= 80}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
@@ -32,12 +33,22 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
-        dag_id: str = typer.Argument(..., metavar="DAG_ID", help="The DAG: ingest_areas, ingest_crime, select_hotspots, ingest_avl, "
-                                     "patrol_compliance, daily_plan or intraday_check."),
-        force: Optional[list[str]] = typer.Option(None, "--force", help="Force slug; repeat for more (default: every force in HOTSPOTS_FORCES)."),
-        day: Optional[str] = typer.Option(None, "--day", help="ingest_avl: UTC day (default yesterday); daily_plan, intraday_check: local day (default today)."),
+        dag_id: str = typer.Argument(
+            ..., metavar="DAG_ID",
+            help="The DAG: ingest_areas, ingest_crime, select_hotspots, ingest_avl, patrol_compliance, daily_plan or "
+                 "intraday_check.",
+        ),
+        force: Optional[list[str]] = typer.Option(
+            None, "--force", help="Force slug; repeat for more (default: every force in HOTSPOTS_FORCES).",
+        ),
+        day: Optional[str] = typer.Option(
+            None, "--day",
+            help="ingest_avl: UTC day (default yesterday); daily_plan, intraday_check: local day (default today).",
+        ),
         month: Optional[str] = typer.Option(None, "--month", help="ingest_crime: YYYY-MM (default last month)."),
-        dates: Optional[str] = typer.Option(None, "--dates", help="patrol_compliance: local dates, comma-separated YYYY-MM-DD."),
+        dates: Optional[str] = typer.Option(
+            None, "--dates", help="patrol_compliance: local dates, comma-separated YYYY-MM-DD.",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print each step's result and its seconds as JSON."),
     ) -> None:
         """Run one DAG's tasks in order, as Airflow would, calling the same pipeline functions with the same params."""

@@ -37,11 +37,14 @@ def patrol_from_files(ping_paths: list[Path], area_paths: list[Path], *, setting
         patrol = compute_daily_patrol(con, force=force, dates=dates, settings=settings)
         out.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"COPY (SELECT {', '.join(OUTPUT_COLUMNS)} FROM daily_patrol WHERE force = $force ORDER BY area_code, date) "
+            f"COPY (SELECT {', '.join(OUTPUT_COLUMNS)} FROM daily_patrol WHERE force = $force "
+            "ORDER BY area_code, date) "
             f"TO '{str(out).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')",
             {"force": force},
         )
-        minutes = con.execute("SELECT coalesce(sum(patrol_minutes), 0) FROM daily_patrol WHERE force = ?", [force]).fetchone()[0]
+        minutes = con.execute(
+            "SELECT coalesce(sum(patrol_minutes), 0) FROM daily_patrol WHERE force = ?", [force]
+        ).fetchone()[0]
     return {
         **{key: pings[key] for key in (*COUNTED, "quarantined_by_reason")},
         "rows": patrol["rows"],
