@@ -86,7 +86,8 @@ def _handler(state: SlackApiServer):
             fault = state._next_fault()
             if fault and fault[0] == "status":
                 headers = fault[2] if len(fault) > 2 else {}
-                return self._reply(fault[1], {"ok": False, "error": "ratelimited" if fault[1] == 429 else "fatal_error"}, headers)
+                error = "ratelimited" if fault[1] == 429 else "fatal_error"
+                return self._reply(fault[1], {"ok": False, "error": error}, headers)
             if fault and fault[0] == "delay":
                 time.sleep(fault[1])
                 return self._reply(503, {"ok": False, "error": "timeout"})

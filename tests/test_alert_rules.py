@@ -62,7 +62,8 @@ def test_exact_alarms_escalations_and_recoveries(history, settings):
                                          [key("no_patrol", "C", DAYS[3])]).fetchone()[0])
     assert details["days_without_patrol"] == 3 and details["report_url"] is None
     assert (details["delivered_minutes"], details["target_minutes"], details["last_patrol_date"],
-            details["days_since_last_patrol"], details["area_name"], details["rank"]) == (0.0, 15.0, "2024-05-01", 3, "Area C", 3)
+            details["days_since_last_patrol"], details["area_name"], details["rank"]) == (
+        0.0, 15.0, "2024-05-01", 3, "Area C", 3)
 
 
 def test_rerun_raises_nothing_new(history, settings):

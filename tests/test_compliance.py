@@ -15,7 +15,8 @@ D1 = date(2024, 5, 1)
 
 def rows(con, day):
     cursor = con.execute(
-        "SELECT * EXCLUDE (computed_at) FROM daily_compliance WHERE force = ? AND date = ? ORDER BY area_code", [FORCE, day]
+        "SELECT * EXCLUDE (computed_at) FROM daily_compliance WHERE force = ? AND date = ? ORDER BY area_code",
+        [FORCE, day],
     )
     names = [d[0] for d in cursor.description]
     return {r[names.index("area_code")]: dict(zip(names, r)) for r in cursor.fetchall()}
@@ -46,8 +47,11 @@ def test_statuses_targets_streaks_and_ratios(history):
         build_compliance(history, force=FORCE, date=day, settings=settings)
 
     first = rows(history, D1)
-    assert {c: (r["status"], r["target_minutes"], r["delivered_minutes"], r["koper_visits"]) for c, r in first.items()} == {
-        "A": ("met", 15.0, 20.0, 1), "B": ("under", 15.0, 5.0, 0), "C": ("none", 15.0, 0.0, 0), "D": ("under", 30.0, 20.0, 2),
+    figures = {c: (r["status"], r["target_minutes"], r["delivered_minutes"], r["koper_visits"])
+               for c, r in first.items()}
+    assert figures == {
+        "A": ("met", 15.0, 20.0, 1), "B": ("under", 15.0, 5.0, 0), "C": ("none", 15.0, 0.0, 0),
+        "D": ("under", 30.0, 20.0, 2),
     }
     # C's streak counts from the selection's first day, though its last patrol was earlier.
     assert first["C"]["days_without_patrol"] == 1 and first["C"]["last_patrol_date"] == date(2024, 4, 28)
@@ -167,8 +171,8 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
 
     expected = _truth(truth / "compliance.csv")
     columns = ["target_minutes", "delivered_minutes", "patrol_minutes", "status", "days_without_patrol"]
-    cursor = warehouse.execute(f"SELECT area_code, date::VARCHAR, {', '.join(columns)} FROM daily_compliance WHERE force = ?",
-                               [sample.force])
+    cursor = warehouse.execute(
+        f"SELECT area_code, date::VARCHAR, {', '.join(columns)} FROM daily_compliance WHERE force = ?", [sample.force])
     got = {(r[0], r[1]): dict(zip(columns, r[2:])) for r in cursor.fetchall()}
     assert set(got) == {(r["area_code"], r["date"]) for r in expected}
     for row in expected:

@@ -48,7 +48,8 @@ def raised(warehouse, tmp_path, monkeypatch):
     add_patrol(warehouse, "C", D1, 15, koper=1)
     keys = [device_key(d, pseudonym_key(settings)) for d in DEVICE_IDS]
     for key in keys:  # the devices behind the patrol minutes are in the warehouse, never in a message
-        warehouse.execute("INSERT INTO stg_pings VALUES (?, ?, '2024-05-01 15:00', '2024-05-01', 1, 2, 3, 'foot', 'f', NULL)",
+        warehouse.execute("INSERT INTO stg_pings VALUES "
+                          "(?, ?, '2024-05-01 15:00', '2024-05-01', 1, 2, 3, 'foot', 'f', NULL)",
                           [FORCE, key])
     new = []
     for day in days(D1, 3):
@@ -115,8 +116,8 @@ def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server, slack_
     messages = {m["channel"]: m for m in slack_api.delivered()}
     assert set(messages) == {"#north", "#hotspots"}  # B is unmapped: the default route
     north = messages["#north"]
-    assert north["blocks"][0] == {"type": "header", "text": {"type": "plain_text",
-                                                             "text": "Hot-spot patrol · north · 2024-05-01 to 2024-05-03"}}
+    header = "Hot-spot patrol · north · 2024-05-01 to 2024-05-03"
+    assert north["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": header}}
     sections = {b["block_id"]: b["text"]["text"] for b in north["blocks"] if b["type"] == "section"}
     assert set(sections) == {f"under_target|{FORCE}|A|2024-05-01", f"recovered|{FORCE}|A|2024-05-02",
                              f"under_target|{FORCE}|C|2024-05-02", f"under_target|{FORCE}|C|2024-05-03"}
@@ -221,7 +222,8 @@ def test_crash_between_send_and_record(raised, slack_api, smtp_server, monkeypat
     assert {row[1] for row in statuses(con)} == {"sending", "pending"}
     assert len(slack_api.delivered()) == 1
 
-    summary = outbox.deliver_pending(con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server))
+    summary = outbox.deliver_pending(con, settings=settings, slack=slack_target(slack_api),
+                                     smtp=smtp_target(smtp_server))
     assert summary["slack"]["messages"] == 1  # only the digest that had not been posted
     delivered = [b["block_id"] for m in slack_api.delivered() for b in m["blocks"] if b["type"] == "section"]
     assert len(delivered) == len(set(delivered)) == 8
@@ -342,7 +344,8 @@ def test_cli_dry_run_changes_nothing_then_delivers(warehouse, settings, slack_ap
     dry = runner.invoke(app, ["alerts", "--date", "2024-05-01", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"1 new alert(s): under_target|{FORCE}|B|2024-05-01" in dry.output
-    assert '"channel": "#hotspots"' in dry.output and "Hot-spot patrol · default" in dry.output and "0 of 15 min target" in dry.output
+    assert '"channel": "#hotspots"' in dry.output and "Hot-spot patrol · default" in dry.output
+    assert "0 of 15 min target" in dry.output
     assert slack_api.posts() == [] and smtp_server.received == []
     assert not (settings.outbox_dir).exists()
 

@@ -26,7 +26,9 @@ def load_target_overrides(path: Path | None) -> dict[str, float]:
         return {}
     path = Path(path)
     if not path.is_file():
-        raise TargetOverridesError(f"{path}: target overrides file not found; fix HOTSPOTS_TARGET_OVERRIDES_PATH or unset it.")
+        raise TargetOverridesError(
+            f"{path}: target overrides file not found; fix HOTSPOTS_TARGET_OVERRIDES_PATH or unset it."
+        )
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"area_code", "target_minutes"} - set(reader.fieldnames or [])
@@ -68,7 +70,8 @@ def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selecti
     for code in selection.hotspots:
         start = selection.effective_from
         for effective_from, effective_to, codes in history:
-            if effective_from < start and (effective_to is None or effective_to >= start - timedelta(days=1)) and code in codes:
+            adjoining = effective_to is None or effective_to >= start - timedelta(days=1)
+            if effective_from < start and adjoining and code in codes:
                 start = effective_from
         since[code] = start
     return since
@@ -100,7 +103,8 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
     }
     with transaction(con):
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
-        con.execute(f"INSERT INTO daily_compliance BY NAME ({read_sql('transform/daily_compliance', settings)})", params)
+        query = read_sql("transform/daily_compliance", settings)
+        con.execute(f"INSERT INTO daily_compliance BY NAME ({query})", params)
         counts = con.execute(
             "SELECT status, count(*) FROM daily_compliance WHERE force = ? AND date = ? GROUP BY status", [force, date]
         ).fetchall()

@@ -82,5 +82,6 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
     with transaction(con):
         con.execute("DELETE FROM daily_plan WHERE force = ? AND date = ?", [force, date])
         con.executemany("INSERT INTO daily_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)", force, date, len(chosen), len(selection.hotspots), seed)
+    log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)",
+             force, date, len(chosen), len(selection.hotspots), seed)
     return chosen

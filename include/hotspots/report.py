@@ -71,7 +71,8 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
         "target_minutes": settings.target_minutes,
-        "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}".replace("-00:00", "-24:00"),
+        "window": (f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}"
+                   .replace("-00:00", "-24:00")),
     }
 
 

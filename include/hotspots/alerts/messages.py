@@ -107,7 +107,8 @@ def slack_message(digest: Digest) -> tuple[str, list[dict]]:
                 f"{_mrkdwn(figures(alert))}")
         if d.get("report_url"):
             text += f"\n<{d['report_url']}|Map and report>"
-        blocks.append({"type": "section", "block_id": alert["alert_key"][:255], "text": {"type": "mrkdwn", "text": text}})
+        blocks.append({"type": "section", "block_id": alert["alert_key"][:255],
+                       "text": {"type": "mrkdwn", "text": text}})
     return f"{heading(digest)}: {summary(digest)}", blocks
 
 

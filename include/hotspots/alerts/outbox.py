@@ -68,8 +68,10 @@ def _write_missing_files(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
     rows = _rows(con, "file_status <> 'sent'", [])
     for row in rows:
         fields = ("alert_key", "force", "rule", "area_code", "date", "team", "audience", "severity", "details")
-        path = write_outbox_file(settings, {k: row[k] for k in fields} | {"created_at": row["created_at"].isoformat() + "Z"})
-        con.execute("UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?", [str(path), row["alert_key"]])
+        alert = {k: row[k] for k in fields} | {"created_at": row["created_at"].isoformat() + "Z"}
+        path = write_outbox_file(settings, alert)
+        con.execute("UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?",
+                    [str(path), row["alert_key"]])
     return len(rows)
 
 
@@ -79,7 +81,8 @@ def _update(con: duckdb.DuckDBPyConnection, channel: str, keys: list[str], **val
     con.execute(f"UPDATE alerts SET {sets} WHERE list_contains(?, alert_key)", [*values.values(), keys])
 
 
-def _destination(routing: Routing, row: dict, channel: str, settings: Settings, slack: SlackTarget | None) -> str | None:
+def _destination(routing: Routing, row: dict, channel: str, settings: Settings,
+                 slack: SlackTarget | None) -> str | None:
     team = routing.team(row["team"])
     if channel == "slack":
         if slack is not None and slack.default_channel and team == default_team(settings):
@@ -96,7 +99,8 @@ def group_digests(rows: list[dict], channel: str, routing: Routing, settings: Se
     for row in rows:
         destination = _destination(routing, row, channel, settings, slack) if configured else None
         if destination is None:
-            skipped.append((row, "not configured" if not configured else f"no {channel} destination for team {row['team']}"))
+            reason = f"no {channel} destination for team {row['team']}" if configured else "not configured"
+            skipped.append((row, reason))
             continue
         groups.setdefault((row["team"], destination), []).append(row)
     digests = []
@@ -126,7 +130,8 @@ def _recover_slack(con: duckdb.DuckDBPyConnection, client, rows: list[dict]) -> 
                 keys = [m["alert_key"] for m in members]
                 _update(con, "slack", keys, status="sent", error=None, sent_at=_utcnow(), ts=message.get("ts"))
                 delivered.update(keys)
-                log.info("Digest %s was already in %s (crash after send): marked sent, not posted again", digest_id, channel)
+                log.info("Digest %s was already in %s (crash after send): marked sent, not posted again",
+                         digest_id, channel)
                 break
     return [row for row in rows if row["alert_key"] not in delivered]
 
@@ -180,7 +185,8 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
             counts["skipped"] += 1
         if skipped:
             reasons = sorted({reason for _, reason in skipped})
-            log.warning("%s: %d alerts not sent (%s); they are in the outbox files", channel, len(skipped), "; ".join(reasons))
+            log.warning("%s: %d alerts not sent (%s); they are in the outbox files",
+                        channel, len(skipped), "; ".join(reasons))
         last_post: dict[str, float] = {}
         for digest in digests:
             chunk, destination = list(digest.alerts), digest.destination
@@ -218,6 +224,7 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
         raise AlertDeliveryError(
             f"{sum(map(len, dead.values()))} alert deliveries gave up after {settings.alert_max_attempts} attempts "
             f"(status 'dead' in the alerts table; the alerts are in {settings.outbox_dir}): "
-            + "; ".join(f"{channel} failed with {error} for {', '.join(keys)}" for (channel, error), keys in dead.items())
+            + "; ".join(f"{channel} failed with {error} for {', '.join(keys)}"
+                        for (channel, error), keys in dead.items())
         )
     return summary

@@ -75,7 +75,9 @@ def load_routing(settings: Settings) -> Routing:
         return Routing({DEFAULT_TEAM: base})
     path = Path(path)
     if not path.is_file():
-        raise RoutingError(f"{path}: routing table not found; fix HOTSPOTS_ROUTING_PATH or unset it to use the default route.")
+        raise RoutingError(
+            f"{path}: routing table not found; fix HOTSPOTS_ROUTING_PATH or unset it to use the default route."
+        )
     if path.suffix.lower() in {".yaml", ".yml"}:
         return _load_yaml(path, base)
     if path.suffix.lower() == ".csv":
@@ -103,7 +105,9 @@ def _load_csv(path: Path, base: Team) -> Routing:
             )
             known = routing.teams.get(name)
             if known is not None and name != DEFAULT_TEAM and known != team:
-                raise RoutingError(f"{path}, line {line}: team {name!r} has different channels or recipients on another line.")
+                raise RoutingError(
+                    f"{path}, line {line}: team {name!r} has different channels or recipients on another line."
+                )
             routing.teams[name] = team
             if code == "*":
                 routing.default_team = name
@@ -132,7 +136,9 @@ def _load_yaml(path: Path, base: Team) -> Routing:
         )
         for code in spec.get("areas") or []:
             if str(code) in routing.area_team:
-                raise RoutingError(f"{path}: area {code} is routed to both {routing.area_team[str(code)]!r} and {name!r}.")
+                raise RoutingError(
+                    f"{path}: area {code} is routed to both {routing.area_team[str(code)]!r} and {name!r}."
+                )
             routing.area_team[str(code)] = str(name)
     if routing.default_team not in routing.teams:
         raise RoutingError(f"{path}: default_team {routing.default_team!r} is not one of the teams.")

@@ -131,7 +131,8 @@ def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: 
     if not alerts:
         return []
     keys = [a.key for a in alerts]
-    existing = {k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)", [keys]).fetchall()}
+    existing = {k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)",
+                                          [keys]).fetchall()}
     fresh = [a for a in alerts if a.key not in existing]
     if not fresh:
         return []
@@ -155,10 +156,12 @@ def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: 
 
 def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> list[str]:
     """Evaluate the day-after rules on the day's compliance rows; returns the keys of new alerts."""
-    if not con.execute("SELECT count(*) FROM daily_compliance WHERE force = ? AND date = ?", [force, date]).fetchone()[0]:
+    count = con.execute("SELECT count(*) FROM daily_compliance WHERE force = ? AND date = ?", [force, date]).fetchone()
+    if not count[0]:
         log.warning("No compliance rows for %s on %s: run build_compliance first; no alerts raised", force, date)
         return []
-    return store_alerts(con, evaluate_rules(con, force=force, date=date, settings=settings, record_teams=True), settings)
+    alerts = evaluate_rules(con, force=force, date=date, settings=settings, record_teams=True)
+    return store_alerts(con, alerts, settings)
 
 
 def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
