@@ -110,7 +110,7 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(sample, tmp_p
 
 
 @pytest.mark.slow
-def test_scale_makes_every_file_several_row_groups_long_and_keeps_the_truth(scaled, tmp_path):
+def test_scale_makes_every_file_longer_than_a_row_group_and_keeps_the_truth(scaled, tmp_path):
     unscaled = generate_sample(tmp_path / "unscaled", seed=7, avl_days=1)
     grown = (SCALE - 1) * SCALE_ROWS
     for name, entry in scaled.manifest["crime"]["files"].items():

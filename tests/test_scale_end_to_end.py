@@ -1,5 +1,5 @@
-"""The pipeline's own steps (hotspots.pipeline, no Airflow) on a sample whose files are several DuckDB row groups
-long (``generate_sample(scale=10)``: more than 122,880 rows in every crime file and in every hourly ping file of
+"""The pipeline's own steps (hotspots.pipeline, no Airflow) on a sample whose files are longer than one DuckDB row
+group (``generate_sample(scale=10)``: more than 122,880 rows in every crime file and in every hourly ping file of
 the day), checked against the generator's truth as tests/test_end_to_end.py checks the small one.
 
 The background volume never changes the truth (see hotspots.generate), so rows shuffled between row groups show
@@ -62,7 +62,7 @@ def _query(settings, sql, params=()):
         con.close()
 
 
-def test_files_are_several_row_groups_long(scaled):
+def test_files_are_longer_than_a_row_group(scaled):
     sample, _ = scaled
     crime = sample.manifest["crime"]["files"]
     assert len(crime) == len(sample.crime_months) and min(f["rows"] for f in crime.values()) > ROW_GROUP

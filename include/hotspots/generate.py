@@ -26,7 +26,8 @@ and every status lies clear of its threshold, so the truth does not depend on pi
 
 Scale (``scale=N``, ``hotspots generate --scale N``): each step above 1 adds SCALE_ROWS (14,400) rows to every
 monthly crime file and to every hourly ping file of the AVL days' local hours, so from N = 10 every such file
-holds more than 122,880 rows (one DuckDB row group). The added rows come from a second random stream
+holds more than 122,880 rows (one DuckDB row group); N = 29 gives about 400,000 pings an hour, a real force's
+volume (DOMAIN.md). The added rows come from a second random stream
 (``SeedSequence(seed).spawn(1)``), so the scale-1 files stay byte-identical and the sample at any scale holds
 the scale-1 rows, in their order, with the added ones merged in between by time. They leave the truth unchanged:
 
