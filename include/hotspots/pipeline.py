@@ -90,8 +90,9 @@ def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Pa
 
 
 def ingest_crime(force: str, month: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Validate and load one month of street-level crime for a force."""
-    from hotspots.sources.police_uk import ingest_crime_file
+    """Validate and load one month of street-level crime for a force (every file of the month; see
+    police_uk.ingest_crime_files)."""
+    from hotspots.sources.police_uk import ingest_crime_files
 
     settings = settings or get_settings()
     files = crime_files_for_month(force, month, settings)
@@ -100,10 +101,10 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
     if not files:
         log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
         return totals
+    raws = [_to_raw(path, settings.force_raw(force) / "crime" / f"month={month}") for path in files]
     with open_warehouse(settings=settings) as con:
-        for path in files:
-            raw = _to_raw(path, settings.force_raw(force) / "crime" / f"month={month}")
-            counts = ingest_crime_file(con, force=force, path=raw, settings=settings, docs_dir=_docs_dir(settings))
+        loaded = ingest_crime_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
+        for raw, counts in zip(raws, loaded):
             totals["files"].append(str(raw))
             for key in ("rows_read", "rows_loaded", "rows_quarantined"):
                 totals[key] += int(counts.get(key, 0))

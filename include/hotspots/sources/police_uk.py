@@ -63,18 +63,23 @@ def file_month(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def prepare_frame(con: duckdb.DuckDBPyConnection, path: Path, *, force: str) -> tuple[pa.Table, pd.DataFrame]:
-    """The file as text (Arrow, source_row = 1..n in file order) and its check frame (police_uk_checks) with
-    easting/northing (EPSG:27700, plausible unswapped degrees only) and the distance outside the force's area."""
-    table = read_csv_table(path, POLICE_UK_COLUMNS)
-    checks = police_uk_checks(table)
+def prepare_frames(con: duckdb.DuckDBPyConnection, paths: list[Path], *, force: str) -> list[tuple[pa.Table, pd.DataFrame]]:
+    """Each file as text (Arrow, source_row = 1..n in file order) and its check frame (police_uk_checks) with
+    easting/northing (EPSG:27700, plausible unswapped degrees only) and the distance outside the force's area.
+    The points of all the files are transformed in one pass and the force's extent is read once."""
+    prepared = [(table, police_uk_checks(table)) for table in (read_csv_table(p, POLICE_UK_COLUMNS) for p in paths)]
     extent = force_extent(con, force)
-    not_swapped = checks["degree_lat"] >= checks["degree_lon"]
-    easting, northing = transform_distinct(con, checks["degree_lon"].where(not_swapped),
-                                           checks["degree_lat"].where(not_swapped))
-    checks["easting"], checks["northing"] = easting, northing
-    checks["outside_m"] = outside_distance(easting, northing, extent)
-    return table, checks
+    lon, lat = (pd.concat([c[column] for _, c in prepared], ignore_index=True) for column in ("degree_lon", "degree_lat"))
+    not_swapped = lat >= lon
+    easting, northing = transform_distinct(con, lon.where(not_swapped), lat.where(not_swapped))
+    start = 0
+    for _, checks in prepared:  # each file's rows are its slice of the concatenation, in file order
+        stop = start + len(checks)
+        checks["easting"] = easting.to_numpy()[start:stop]
+        checks["northing"] = northing.to_numpy()[start:stop]
+        checks["outside_m"] = outside_distance(checks["easting"], checks["northing"], extent)
+        start = stop
+    return prepared
 
 
 def transform_distinct(con: duckdb.DuckDBPyConnection, lon: pd.Series, lat: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -178,9 +183,25 @@ def ingest_crime_file(
     con: duckdb.DuckDBPyConnection, *, force: str, path: Path, settings: Settings, docs_dir: Path | None = None
 ) -> dict[str, Any]:
     """Validate one street CSV, quarantine bad rows, place and load the rest; idempotent per file name."""
-    path = Path(path)
+    return ingest_crime_files(con, force=force, paths=[path], settings=settings, docs_dir=docs_dir)[0]
+
+
+def ingest_crime_files(
+    con: duckdb.DuckDBPyConnection, *, force: str, paths: list[Path], settings: Settings, docs_dir: Path | None = None
+) -> list[dict[str, Any]]:
+    """Street CSVs of one force (a month): all are read and checked first (prepare_frames), then each is
+    validated and loaded in its own transaction (idempotent per file name); one counts dict per file."""
+    paths = [Path(p) for p in paths]
+    return [_load_file(con, force=force, path=path, table=table, checks=checks, settings=settings, docs_dir=docs_dir)
+            for path, (table, checks) in zip(paths, prepare_frames(con, paths, force=force))]
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection, *, force: str, path: Path, table: pa.Table, checks: pd.DataFrame,
+    settings: Settings, docs_dir: Path | None,
+) -> dict[str, Any]:
+    """Validate one prepared file (GX on its check frame), quarantine its bad rows, place and load the rest."""
     source_file = path.name
-    table, checks = prepare_frame(con, path, force=force)
     validated = checks.drop(columns=["lat", "easting", "northing"])
     rules = police_uk_rules(margin_m=settings.area_margin_m)
     summary = validate_checks(validated, suite_name="police_uk_street", rules=rules, source_file=str(path),
