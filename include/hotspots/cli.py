@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 import logging
 
-from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 import typer
+from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 from typer.core import TyperGroup
 
 DEBUG_KEY = "hotspots.debug"
@@ -36,14 +36,20 @@ def user_message(exc: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        problems = "; ".join(
-            f"HOTSPOTS_{'_'.join(map(str, e['loc'])).upper() or '?'}={e.get('input')!r}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(map(_setting_problem, exc.errors()))
         return f"settings: {problems}. Fix the environment variable (see `hotspots settings --markdown`)."
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"{exc.filename}: no such file or folder ({exc.strerror}). Check the path, or land the file first."
     return " ".join(str(exc).split())
+
+
+def _setting_problem(error: dict) -> str:
+    """'HOTSPOTS_BUFFER_M=-5: Input should be ...'; the value is not shown for secrets or whole-model errors."""
+    name = "_".join(map(str, error["loc"]))
+    if not name:
+        return error["msg"]
+    shown = "" if "key" in name else f"={error.get('input')!r}"
+    return f"HOTSPOTS_{name.upper()}{shown}: {error['msg']}"
 
 
 class HotspotsGroup(TyperGroup):

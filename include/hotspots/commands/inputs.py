@@ -14,9 +14,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 import typer
 from pydantic import SecretStr
+from typer import _click as click  # typer 0.29 vendors click: its own classes, not the click package's
 from typer.core import TyperCommand, TyperOption
 
 COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined")
