@@ -15,6 +15,8 @@ import csv
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,8 @@ PING_SUFFIXES = (".csv", ".parquet", ".pq")
 DAY_REGEX = re.compile(r"(\d{4}-\d{2}-\d{2})")
 ROW = "coalesce(file_row, rowid + 1) AS source_row"  # of avl_typed: Parquet row number, else the row's position
 COUNTED = ("rows_read", "rows_loaded", "rows_quarantined")
-# Seconds per stage of the last ingest_ping_files call (read, checks, gx, load): the benchmark reports them.
+# Seconds per stage of the last ingest_ping_files call (read, in the reader thread, overlaps the others;
+# wait_for_read, checks, gx, load): the benchmark reports them.
 STAGE_SECONDS: dict[str, float] = {}
 
 
@@ -241,27 +244,51 @@ def _timed(stage: str, start: float) -> float:
     return now
 
 
+@dataclass
+class _Read:
+    """One drop read and typed on its own cursor (which holds temp table avl_typed until the file is loaded)."""
+
+    path: Path
+    cursor: Any
+    header: list[str]
+    names: dict[str, str]
+    projected: bool
+    typed: Any  # pyarrow.Table: source_row and the typed columns of avl_typed.sql
+
+
+def _read(cursor: Any, path: Path, mapping: dict[str, str], settings: Settings) -> _Read:
+    """Read and type one drop on ``cursor`` (run in the reader thread, ahead of the file being loaded)."""
+    start = time.perf_counter()
+    try:
+        cursor.execute("SET TimeZone = 'UTC'")  # a time without offset is UTC (this cursor's session only)
+        header, row = _open(cursor, path)
+        projected, names = _input_view(cursor, path, header, row, mapping)
+        _read_typed(cursor, path, settings)
+        typed = cursor.execute(f"SELECT {ROW}, * EXCLUDE (file_row, raw) FROM avl_typed").to_arrow_table()
+    except BaseException:
+        cursor.close()
+        raise
+    _timed("read", start)
+    return _Read(path, cursor, header, names, projected, typed)
+
+
 def _ingest_one(
-    con: Any, *, force: str, path: Path, mapping: dict[str, str], settings: Settings, extent: tuple, key: bytes,
-    pseudonyms: dict[str, str], docs_dir: Path | None,
+    con: Any, read: _Read, *, force: str, settings: Settings, extent: tuple, key: bytes, pseudonyms: dict[str, str],
+    docs_dir: Path | None,
 ) -> dict[str, Any]:
-    """Read, check and validate one file, then load it in one transaction; returns its counts."""
+    """Check, validate and load one read drop (in one transaction); returns its counts."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     start = time.perf_counter()
-    header, row = _open(con, path)
-    projected, names = _input_view(con, path, header, row, mapping)
-    _read_typed(con, path, settings)
-    start = _timed("read", start)
-    typed = con.execute(f"SELECT {ROW}, * EXCLUDE (file_row, raw) FROM avl_typed").to_arrow_table()
+    path, typed = read.path, read.typed
     encoded = pc.dictionary_encode(typed["device"]).combine_chunks()
     devices = encoded.dictionary.to_pylist()
     device = encoded.indices.to_numpy()
     column = {name: typed[name].to_numpy() for name in ("source_row", "ts_us", "ts_ok", "x_in", "y_in", "speed_ok", "unit_ok")}
     reasons, easting, northing = checks.check_pings(
         devices=devices, device=device, **column, day=file_day(path), late_days=settings.late_days, extent=extent,
-        margin_m=settings.ping_area_margin_m, projected=projected,
+        margin_m=settings.ping_area_margin_m, projected=read.projected,
     )
     start = _timed("checks", start)
     results = validate_checks(
@@ -281,48 +308,58 @@ def _ingest_one(
     ok = reasons == 0
     ts = column["ts_us"][ok].astype("datetime64[us]")
     local = pd.DatetimeIndex(ts, tz="UTC").tz_convert(settings.timezone).tz_localize(None).to_numpy().astype("datetime64[D]")
-    con.register("avl_loaded", pa.table({
+    loaded = pa.table({
         "device_key": keys.take(pa.array(device[ok])), "ts_utc": ts, "local_date": local, "easting": easting[ok],
         "northing": northing[ok], "speed_kmh": typed["speed_kmh"].filter(pa.array(ok)),
         "unit_type": typed["unit_type"].filter(pa.array(ok)),
-    }))
-    bad = ~ok
-    con.register("avl_bad", pa.table({
-        "source_row": column["source_row"][bad], "reason": pa.array(checks.REASONS).take(pa.array(reasons[bad] - 1)),
-        "device_key": keys.take(pa.array(device[bad])),
-    }))
+    })
     source_file = source_name(path)
     counts = {"rows_read": int(reasons.size), "rows_loaded": int(by_code[0]),
               "rows_quarantined": int(reasons.size - by_code[0]), "quarantined_by_reason": dict(sorted(by_reason.items()))}
-    renamed = {actual: "device_key" if canonical == "device" else canonical for canonical, actual in names.items()}
-    raw = ", ".join(
-        f"{_literal(name)}, "
-        + ("b.device_key" if name == "device_key" else f"CAST(t.raw.{_quote(name)} AS VARCHAR)")
-        for name in (renamed.get(c, c) for c in header)
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE avl_quarantine AS
-            SELECT ? AS force, ? AS source, ? AS source_file, b.source_row, b.reason,
-                   CAST(json_object({raw}) AS VARCHAR) AS raw_row
-            FROM avl_bad b JOIN (SELECT {ROW}, raw FROM avl_typed) t USING (source_row)""",
-        [force, SOURCE, source_file],
-    )
-    with transaction(con):
-        con.execute("DELETE FROM stg_pings WHERE force = ? AND source_file = ?", [force, source_file])
-        con.execute(
-            "INSERT INTO stg_pings SELECT ?, device_key, ts_utc, local_date, easting, northing, speed_kmh, unit_type, ?, "
-            "now() FROM avl_loaded",
-            [force, source_file],
-        )
-        record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
-                   counts=counts, results=results, quarantine="avl_quarantine")
-    con.unregister("avl_loaded")
-    con.unregister("avl_bad")
+    quarantine = _quarantine_rows(read, pa.table({
+        "source_row": column["source_row"][~ok], "reason": pa.array(checks.REASONS).take(pa.array(reasons[~ok] - 1)),
+        "device_key": keys.take(pa.array(device[~ok])),
+    }), force=force, source_file=source_file)
+    con.register("avl_loaded", loaded)
+    con.register("avl_quarantine", quarantine)
+    try:
+        with transaction(con):
+            con.execute("DELETE FROM stg_pings WHERE force = ? AND source_file = ?", [force, source_file])
+            con.execute(
+                "INSERT INTO stg_pings SELECT ?, device_key, ts_utc, local_date, easting, northing, speed_kmh, unit_type, "
+                "?, now() FROM avl_loaded",
+                [force, source_file],
+            )
+            record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
+                       counts=counts, results=results, quarantine="avl_quarantine")
+    finally:
+        con.unregister("avl_loaded")
+        con.unregister("avl_quarantine")
     _timed("load", start)
     counts["local_dates"] = sorted({str(d) for d in np.unique(local)})
     counts["source_file"] = source_file
     log.info("%s: %s", path, counts)
     return counts
+
+
+def _quarantine_rows(read: _Read, bad: Any, *, force: str, source_file: str) -> Any:
+    """Quarantine records (force, source, source_file, source_row, reason, raw_row) of the rows in ``bad``
+    (source_row, reason, device_key): the raw row as text JSON with the device pseudonymised."""
+    renamed = {actual: "device_key" if canonical == "device" else canonical for canonical, actual in read.names.items()}
+    raw = ", ".join(
+        f"{_literal(name)}, " + ("b.device_key" if name == "device_key" else f"CAST(t.raw.{_quote(name)} AS VARCHAR)")
+        for name in (renamed.get(c, c) for c in read.header)
+    )
+    read.cursor.register("avl_bad", bad)
+    try:
+        return read.cursor.execute(
+            f"""SELECT ? AS force, ? AS source, ? AS source_file, b.source_row, b.reason,
+                       CAST(json_object({raw}) AS VARCHAR) AS raw_row
+                FROM avl_bad b JOIN (SELECT {ROW}, raw FROM avl_typed) t USING (source_row)""",
+            [force, SOURCE, source_file],
+        ).to_arrow_table()
+    finally:
+        read.cursor.unregister("avl_bad")
 
 
 def ingest_ping_files(
@@ -346,22 +383,29 @@ def ingest_ping_files(
     STAGE_SECONDS.clear()
     pseudonyms: dict[str, str] = {}
     by_file, errors = [], []
-    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
-    con.execute("SET TimeZone = 'UTC'")  # a time without offset is UTC
-    try:
-        for path in map(Path, paths):
+    paths = [Path(p) for p in paths]
+    # The reader thread reads and types the next file (DuckDB, on its own cursor) while this thread checks,
+    # validates and loads the current one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="avl-reader") as reader:
+        ahead = [reader.submit(_read, con.cursor(), path, mapping, settings) for path in paths[:1]]
+        for number, path in enumerate(paths):
+            if number + 1 < len(paths):
+                ahead.append(reader.submit(_read, con.cursor(), paths[number + 1], mapping, settings))
+            start = time.perf_counter()
             try:
-                by_file.append(_ingest_one(con, force=force, path=path, mapping=mapping, settings=settings,
-                                           extent=extent, key=key, pseudonyms=pseudonyms, docs_dir=docs_dir))
+                read = ahead.pop(0).result()
             except InputFileError as exc:
                 errors.append(str(exc))
-    finally:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute(f"SET TimeZone = '{zone}'")
-        con.execute("DROP VIEW IF EXISTS avl_input")
-        con.execute("DROP VIEW IF EXISTS avl_raw")
-        for name in ("avl_typed", "avl_quarantine"):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+                continue
+            finally:
+                _timed("wait_for_read", start)
+            try:
+                by_file.append(_ingest_one(con, read, force=force, settings=settings, extent=extent, key=key,
+                                           pseudonyms=pseudonyms, docs_dir=docs_dir))
+            except InputFileError as exc:
+                errors.append(str(exc))
+            finally:
+                read.cursor.close()
     if errors:
         raise InputFileError(
             errors[0] if len(errors) == 1 else

@@ -109,6 +109,12 @@ def _run_gx(
         gx.Checkpoint(name=name, validation_definitions=[definition], actions=[], result_format=result_format)
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
+    # The pandas engine caches every batch's DataFrame and computed metrics for the life of the context: drop
+    # them (the stored result is all data docs need), or a task validating many files holds all of them.
+    engine = context.data_sources.get("pandas").get_execution_engine()
+    engine.batch_manager.reset_batch_cache()
+    engine.batch_manager._batch_data_cache.clear()
+    engine._metric_cache.clear()
     return list(next(iter(run.run_results.values())).results)
 
 
