@@ -141,6 +141,13 @@ def good_patrol(t: Path) -> list[str]:
             "--out", str(t / "p.csv")]
 
 
+def crime_without_areas(t: Path) -> list[str]:
+    month = t / "data" / "landing" / "test" / "crime" / "2024-02"
+    month.mkdir(parents=True)
+    crime_file(month, street_csv(good_rows(5)))
+    return ["run", "ingest_crime", "--month", "2024-02"]
+
+
 def good_crime(t: Path) -> Path:
     return crime_file(t, street_csv(good_rows(5)))
 
@@ -160,6 +167,8 @@ SUBPROCESS_CASES = {
                         "cchi, count or sqrt"),
     "bad_month": (lambda t: ["run", "ingest_crime", "--month", "2024-13"], {}, "--month", "YYYY-MM"),
     "bad_setting": (good_patrol, {"HOTSPOTS_BUFFER_M": "-5"}, "HOTSPOTS_BUFFER_M", "-5"),
+    "steps_out_of_order": (crime_without_areas, {"HOTSPOTS_FORCES": "test"}, "No areas loaded for force 'test'",
+                           "run the ingest_areas task"),
     "no_area_file_landed": (lambda t: ["run", "ingest_areas"], {"HOTSPOTS_FORCES": "test"}, "landing/test/areas",
                             "HOTSPOTS_AREAS_PATH"),
 }

@@ -26,9 +26,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
     from hotspots.pseudonym import MissingPseudonymKey
+    from hotspots.sources.areas import NoAreasLoaded
     from hotspots.validation.core import InputFileError
 
-    return InputFileError, MissingPseudonymKey, ValidationError, FileNotFoundError
+    return InputFileError, MissingPseudonymKey, NoAreasLoaded, ValidationError, FileNotFoundError
 
 
 def user_message(exc: BaseException) -> str:

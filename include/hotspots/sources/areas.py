@@ -270,6 +270,10 @@ def load_areas(
     return totals
 
 
+class NoAreasLoaded(RuntimeError):
+    """A step that places points ran before the force's areas were loaded (a step run out of order)."""
+
+
 def force_extent(con: duckdb.DuckDBPyConnection, force: str) -> tuple[float, float, float, float]:
     """Bounding box (xmin, ymin, xmax, ymax) of the force's areas in EPSG:27700."""
     extent = con.execute(
@@ -277,7 +281,7 @@ def force_extent(con: duckdb.DuckDBPyConnection, force: str) -> tuple[float, flo
         [force],
     ).fetchone()
     if extent is None or extent[0] is None:
-        raise RuntimeError(
+        raise NoAreasLoaded(
             f"No areas loaded for force '{force}': run the ingest_areas task (hotspots.sources.areas.load_areas) "
             "before loading crime, so crimes can be placed and checked against the force area."
         )
