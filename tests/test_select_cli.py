@@ -139,3 +139,29 @@ def test_select_text_summary_and_budget_options(shared_data, settings, tmp_path)
     both = runner.invoke(app, ["select", "--crime", str(month), "--areas", str(shared_data / "lsoa-2011"),
                                "--out", str(out), "--top", "3", "--area-share", "0.1"])
     assert both.exit_code != 0 and "one budget" in both.output
+
+
+def test_select_counts_equal_the_ingest_crime_step(shared_data, settings, tmp_path, monkeypatch):
+    """The same real month through `select --json` and through the DAG's ingest_areas + ingest_crime steps."""
+    import shutil
+
+    from hotspots import pipeline
+    from hotspots.settings import reload_settings
+
+    month = shared_data / "police-uk" / "2024-02-bedfordshire-street.csv"
+    result = runner.invoke(app, ["select", "--crime", str(month), "--areas", str(shared_data / "lsoa-2011"),
+                                 "--out", str(tmp_path / "ranked.csv"), "--json"])
+    assert result.exit_code == 0, result.output[-3000:]
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    landing = tmp_path / "dag" / "landing" / "bedfordshire"
+    shutil.copytree(shared_data / "lsoa-2011", landing / "areas")
+    (landing / "crime" / "2024-02").mkdir(parents=True)
+    shutil.copy(month, landing / "crime" / "2024-02" / month.name)
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "dag"))
+    monkeypatch.setenv("HOTSPOTS_FORCES", "bedfordshire")
+    dag_settings = reload_settings()
+    areas = pipeline.ingest_areas("bedfordshire", dag_settings)
+    step = pipeline.ingest_crime("bedfordshire", "2024-02", dag_settings)
+    keys = ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason")
+    assert {k: summary[k] for k in keys} == {k: step[k] for k in keys}
+    assert {k: summary["areas_counts"][k] for k in keys} == {k: areas[k] for k in keys}
