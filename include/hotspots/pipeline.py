@@ -149,6 +149,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
                               "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}}
     dates: list[date] = []
     with open_warehouse(settings=settings) as con:
+        con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
         if raws:
             counts = ingest_ping_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
             totals.update({key: counts[key] for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason")})

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         description="GPS pings farther than this outside the bounding box of the force's areas are quarantined as "
         "outside_force_area (docs/patrol.md, Validation): patrols cross the border, misplaced pings are far away.",
     )
+    avl_memory_limit: str = Field(
+        "1GB",
+        description="DuckDB memory_limit while the ingest_avl step runs (docs/benchmarks.md, AVL ingest): a day of "
+        "10 million pings then peaks below 2 GB; DuckDB spills to disk beyond it.",
+    )
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
