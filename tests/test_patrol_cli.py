@@ -92,3 +92,14 @@ def test_patrol_minutes_on_a_file_of_several_row_groups(settings, tmp_path):
     assert np.allclose(table["patrol_minutes"], minutes) and np.allclose(table["window_minutes"], minutes)
     assert np.allclose(table["officer_minutes"], minutes * (n_dev // 16))
     assert (table["visits"] == 1).all() and (table["koper_visits"] == 1).all()
+
+
+def test_patrol_minutes_refuses_bad_parameter_values(settings, tmp_path):
+    areas = write_areas(tmp_path / "areas")
+    pings = tmp_path / "pings.csv"
+    pd.DataFrame(ping_rows("AVL-1", f"{DAY}T13:00:00", 3, 60)).to_csv(pings, index=False)
+    base = ["patrol-minutes", "--pings", str(pings), "--areas", str(areas), "--out", str(tmp_path / "o.csv")]
+    for extra, said in ((["--tz", "Mars/Olympus"], "Mars/Olympus"), (["--max-gap-s", "999999"], "max_gap_s"),
+                        (["--max-speed-kmh", "fast"], "'fast'"), (["--buffer-m", "-1"], "HOTSPOTS_BUFFER_M")):
+        result = CliRunner().invoke(app, base + extra)
+        assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output, result.output
