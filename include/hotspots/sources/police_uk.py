@@ -189,24 +189,32 @@ def ingest_crime_file(
 def ingest_crime_files(
     con: duckdb.DuckDBPyConnection, *, force: str, paths: list[Path], settings: Settings, docs_dir: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Street CSVs of one force (a month): all are read and checked first (prepare_frames), then each is
-    validated and loaded in its own transaction (idempotent per file name); one counts dict per file."""
+    """Street CSVs of one force (a month): all are read and checked (prepare_frames) and validated first, so a file
+    beyond a tolerance fails the month before anything is written; then all are loaded in one transaction, each
+    file replacing its own rows (idempotent per file name). One counts dict per file."""
     paths = [Path(p) for p in paths]
-    return [_load_file(con, force=force, path=path, table=table, checks=checks, settings=settings, docs_dir=docs_dir)
-            for path, (table, checks) in zip(paths, prepare_frames(con, paths, force=force))]
-
-
-def _load_file(
-    con: duckdb.DuckDBPyConnection, *, force: str, path: Path, table: pa.Table, checks: pd.DataFrame,
-    settings: Settings, docs_dir: Path | None,
-) -> dict[str, Any]:
-    """Validate one prepared file (GX on its check frame), quarantine its bad rows, place and load the rest."""
-    source_file = path.name
-    validated = checks.drop(columns=["lat", "easting", "northing"])
     rules = police_uk_rules(margin_m=settings.area_margin_m)
+    validated = [(path, table, checks, *_validate(path, checks, rules, docs_dir))
+                 for path, (table, checks) in zip(paths, prepare_frames(con, paths, force=force))]
+    with transaction(con):
+        return [_store(con, force=force, path=path, table=table, checks=checks, reasons=reasons, summary=summary)
+                for path, table, checks, reasons, summary in validated]
+
+
+def _validate(path: Path, checks: pd.DataFrame, rules: list, docs_dir: Path | None) -> tuple[np.ndarray, list[dict]]:
+    """Great Expectations on the file's check frame; returns each row's reasons ('' = loaded) and GX's summary."""
+    validated = checks.drop(columns=["lat", "easting", "northing"])
     summary = validate_checks(validated, suite_name="police_uk_street", rules=rules, source_file=str(path),
                               docs_dir=docs_dir)
-    reasons = row_reasons(validated, rules, summary)
+    return row_reasons(validated, rules, summary), summary
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, *, force: str, path: Path, table: pa.Table, checks: pd.DataFrame,
+    reasons: np.ndarray, summary: list[dict],
+) -> dict[str, Any]:
+    """Quarantine one validated file's bad rows, place and load the rest, record the run (caller's transaction)."""
+    source_file = path.name
     bad = reasons != ""
     source_row = checks["source_row"].to_numpy(dtype="int64")
     by_reason = pd.Series(reasons[bad], dtype=object).value_counts().sort_index()
@@ -215,15 +223,15 @@ def _load_file(
     log.info("%s: %d rows read, %d loaded, %d quarantined", source_file, counts["rows_read"], counts["rows_loaded"],
              counts["rows_quarantined"])
     relation = typed_rows(con, table, checks, ~bad)
-    con.register("police_uk_reasons", pa.table({"source_row": source_row[bad], "reason": pa.array(reasons[bad], pa.string())}))
+    con.register("police_uk_reasons", pa.table({"source_row": source_row[bad],
+                                                "reason": pa.array(reasons[bad], pa.string())}))
     try:
-        with transaction(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + read_sql("transform/police_uk_quarantine"),
-                        {"force": force, "source": SOURCE, "source_file": source_file})
-            outside = load_relation(con, relation, force=force, source=SOURCE, source_file=source_file)
-            record_run(con, force=force, source=SOURCE, source_file=source_file, suite="police_uk_street", success=True,
-                       counts=counts, results=summary, quarantine="police_uk_quarantine")
-            con.execute("DROP TABLE police_uk_quarantine")
+        con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + read_sql("transform/police_uk_quarantine"),
+                    {"force": force, "source": SOURCE, "source_file": source_file})
+        outside = load_relation(con, relation, force=force, source=SOURCE, source_file=source_file)
+        record_run(con, force=force, source=SOURCE, source_file=source_file, suite="police_uk_street", success=True,
+                   counts=counts, results=summary, quarantine="police_uk_quarantine")
+        con.execute("DROP TABLE police_uk_quarantine")
     finally:
         con.execute("DROP VIEW IF EXISTS police_uk_typed")
         con.unregister("police_uk_file")

@@ -105,8 +105,11 @@ def text(values: pa.ChunkedArray | pd.Series) -> pd.Series:
 def outcome_rank(outcomes: pa.ChunkedArray | pd.Series) -> np.ndarray:
     """0 = no outcome yet (empty or 'Status update unavailable'), 1 = pending ('Under investigation',
     'Awaiting court outcome'), 2 = any final outcome."""
-    values = text(outcomes).str.strip()
-    return np.where(values.isin(OUTCOME_NONE), 0, np.where(values.isin(OUTCOME_PENDING), 1, 2)).astype("int8")
+    values = pc.utf8_trim_whitespace(outcomes if isinstance(outcomes, (pa.Array, pa.ChunkedArray))
+                                     else pa.array(outcomes, pa.string()))
+    none = pc.is_in(values, pa.array(OUTCOME_NONE)).to_numpy(zero_copy_only=False)
+    pending = pc.is_in(values, pa.array(OUTCOME_PENDING)).to_numpy(zero_copy_only=False)
+    return np.where(none, 0, np.where(pending, 1, 2)).astype("int8")
 
 
 def losing_copies(keys: pd.Series, rank: np.ndarray, source_row: np.ndarray) -> np.ndarray:
