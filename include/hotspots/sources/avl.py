@@ -42,8 +42,8 @@ PING_SUFFIXES = (".csv", ".parquet", ".pq")
 DAY_REGEX = re.compile(r"(\d{4}-\d{2}-\d{2})")
 ROW = "coalesce(file_row, rowid + 1) AS source_row"  # of avl_typed: Parquet row number, else the row's position
 COUNTED = ("rows_read", "rows_loaded", "rows_quarantined")
-# Seconds per stage of the last ingest_ping_files call (read, in the reader thread, overlaps the others;
-# wait_for_read, checks, gx, load): the benchmark reports them.
+# Seconds per stage of the last ingest_ping_files call: read (reader thread) and load (loader thread) overlap
+# checks and gx (this thread) and its waits (wait_for_read, wait_for_load). The benchmark reports them.
 STAGE_SECONDS: dict[str, float] = {}
 
 
@@ -272,11 +272,22 @@ def _read(cursor: Any, path: Path, mapping: dict[str, str], settings: Settings) 
     return _Read(path, cursor, header, names, projected, typed)
 
 
-def _ingest_one(
-    con: Any, read: _Read, *, force: str, settings: Settings, extent: tuple, key: bytes, pseudonyms: dict[str, str],
-    docs_dir: Path | None,
-) -> dict[str, Any]:
-    """Check, validate and load one read drop (in one transaction); returns its counts."""
+@dataclass
+class _Checked:
+    """A drop that passed validation: its rows to load, its quarantine rows and its counts."""
+
+    read: _Read
+    source_file: str
+    loaded: Any  # pyarrow.Table with the stg_pings columns
+    bad: Any  # pyarrow.Table: source_row, reason, device_key
+    counts: dict[str, Any]
+    results: list[dict[str, Any]]
+
+
+def _check(
+    read: _Read, *, settings: Settings, extent: tuple, key: bytes, pseudonyms: dict[str, str], docs_dir: Path | None,
+) -> _Checked:
+    """Judge a read drop (validation.avl.check_pings), validate it (GX) and shape its rows for loading."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -315,12 +326,26 @@ def _ingest_one(
     })
     source_file = source_name(path)
     counts = {"rows_read": int(reasons.size), "rows_loaded": int(by_code[0]),
-              "rows_quarantined": int(reasons.size - by_code[0]), "quarantined_by_reason": dict(sorted(by_reason.items()))}
-    quarantine = _quarantine_rows(read, pa.table({
+              "rows_quarantined": int(reasons.size - by_code[0]), "quarantined_by_reason": dict(sorted(by_reason.items())),
+              "local_dates": sorted({str(d) for d in np.unique(local)}), "source_file": source_file}
+    bad = pa.table({
         "source_row": column["source_row"][~ok], "reason": pa.array(checks.REASONS).take(pa.array(reasons[~ok] - 1)),
         "device_key": keys.take(pa.array(device[~ok])),
-    }), force=force, source_file=source_file)
-    con.register("avl_loaded", loaded)
+    })
+    _timed("checks", start)
+    return _Checked(read, source_file, loaded, bad, counts, results)
+
+
+def _load(con: Any, checked: _Checked, *, force: str) -> dict[str, Any]:
+    """Replace the file's rows in stg_pings, quarantine and validation_runs in one transaction (in the loader
+    thread, while the next file is checked); closes the file's cursor. Returns the file's counts."""
+    start = time.perf_counter()
+    source_file, counts = checked.source_file, checked.counts
+    try:
+        quarantine = _quarantine_rows(checked.read, checked.bad, force=force, source_file=source_file)
+    finally:
+        checked.read.cursor.close()
+    con.register("avl_loaded", checked.loaded)
     con.register("avl_quarantine", quarantine)
     try:
         with transaction(con):
@@ -331,14 +356,12 @@ def _ingest_one(
                 [force, source_file],
             )
             record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
-                       counts=counts, results=results, quarantine="avl_quarantine")
+                       counts={k: counts[k] for k in COUNTED}, results=checked.results, quarantine="avl_quarantine")
     finally:
         con.unregister("avl_loaded")
         con.unregister("avl_quarantine")
     _timed("load", start)
-    counts["local_dates"] = sorted({str(d) for d in np.unique(local)})
-    counts["source_file"] = source_file
-    log.info("%s: %s", path, counts)
+    log.info("%s: %s", checked.read.path, counts)
     return counts
 
 
@@ -384,28 +407,45 @@ def ingest_ping_files(
     pseudonyms: dict[str, str] = {}
     by_file, errors = [], []
     paths = [Path(p) for p in paths]
-    # The reader thread reads and types the next file (DuckDB, on its own cursor) while this thread checks,
-    # validates and loads the current one.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="avl-reader") as reader:
-        ahead = [reader.submit(_read, con.cursor(), path, mapping, settings) for path in paths[:1]]
-        for number, path in enumerate(paths):
-            if number + 1 < len(paths):
-                ahead.append(reader.submit(_read, con.cursor(), paths[number + 1], mapping, settings))
-            start = time.perf_counter()
-            try:
-                read = ahead.pop(0).result()
-            except InputFileError as exc:
-                errors.append(str(exc))
-                continue
-            finally:
-                _timed("wait_for_read", start)
-            try:
-                by_file.append(_ingest_one(con, read, force=force, settings=settings, extent=extent, key=key,
-                                           pseudonyms=pseudonyms, docs_dir=docs_dir))
-            except InputFileError as exc:
-                errors.append(str(exc))
-            finally:
-                read.cursor.close()
+    cursors = [con.cursor() for _ in paths]  # one per file, made here: `con` is busy in the loader thread later
+    # Three stages overlap: the reader thread reads and types file n+1 (DuckDB, on its own cursor), this thread
+    # judges and validates file n (numpy, GX), the loader thread loads file n-1 (DuckDB, on `con`).
+    ahead: list[Any] = []
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="avl-reader") as reader, \
+                ThreadPoolExecutor(1, thread_name_prefix="avl-loader") as loader:
+            ahead = [reader.submit(_read, cursors[0], paths[0], mapping, settings)] if paths else []
+            loading = None
+            for number, path in enumerate(paths):
+                if number + 1 < len(paths):
+                    ahead.append(reader.submit(_read, cursors[number + 1], paths[number + 1], mapping, settings))
+                start = time.perf_counter()
+                try:
+                    read = ahead.pop(0).result()
+                except InputFileError as exc:
+                    errors.append(str(exc))
+                    continue
+                finally:
+                    _timed("wait_for_read", start)
+                try:
+                    checked = _check(read, settings=settings, extent=extent, key=key, pseudonyms=pseudonyms,
+                                     docs_dir=docs_dir)
+                except InputFileError as exc:
+                    errors.append(str(exc))
+                    read.cursor.close()
+                    continue
+                start = time.perf_counter()
+                if loading is not None:
+                    by_file.append(loading.result())
+                _timed("wait_for_load", start)
+                loading = loader.submit(_load, con, checked, force=force)
+            if loading is not None:
+                by_file.append(loading.result())
+    finally:  # after both threads finished
+        for future in ahead:
+            future.cancel()
+        for cursor in cursors:
+            cursor.close()
     if errors:
         raise InputFileError(
             errors[0] if len(errors) == 1 else
