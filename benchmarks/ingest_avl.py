@@ -68,7 +68,8 @@ def build(root: Path, n_pings: int, n_devices: int, n_files: int, seed: int = 5)
     pings = synthetic_pings(n_pings, n_devices, seed=seed)
     n = len(pings["ts"])
     ts = (pings["ts"].astype("datetime64[s]") + np.timedelta64(3600, "s")).astype("int64")  # 00:00Z .. 24:00Z
-    lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(pings["easting"], pings["northing"])
+    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(pings["easting"], pings["northing"])
     rng = np.random.default_rng(seed)
     kind = np.zeros(n, np.int8)
     per_kind = max(1, int(n * FAULT_SHARE))
@@ -171,10 +172,11 @@ def run_step(repeat: int) -> dict[str, Any]:
         start, cpu = time.perf_counter(), time.process_time()
         result = pipeline.ingest_avl(FORCE, DAY, settings)
         wall = time.perf_counter() - start
-        runs.append({"wall_s": wall, "cpu_s": time.process_time() - cpu, "stages": {**stages.seconds, **avl.STAGE_SECONDS},
-                     "result": result, "rss_before_mb": rss_before})
+        runs.append({"wall_s": wall, "cpu_s": time.process_time() - cpu, "result": result, "rss_before_mb": rss_before,
+                     "stages": {**stages.seconds, **avl.STAGE_SECONDS}})
     run = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
-    return {"gx_import_s": gx_import_s, "runs_wall_s": [r["wall_s"] for r in runs], **run, "peak_rss_mb": _peak_rss_mb()}
+    return {"gx_import_s": gx_import_s, "runs_wall_s": [r["wall_s"] for r in runs], **run,
+            "peak_rss_mb": _peak_rss_mb()}
 
 
 def run_floor(paths: list[str]) -> dict[str, Any]:
@@ -214,7 +216,8 @@ def run_benchmark(n_pings: int, n_devices: int, n_files: int, repeat: int, echo:
     step = _child("step", root, repeat)
     result = step["result"]
     wall = step["wall_s"]
-    echo(f"ingest_avl: {wall:.2f} s wall ({step['cpu_s']:.1f} s CPU), runs {[round(w, 2) for w in step['runs_wall_s']]}, "
+    echo(f"ingest_avl: {wall:.2f} s wall ({step['cpu_s']:.1f} s CPU), "
+         f"runs {[round(w, 2) for w in step['runs_wall_s']]}, "
          f"peak RSS {step['peak_rss_mb']:,.0f} MB (after ingest_areas: {step['rss_before_mb']:,.0f} MB); "
          f"GX import {step['gx_import_s']:.2f} s (before the clock)")
     stages = {name: round(step["stages"].get(name, 0.0), 3) for name in (*STAGES, *OVERLAPPED)}
@@ -223,7 +226,8 @@ def run_benchmark(n_pings: int, n_devices: int, n_files: int, repeat: int, echo:
         echo(f"  {name:<14} {seconds:7.2f} s  {100 * seconds / wall:5.1f}%")
     for name in OVERLAPPED:
         echo(f"  ({name} thread {stages[name]:.2f} s, {100 * stages[name] / wall:.1f}% of the wall time, overlapped)")
-    echo(f"rows read {result['rows_read']:,}, loaded {result['rows_loaded']:,}, quarantined {result['rows_quarantined']:,}: "
+    echo(f"rows read {result['rows_read']:,}, loaded {result['rows_loaded']:,}, "
+         f"quarantined {result['rows_quarantined']:,}: "
          f"{result['quarantined_by_reason']}")
     # every planted fault is caught (a spike as a device's first ping has no earlier ping to jump from, and the
     # synthetic walk leaves some real pings beyond the margin, so those two counts may differ a little)
@@ -231,7 +235,8 @@ def run_benchmark(n_pings: int, n_devices: int, n_files: int, repeat: int, echo:
         result["quarantined_by_reason"].get(reason, 0) > 0.9 * n for reason, n in built["planted"].items())
     figures = {
         "benchmark": "ingest_avl", "pings": built["pings"], "devices": n_devices, "files": n_files,
-        "wall_s": round(wall, 2), "cpu_s": round(step["cpu_s"], 2), "runs_wall_s": [round(w, 2) for w in step["runs_wall_s"]],
+        "wall_s": round(wall, 2), "cpu_s": round(step["cpu_s"], 2),
+        "runs_wall_s": [round(w, 2) for w in step["runs_wall_s"]],
         "pings_per_s": round(built["pings"] / wall), "peak_rss_mb": round(step["peak_rss_mb"]),
         "floor_s": round(floor["floor_s"], 2), "ratio_to_read_csv": round(wall / floor["floor_s"], 2),
         "floor_peak_rss_mb": round(floor["peak_rss_mb"]), "gx_import_s": round(step["gx_import_s"], 2),

@@ -51,8 +51,10 @@ def text_rows(truth: pd.DataFrame) -> pd.DataFrame:
     """The pings as a CSV drop would carry them (9 decimals: 0.1 mm), faults planted, duplicates inserted."""
     lon, lat = TO_WGS84.transform(truth["x"].to_numpy(), truth["y"].to_numpy())
     rows = pd.DataFrame({
-        "device_id": truth["device"], "timestamp": pd.to_datetime(truth["t"], unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "lon": [f"{v:.9f}" for v in lon], "lat": [f"{v:.9f}" for v in lat], "speed_kmh": truth["speed"].map("{:.1f}".format),
+        "device_id": truth["device"],
+        "timestamp": pd.to_datetime(truth["t"], unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lon": [f"{v:.9f}" for v in lon], "lat": [f"{v:.9f}" for v in lat],
+        "speed_kmh": truth["speed"].map("{:.1f}".format),
         "unit_type": "vehicle",
     })
     rows = rows.astype(object)
@@ -157,7 +159,9 @@ def test_pq_drop_of_several_row_groups_through_the_dag_step(settings, tmp_path):
     try:
         assert dict(con.execute("SELECT source_row, reason FROM quarantine").fetchall()) == {
             missing: "missing_coordinates", swapped: "outside_force_area"}
-        stored = con.execute("SELECT device_key, CAST(epoch(ts_utc) AS BIGINT) AS t, easting, northing FROM stg_pings").df()
+        stored = con.execute(
+            "SELECT device_key, CAST(epoch(ts_utc) AS BIGINT) AS t, easting, northing FROM stg_pings"
+        ).df()
     finally:
         con.close()
     key = pseudonym_key(settings)

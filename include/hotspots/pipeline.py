@@ -152,13 +152,15 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
         if raws:
             counts = ingest_ping_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
-            totals.update({key: counts[key] for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason")})
+            for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason"):
+                totals[key] = counts[key]
             dates = [date.fromisoformat(d) for d in counts["local_dates"]]
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
     build_data_docs()
     totals["dates"] = [d.isoformat() for d in dates]
-    totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= _utc_midnight(day + timedelta(days=1))]
+    day_end = _utc_midnight(day + timedelta(days=1))
+    totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= day_end]
     if not files:
         log.warning("No ping files for %s on %s in %s", force, day, settings.force_landing(force) / "avl" / day.isoformat())
     log.info("avl %s %s: %s", force, day, totals)

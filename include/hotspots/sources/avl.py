@@ -129,7 +129,7 @@ def _open(con: Any, path: Path, encoding: str = "utf-8") -> tuple[list[str], str
             con.execute(f"CREATE OR REPLACE TEMP VIEW avl_raw AS SELECT * FROM read_parquet({_literal(path)}, "
                         "file_row_number = true)")
         except Exception as exc:  # corrupt files raise several DuckDB error types
-            raise InputFileError(f"{path}: cannot be read as Parquet ({_duckdb_reason(exc)}). Export the file again.") from exc
+            raise _parquet_error(path, exc) from exc
         return [c for c in _column_types(con) if c != "file_row_number"], "file_row_number + 1"
     raise InputFileError(f"{path}: unknown file type {path.suffix!r}; ping files must be {', '.join(PING_SUFFIXES)}.")
 
@@ -153,7 +153,7 @@ def _read_typed(con: Any, path: Path, settings: Settings) -> None:
             con.execute(query, params)
     except Exception as exc:
         if not csv_file:
-            raise InputFileError(f"{path}: cannot be read as Parquet ({_duckdb_reason(exc)}). Export the file again.") from exc
+            raise _parquet_error(path, exc) from exc
         raise InputFileError(
             f"{path}: cannot be parsed as CSV ({_duckdb_reason(exc)}). Check that fields containing commas "
             "are quoted and every line has the same number of fields as the header."
@@ -172,7 +172,13 @@ def _column_types(con: Any) -> dict[str, str]:
     return {name: kind for name, kind, *_ in con.execute("DESCRIBE avl_raw").fetchall()}
 
 
-def _input_view(con: Any, path: Path, header: list[str], row: str, mapping: dict[str, str]) -> tuple[bool, dict[str, str]]:
+def _parquet_error(path: Path, exc: Exception) -> InputFileError:
+    return InputFileError(f"{path}: cannot be read as Parquet ({_duckdb_reason(exc)}). Export the file again.")
+
+
+def _input_view(
+    con: Any, path: Path, header: list[str], row: str, mapping: dict[str, str]
+) -> tuple[bool, dict[str, str]]:
     """Temp view avl_input over avl_raw with the canonical columns of avl_typed.sql and ``raw``, the row as read
     (a struct keyed by canonical names, the device under device_key); returns (lon/lat input?, canonical name ->
     the file's column)."""
@@ -296,7 +302,8 @@ def _check(
     encoded = pc.dictionary_encode(typed["device"]).combine_chunks()
     devices = encoded.dictionary.to_pylist()
     device = encoded.indices.to_numpy()
-    column = {name: typed[name].to_numpy() for name in ("source_row", "ts_us", "ts_ok", "x_in", "y_in", "speed_ok", "unit_ok")}
+    column = {name: typed[name].to_numpy()
+              for name in ("source_row", "ts_us", "ts_ok", "x_in", "y_in", "speed_ok", "unit_ok")}
     reasons, easting, northing = checks.check_pings(
         devices=devices, device=device, **column, day=file_day(path), late_days=settings.late_days, extent=extent,
         margin_m=settings.ping_area_margin_m, projected=read.projected,
@@ -318,7 +325,8 @@ def _check(
     keys = pa.array([pseudonyms[name] for name in devices], pa.string())
     ok = reasons == 0
     ts = column["ts_us"][ok].astype("datetime64[us]")
-    local = pd.DatetimeIndex(ts, tz="UTC").tz_convert(settings.timezone).tz_localize(None).to_numpy().astype("datetime64[D]")
+    local = pd.DatetimeIndex(ts, tz="UTC").tz_convert(settings.timezone).tz_localize(None).to_numpy()
+    local = local.astype("datetime64[D]")
     loaded = pa.table({
         "device_key": keys.take(pa.array(device[ok])), "ts_utc": ts, "local_date": local, "easting": easting[ok],
         "northing": northing[ok], "speed_kmh": typed["speed_kmh"].filter(pa.array(ok)),
@@ -326,7 +334,8 @@ def _check(
     })
     source_file = source_name(path)
     counts = {"rows_read": int(reasons.size), "rows_loaded": int(by_code[0]),
-              "rows_quarantined": int(reasons.size - by_code[0]), "quarantined_by_reason": dict(sorted(by_reason.items())),
+              "rows_quarantined": int(reasons.size - by_code[0]),
+              "quarantined_by_reason": dict(sorted(by_reason.items())),
               "local_dates": sorted({str(d) for d in np.unique(local)}), "source_file": source_file}
     bad = pa.table({
         "source_row": column["source_row"][~ok], "reason": pa.array(checks.REASONS).take(pa.array(reasons[~ok] - 1)),
@@ -351,8 +360,8 @@ def _load(con: Any, checked: _Checked, *, force: str) -> dict[str, Any]:
         with transaction(con):
             con.execute("DELETE FROM stg_pings WHERE force = ? AND source_file = ?", [force, source_file])
             con.execute(
-                "INSERT INTO stg_pings SELECT ?, device_key, ts_utc, local_date, easting, northing, speed_kmh, unit_type, "
-                "?, now() FROM avl_loaded",
+                "INSERT INTO stg_pings SELECT ?, device_key, ts_utc, local_date, easting, northing, speed_kmh, "
+                "unit_type, ?, now() FROM avl_loaded",
                 [force, source_file],
             )
             record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
@@ -474,4 +483,5 @@ def ingest_ping_file(
 ) -> dict[str, Any]:
     """One file through ingest_ping_files. Returns rows_read, rows_loaded, rows_quarantined,
     quarantined_by_reason, local_dates and source_file."""
-    return ingest_ping_files(con, force=force, paths=[path], settings=settings, columns=columns, docs_dir=docs_dir)["by_file"][0]
+    counts = ingest_ping_files(con, force=force, paths=[path], settings=settings, columns=columns, docs_dir=docs_dir)
+    return counts["by_file"][0]

@@ -1,11 +1,11 @@
 """Checks and expectation suite for AVL / radio GPS ping files (docs/patrol.md, "Validation").
 
 Every rule is computed once, vectorised, by check_pings (numpy over the typed columns of
-sql/transform/avl_typed.sql, the impossible-jump kernel in numba): each row gets one reason code, 0 = loaded, else the first rule it fails, in this order: device id ->
-timestamp -> time window -> coordinates -> force area -> speed -> unit type -> duplicate -> impossible jump.
-Great Expectations then judges compact float check columns derived from the codes (check_columns: 1.0 pass,
-0.0 fail, NaN for rows an earlier rule rejected, which GX skips), never raw device ids (officer GPS is personal
-data, and GX data docs show failing values).
+sql/transform/avl_typed.sql, the impossible-jump kernel in numba): each row gets one reason code, 0 = loaded,
+else the first rule it fails, in this order: device id -> timestamp -> time window -> coordinates -> force
+area -> speed -> unit type -> duplicate -> impossible jump. Great Expectations then judges compact float check
+columns derived from the codes (check_columns: 1.0 pass, 0.0 fail, NaN for rows an earlier rule rejected, which
+GX skips), never raw device ids (officer GPS is personal data, and GX data docs show failing values).
 """
 
 from __future__ import annotations
@@ -57,17 +57,19 @@ REASONS = tuple(CHECK_COLUMNS)
 JUMP_CODE = REASONS.index("impossible_jump") + 1
 
 ADVICE = {
-    "invalid_device_id": "Device ids must be 1-64 letters, digits or _ . : / - (check the --columns mapping for device).",
+    "invalid_device_id": "Device ids must be 1-64 letters, digits or _ . : / - "
+    "(check the --columns mapping for device).",
     "bad_timestamp": "Timestamps must be ISO 8601 (with or without offset; no offset = UTC) or epoch seconds.",
-    "timestamp_outside_window": "The file's pings are not from its day (or the late-arrival window, settings.late_days): "
-    "check the landing folder date.",
+    "timestamp_outside_window": "The file's pings are not from its day (or the late-arrival window, "
+    "settings.late_days): check the landing folder date.",
     "missing_coordinates": "Each ping needs lon/lat or easting/northing numbers (check the --columns mapping).",
     "outside_force_area": "Coordinates fall far outside the force's areas: check lon/lat order, the CRS "
     "(easting/northing = EPSG:27700) and the force.",
     "invalid_speed": f"speed must be a number in km/h between 0 and {MAX_SPEED_KMH:.0f}, or empty.",
     "invalid_unit_type": "unit_type must be vehicle, foot or empty.",
     "duplicate_ping": "Many pings repeat a device and time: the export duplicated rows; export it again.",
-    "impossible_jump": f"Many pings jump faster than {MAX_JUMP_KMH:.0f} km/h: positions are corrupt (projection or unit mix-up).",
+    "impossible_jump": f"Many pings jump faster than {MAX_JUMP_KMH:.0f} km/h: positions are corrupt "
+    "(projection or unit mix-up).",
 }
 
 

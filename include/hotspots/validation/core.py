@@ -186,7 +186,8 @@ def validate_checks(
 ) -> list[dict[str, Any]]:
     """Validate precomputed check columns (the source decides which rows go to quarantine): returns the
     per-rule summary with unexpected counts, or raises InputFileError when a rule fails beyond tolerance."""
-    return _summarise(rules, _run_gx(frame, suite_name, rules, docs_dir, source_file, result_format="BASIC"), source_file)
+    results = _run_gx(frame, suite_name, rules, docs_dir, source_file, result_format="BASIC")
+    return _summarise(rules, results, source_file)
 
 
 def quarantine_records(
@@ -224,7 +225,8 @@ def record_validation(
     try:
         record_run(
             con, force=force, source=source, source_file=source_file, suite=outcome.suite, success=outcome.success,
-            counts=outcome.counts(), results=outcome.results, quarantine="quarantine_frame" if len(quarantine_frame) else None,
+            counts=outcome.counts(), results=outcome.results,
+            quarantine="quarantine_frame" if len(quarantine_frame) else None,
         )
     finally:
         if len(quarantine_frame):
@@ -245,10 +247,13 @@ def record_run(
 ) -> None:
     """Replace this file's quarantine rows (from relation ``quarantine``: force, source, source_file,
     source_row, reason, raw_row) and its validation_runs row (idempotent per file)."""
-    con.execute("DELETE FROM quarantine WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file])
+    con.execute(
+        "DELETE FROM quarantine WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
+    )
     if quarantine:
         con.execute(
-            f"INSERT INTO quarantine SELECT force, source, source_file, source_row, reason, raw_row, now() FROM {quarantine}"
+            "INSERT INTO quarantine SELECT force, source, source_file, source_row, reason, raw_row, now() "
+            f"FROM {quarantine}"
         )
     con.execute(
         "DELETE FROM validation_runs WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
