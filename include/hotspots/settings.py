@@ -145,8 +145,8 @@ class Settings(BaseSettings):
     )
     avl_memory_limit: str = Field(
         "1GB",
-        description="DuckDB memory_limit while the ingest_avl step runs (docs/benchmarks.md, AVL ingest): a day of "
-        "10 million pings then peaks below 2 GB; DuckDB spills to disk beyond it.",
+        description="DuckDB memory_limit while the ingest_avl step runs (docs/benchmarks.md, AVL ingest): caps what "
+        "DuckDB keeps of the warehouse in memory during the step; beyond it DuckDB spills to disk.",
     )
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
