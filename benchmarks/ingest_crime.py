@@ -9,7 +9,7 @@ part of the British National Grid, loaded into stg_areas first; one street CSV p
 data.police.uk's (64-hex Crime ID, empty for anti-social behaviour; 6-decimal WGS84 coordinates snapped to about
 one map point per three crimes; "On or near ..." locations; 2021 LSOA codes; the national crime-type and outcome
 mix), with 2.5% of rows without coordinates, 0.3% far outside (at sea) and 1% repeated Crime IDs (half exact
-copies, half with another outcome). Rows per force follow a skew like the real one (the Met about a fifth).
+copies, half with another outcome). Rows per force are skewed as in the real archive (the Met about a seventh).
 The timed step runs in a fresh process (so peak RSS is the step's own), with Great Expectations imported before
 the clock starts (a worker imports it once). Figures: docs/benchmarks.md "Crime ingest (issue 12)".
 """
