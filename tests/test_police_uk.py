@@ -72,3 +72,21 @@ def test_map_point_key_collision_fails_the_file_and_keeps_what_was_loaded(wareho
         ingest_crime_file(warehouse, force="test", path=path, settings=settings)
     assert warehouse.execute("SELECT * FROM stg_crimes ORDER BY source_row").fetchall() == altered != before
     assert len(altered) == 8
+
+
+def test_reader_keeps_file_order_and_quoted_newlines_across_blocks(tmp_path):
+    """read_csv_table parses in parallel blocks of 4 MB: a quoted field holding a line break (allowed by RFC 4180)
+    in a file of several blocks must not split its row, and source_row must follow the file's order."""
+    from hotspots.sources.csvfile import read_csv_table
+    from hotspots.validation.crime import POLICE_UK_COLUMNS
+
+    rows = good_rows(150_000)
+    for i in (5, 29_999, 44_444, 140_001):
+        rows[i]["Location"] = f"On or near\nLine {i}, Bedford"
+    path = tmp_path / "2024-02-test-street.csv"
+    path.write_text(street_csv(rows))
+    assert path.stat().st_size > 4 * (1 << 22)
+    table = read_csv_table(path, POLICE_UK_COLUMNS)
+    assert table.column("source_row").to_pylist() == list(range(1, 150_001))
+    assert table.column("Crime ID").to_pylist() == [r["Crime ID"] for r in rows]
+    assert table.column("Location").to_pylist()[44_444] == "On or near\nLine 44444, Bedford"
