@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         "outside_force_area (docs/patrol.md, Validation): patrols cross the border, misplaced pings are far away.",
     )
     avl_memory_limit: str = Field(
-        "1GB",
+        "512MB",
         description="DuckDB memory_limit while the ingest_avl step runs (docs/benchmarks.md, AVL ingest): caps what "
         "DuckDB keeps of the warehouse in memory during the step; beyond it DuckDB spills to disk.",
     )
