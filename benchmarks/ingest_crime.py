@@ -104,11 +104,12 @@ def street_frame(force: str, k: int, rows: int, seed: int) -> pd.DataFrame:
     px, py = x0 + rng.uniform(50, side - 50, n_points), y0 + rng.uniform(50, side - 50, n_points)
     lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(px, py)
     # 'Elsewhere' rows: a point in the North Sea, east of every force's block (outside_force_area in both layouts).
-    far_lon, far_lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(830_000.0, 300_000.0 + k)
-    streets = np.array([f"On or near {name}" for name in (
-        [f"{w} {s}" for w in ("High", "Church", "Station", "Park", "Mill", "London", "Victoria", "Green", "Kings", "Queens")
-         for s in ("Street", "Road", "Lane", "Close", "Avenue", "Way", "Drive", "Crescent")] + ["Supermarket", "Parking Area",
-                                                                                               "Petrol Station", "Nightclub"])])
+    far_lon, far_lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(830_000.0,
+                                                                                                 300_000.0 + k)
+    words = ("High", "Church", "Station", "Park", "Mill", "London", "Victoria", "Green", "Kings", "Queens")
+    kinds = ("Street", "Road", "Lane", "Close", "Avenue", "Way", "Drive", "Crescent")
+    places = [f"{w} {s}" for w in words for s in kinds] + ["Supermarket", "Parking Area", "Petrol Station", "Nightclub"]
+    streets = np.array([f"On or near {name}" for name in places])
     base = rows - int(rows * REPEATED)
     point = np.minimum((rng.random(base) ** 2.5 * n_points).astype(int), n_points - 1)
     types = np.array([t for t, _ in CRIME_MIX])[rng.choice(len(CRIME_MIX), base, p=_p(CRIME_MIX))]
@@ -126,7 +127,8 @@ def street_frame(force: str, k: int, rows: int, seed: int) -> pd.DataFrame:
         "Longitude": np.char.mod("%.6f", np.asarray(lon)[point]).astype(object),
         "Latitude": np.char.mod("%.6f", np.asarray(lat)[point]).astype(object),
         "Location": streets[point % len(streets)].astype(object),
-        "LSOA code": lsoa[point].astype(object), "LSOA name": np.char.add(f"{force[:6].title()} ", (point % 900).astype(str)),
+        "LSOA code": lsoa[point].astype(object),
+        "LSOA name": np.char.add(f"{force[:6].title()} ", (point % 900).astype(str)),
         "Crime type": types, "Last outcome category": outcomes, "Context": "",
     })
     missing = rng.random(base) < MISSING
@@ -325,7 +327,8 @@ def _report(step: dict[str, Any], floor_s: float, rows: int, echo: Callable[[str
         raise RuntimeError(f"{totals['rows_read']} rows read, {rows} written")
     echo(f"ingest_crime: {wall:.2f} s wall, {rows / wall:,.0f} rows/s, peak RSS {step['peak_rss_mb']:.0f} MB "
          f"(Great Expectations imported before the clock: {step['import_gx_s']:.1f} s)")
-    echo(f"    read {totals['rows_read']:,}, loaded {totals['rows_loaded']:,}, quarantined {totals['rows_quarantined']:,}: "
+    echo(f"    read {totals['rows_read']:,}, loaded {totals['rows_loaded']:,}, "
+         f"quarantined {totals['rows_quarantined']:,}: "
          + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items())))
     echo(f"DuckDB read_csv of the same files (floor): {floor_s:.2f} s; ingest / floor = {wall / floor_s:.1f}x")
     stages = dict(sorted(step["stages"].items(), key=lambda kv: -kv[1]))

@@ -73,7 +73,9 @@ def read_parquet_file(path: Path, what: str) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputFileError(f"{path}: cannot be read as Parquet ({exc}). Export the {what} again.") from exc
     if frame.empty:
-        raise InputFileError(f"{path}: the {what} has no rows. Export it again (the task stays failed so the gap is not silent).")
+        raise InputFileError(
+            f"{path}: the {what} has no rows. Export it again (the task stays failed so the gap is not silent)."
+        )
     return frame
 
 

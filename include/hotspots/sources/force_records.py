@@ -104,7 +104,8 @@ def ingest_force_records(
     )
     with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
-        record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine)
+        record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file,
+                          quarantine_frame=quarantine)
     counts = outcome.counts() | {
         "events_outside": outside,
         "source_file": source_file,

@@ -63,13 +63,16 @@ def file_month(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def prepare_frames(con: duckdb.DuckDBPyConnection, paths: list[Path], *, force: str) -> list[tuple[pa.Table, pd.DataFrame]]:
+def prepare_frames(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], *, force: str
+) -> list[tuple[pa.Table, pd.DataFrame]]:
     """Each file as text (Arrow, source_row = 1..n in file order) and its check frame (police_uk_checks) with
     easting/northing (EPSG:27700, plausible unswapped degrees only) and the distance outside the force's area.
     The points of all the files are transformed in one pass and the force's extent is read once."""
     prepared = [(table, police_uk_checks(table)) for table in (read_csv_table(p, POLICE_UK_COLUMNS) for p in paths)]
     extent = force_extent(con, force)
-    lon, lat = (pd.concat([c[column] for _, c in prepared], ignore_index=True) for column in ("degree_lon", "degree_lat"))
+    lon, lat = (pd.concat([checks[column] for _, checks in prepared], ignore_index=True)
+                for column in ("degree_lon", "degree_lat"))
     not_swapped = lat >= lon
     easting, northing = transform_distinct(con, lon.where(not_swapped), lat.where(not_swapped))
     start = 0
@@ -99,7 +102,8 @@ def typed_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, checks: pd.DataF
     """Register the file with its derived columns (``checks`` and ``keep``, one flag per row, both in file order)
     and return the name of a view of the kept rows' typed columns (sql/transform/police_uk_typed.sql)."""
     derived = {"keep": pa.array(keep), "crime_id": pc.utf8_trim_whitespace(table.column("Crime ID"))}
-    derived |= {c: pa.array(checks[c].to_numpy(dtype="float64"), from_pandas=True) for c in ("lon", "lat", "easting", "northing")}
+    derived |= {c: pa.array(checks[c].to_numpy(dtype="float64"), from_pandas=True)
+                for c in ("lon", "lat", "easting", "northing")}
     for name, values in derived.items():
         table = table.append_column(name, values)
     con.register("police_uk_file", table)
@@ -110,7 +114,8 @@ def typed_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, checks: pd.DataF
 def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_file: str) -> int:
     """The file_id of (force, source, source_file) in stg_crime_files, added if new; stamps loaded_at."""
     found = con.execute(
-        "SELECT file_id FROM stg_crime_files WHERE force = ? AND source = ? AND source_file = ?", [force, source, source_file]
+        "SELECT file_id FROM stg_crime_files WHERE force = ? AND source = ? AND source_file = ?",
+        [force, source, source_file],
     ).fetchone()
     if found:
         con.execute("UPDATE stg_crime_files SET loaded_at = now() WHERE file_id = ?", [found[0]])
@@ -132,7 +137,8 @@ def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, 
         "CREATE OR REPLACE TEMP VIEW crimes_to_load AS SELECT * REPLACE "
         f"(nullif(location, '') AS location, nullif(file_lsoa_code, '') AS file_lsoa_code) FROM {relation}"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE file_crime_points AS " + read_sql("transform/file_crime_points"), {"force": force})
+    con.execute("CREATE OR REPLACE TEMP TABLE file_crime_points AS " + read_sql("transform/file_crime_points"),
+                {"force": force})
     check_crime_point_keys(con, source_file)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE new_crime_points AS
@@ -144,7 +150,8 @@ def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, 
     try:
         con.execute(
             """INSERT INTO stg_crime_points
-               SELECT point_key, ?, lon, lat, easting, northing, location, file_lsoa_code, area_code FROM new_points_placed""",
+               SELECT point_key, ?, lon, lat, easting, northing, location, file_lsoa_code, area_code
+               FROM new_points_placed""",
             [force],
         )
     finally:
@@ -230,7 +237,8 @@ def _store(
     con.register("police_uk_reasons", pa.table({"source_row": source_row[bad],
                                                 "reason": pa.array(reasons[bad], pa.string())}))
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + read_sql("transform/police_uk_quarantine"),
+        quarantine_sql = read_sql("transform/police_uk_quarantine")
+        con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + quarantine_sql,
                     {"force": force, "source": SOURCE, "source_file": source_file})
         outside = load_relation(con, relation, force=force, source=SOURCE, source_file=source_file)
         record_run(con, force=force, source=SOURCE, source_file=source_file, suite="police_uk_street", success=True,
