@@ -258,7 +258,7 @@ class _Read:
     cursor: Any
     header: list[str]
     names: dict[str, str]
-    projected: bool
+    projected: bool  # lon/lat, not easting/northing
     typed: Any  # pyarrow.Table: source_row and the typed columns of avl_typed.sql
 
 
@@ -303,10 +303,11 @@ def _check(
     devices = encoded.dictionary.to_pylist()
     device = encoded.indices.to_numpy()
     column = {name: typed[name].to_numpy()
-              for name in ("source_row", "ts_us", "ts_ok", "x_in", "y_in", "speed_ok", "unit_ok")}
-    reasons, easting, northing = checks.check_pings(
-        devices=devices, device=device, **column, day=file_day(path), late_days=settings.late_days, extent=extent,
-        margin_m=settings.ping_area_margin_m, projected=read.projected,
+              for name in ("source_row", "ts_us", "ts_ok", "speed_ok", "unit_ok")}
+    easting, northing = checks.to_grid(typed["x_in"].to_numpy(), typed["y_in"].to_numpy(), projected=read.projected)
+    reasons = checks.check_pings(
+        devices=devices, device=device, **column, easting=easting, northing=northing, day=file_day(path),
+        late_days=settings.late_days, extent=extent, margin_m=settings.ping_area_margin_m,
     )
     start = _timed("checks", start)
     results = validate_checks(

@@ -11,8 +11,8 @@ GX skips), never raw device ids (officer GPS is personal data, and GX data docs 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,7 @@ CHECK_COLUMNS = {
 }
 REASONS = tuple(CHECK_COLUMNS)
 JUMP_CODE = REASONS.index("impossible_jump") + 1
+_THREAD = threading.local()
 
 ADVICE = {
     "invalid_device_id": "Device ids must be 1-64 letters, digits or _ . : / - "
@@ -83,15 +84,14 @@ def avl_rules() -> list[Rule]:
 
 
 def check_pings(
-    *, devices: list[str], device: np.ndarray, ts_us: np.ndarray, ts_ok: np.ndarray, x_in: np.ndarray,
-    y_in: np.ndarray, speed_ok: np.ndarray, unit_ok: np.ndarray, source_row: np.ndarray, day: date | None,
-    late_days: int, extent: tuple[float, float, float, float], margin_m: float, projected: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(reason, easting, northing) per row of a ping file's typed columns (sql/transform/avl_typed.sql; the
-    arrays are aligned row by row, any order): reason 0 = loaded, else the 1-based code in REASONS of the
+    *, devices: list[str], device: np.ndarray, ts_us: np.ndarray, ts_ok: np.ndarray, easting: np.ndarray,
+    northing: np.ndarray, speed_ok: np.ndarray, unit_ok: np.ndarray, source_row: np.ndarray, day: date | None,
+    late_days: int, extent: tuple[float, float, float, float], margin_m: float,
+) -> np.ndarray:
+    """The reason code per row of a ping file's typed columns (sql/transform/avl_typed.sql, positions by
+    to_grid; the arrays are aligned row by row, any order): 0 = loaded, else the 1-based code in REASONS of the
     first rule the row fails. ``device`` indexes ``devices``; ``day`` is the folder's day (None: the day of the
-    latest valid timestamp); ``extent`` is the force areas' bounding box (EPSG:27700); ``projected`` means x_in,
-    y_in are lon/lat (WGS84, transformed to EPSG:27700 with always_xy) rather than easting/northing."""
+    latest valid timestamp); ``extent`` is the force areas' bounding box (EPSG:27700)."""
     n = device.size
     reason = np.zeros(n, np.uint8)
     alive = np.ones(n, bool)
@@ -109,12 +109,6 @@ def check_pings(
         day = (ts_us[alive].max().astype("datetime64[us]").astype("datetime64[D]")).item()
     if day is not None:
         reject(3, (ts_us >= _epoch_us(day - timedelta(days=late_days))) & (ts_us < _epoch_us(day + timedelta(days=1))))
-    easting, northing = np.full(n, np.nan), np.full(n, np.nan)
-    if projected:
-        inside = (x_in >= -180) & (x_in <= 180) & (y_in >= -90) & (y_in <= 90)
-        easting[inside], northing[inside] = _to_bng().transform(x_in[inside], y_in[inside])
-    else:
-        easting[:], northing[:] = x_in, y_in
     reject(4, np.isfinite(easting) & np.isfinite(northing))
     xmin, ymin, xmax, ymax = extent
     reject(5, (easting >= xmin - margin_m) & (easting <= xmax + margin_m)
@@ -129,18 +123,31 @@ def check_pings(
     kept = order[np.concatenate([[True], ~repeat])] if order.size else order
     jumps = _implausible(device[kept], ts_us[kept], easting[kept], northing[kept], MAX_JUMP_KMH)
     reason[kept[jumps]] = JUMP_CODE
-    return reason, easting, northing
+    return reason
+
+
+def to_grid(x_in: np.ndarray, y_in: np.ndarray, *, projected: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Easting and northing (EPSG:27700) of a file's coordinates: lon/lat (``projected``) transformed from WGS84
+    with always_xy where within +-180/+-90, easting/northing as given; NaN where there is no position."""
+    if not projected:
+        return x_in.astype(np.float64), y_in.astype(np.float64)
+    easting, northing = np.full(x_in.size, np.nan), np.full(x_in.size, np.nan)
+    inside = (x_in >= -180) & (x_in <= 180) & (y_in >= -90) & (y_in <= 90)
+    easting[inside], northing[inside] = _to_bng().transform(x_in[inside], y_in[inside])
+    return easting, northing
 
 
 def _epoch_us(day: date) -> int:
     return int(np.datetime64(day.isoformat(), "us").astype(np.int64))
 
 
-@lru_cache(maxsize=1)
 def _to_bng() -> Any:
-    from pyproj import Transformer
+    """This thread's transformer (pyproj transformers are not to be shared between threads)."""
+    if not hasattr(_THREAD, "to_bng"):
+        from pyproj import Transformer
 
-    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+        _THREAD.to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    return _THREAD.to_bng
 
 
 def check_columns(reasons: np.ndarray) -> pd.DataFrame:
