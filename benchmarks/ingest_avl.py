@@ -5,7 +5,7 @@ read_csv of the same files (the floor: merely reading them), timed in the same r
     flock /tmp/bench.lock .venv/bin/hotspots bench ingest-avl [--pings 10000000] [--devices 1000] [--files 24]
 
 The data: the synthetic county of the patrol benchmark (381 irregular areas over 36 x 34 km, inserted into
-stg_areas); devices drive, walk and park (hotspots.patrol.bench.synthetic_pings, one ping every ~8.6 s at 10 M)
+stg_areas); devices drive, walk and park (benchmarks.patrol_minutes.synthetic_pings, one ping every ~8.6 s at 10 M)
 over UTC day 2024-03-31 (the day British Summer Time starts), written as --files CSV drops in
 landing/<force>/avl/2024-03-31/ (hourly for 24). 0.02% of the rows for each of the nine rules are planted faults
 (bad device id, unparseable time, a time 10 days old, no coordinates, lon/lat swapped, speed -5, unit 'bicycle',
@@ -21,10 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -32,6 +28,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from benchmarks.common import StageClock, median_run, peak_rss_mb, run_child
 
 FORCE = "bench"
 DAY = date(2024, 3, 31)
@@ -57,7 +55,7 @@ def build(root: Path, n_pings: int, n_devices: int, n_files: int, seed: int = 5)
     import shapely
     from pyproj import Transformer
 
-    from hotspots.patrol.bench import synthetic_areas, synthetic_pings
+    from benchmarks.patrol_minutes import synthetic_areas, synthetic_pings
 
     landing = root / "data" / "landing" / FORCE
     landing.mkdir(parents=True, exist_ok=True)
@@ -119,29 +117,6 @@ def build(root: Path, n_pings: int, n_devices: int, n_files: int, seed: int = 5)
             "bytes": sum(p.stat().st_size for p in paths)}
 
 
-class _Stages:
-    """Wall seconds of named functions (wrapped in place, behaviour unchanged)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def wrap(self, module: Any, name: str, stage: str) -> None:
-        inner = getattr(module, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-
-        setattr(module, name, timed)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_step(repeat: int) -> dict[str, Any]:
     """In this (fresh) process: the areas into stg_areas, then the real ingest_avl step `repeat` times."""
     start = time.perf_counter()
@@ -161,22 +136,22 @@ def run_step(repeat: int) -> dict[str, Any]:
         for code, wkt in json.loads((settings.force_landing(FORCE) / "areas.json").read_text()):
             con.execute("INSERT INTO stg_areas SELECT ?, ?, ?, g, ST_Area(g), 'synthetic', now() FROM "
                         "(SELECT ST_GeomFromText(?) AS g)", [FORCE, code, code, wkt])
-    stages = _Stages()
+    stages = StageClock()
     stages.wrap(pipeline, "_to_raw", "raw_copy")
     stages.wrap(hotspots.patrol, "compute_daily_patrol", "daily_patrol")
     stages.wrap(pipeline, "build_data_docs", "data_docs")
     runs = []
     for _ in range(repeat):
         stages.seconds.clear()
-        rss_before = _peak_rss_mb()
+        rss_before = peak_rss_mb()
         start, cpu = time.perf_counter(), time.process_time()
         result = pipeline.ingest_avl(FORCE, DAY, settings)
         wall = time.perf_counter() - start
         runs.append({"wall_s": wall, "cpu_s": time.process_time() - cpu, "result": result, "rss_before_mb": rss_before,
                      "stages": {**stages.seconds, **avl.STAGE_SECONDS}})
-    run = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+    run = median_run(runs, lambda r: r["wall_s"])
     return {"gx_import_s": gx_import_s, "runs_wall_s": [r["wall_s"] for r in runs], **run,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def run_floor(paths: list[str]) -> dict[str, Any]:
@@ -186,19 +161,11 @@ def run_floor(paths: list[str]) -> dict[str, Any]:
     con = duckdb.connect()
     start = time.perf_counter()
     rows = con.execute("CREATE TABLE pings AS SELECT * FROM read_csv(?)", [paths]).fetchone()[0]
-    return {"floor_s": time.perf_counter() - start, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
+    return {"floor_s": time.perf_counter() - start, "rows": rows, "peak_rss_mb": peak_rss_mb()}
 
 
 def _child(what: str, root: Path, arg: Any) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ingest_avl", "--child", what, "--root", str(root), "--arg", json.dumps(arg)],
-        env={**_env(root), "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                          os.environ.get("PYTHONPATH", "")])},
-        capture_output=True, text=True,
-    )
-    if out.returncode:
-        raise RuntimeError(f"benchmark {what} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("ingest_avl", ["--child", what, "--root", str(root), "--arg", json.dumps(arg)], env=_env(root))
 
 
 def run_benchmark(n_pings: int, n_devices: int, n_files: int, repeat: int, echo: Callable[[str], None] = print,

@@ -14,6 +14,9 @@ from hotspots.patrol import PatrolParams, patrol_minutes
 from hotspots.patrol.core import local_days
 from hotspots.patrol.grid import AreaIndex
 
+# The defaults are the settings' (the fixture clears HOTSPOTS_* so they are the documented ones).
+pytestmark = pytest.mark.usefixtures("settings")
+
 X0, Y0 = 500_000.0, 245_000.0
 # A: [0, 1000] x [0, 1000], B: [1000, 2000] x [0, 1000] (metres from X0, Y0); C far away
 AREAS = [
@@ -21,6 +24,13 @@ AREAS = [
     ("B", shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)),
     ("C", shapely.box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000).difference(shapely.box(X0 + 5400, Y0 + 400, X0 + 5600, Y0 + 600))),
 ]
+
+
+def params_with(**overrides) -> PatrolParams:
+    """The settings' patrol parameters with some replaced."""
+    from hotspots.settings import get_settings
+
+    return PatrolParams.from_settings(get_settings(), **overrides)
 
 
 def utc(text: str) -> datetime:
@@ -37,7 +47,7 @@ def track(device: str, start: str, seconds: list[float], x: float = 500, y: floa
 def run(rows: list[dict], **params) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    return patrol_minutes(frame, AREAS, PatrolParams(**params))
+    return patrol_minutes(frame, AREAS, params_with(**params))
 
 
 def row(result: pd.DataFrame, area: str, day: str) -> dict:
@@ -133,7 +143,7 @@ def test_autumn_dst_day_split_at_local_midnight():
     result = run(track("d1", "2024-10-26T22:50:00", every(60, 20)))
     assert row(result, "A", "2024-10-26")["patrol_minutes"] == 10
     assert row(result, "A", "2024-10-27")["patrol_minutes"] == 10
-    days = local_days(date(2024, 10, 27), date(2024, 10, 27), PatrolParams())
+    days = local_days(date(2024, 10, 27), date(2024, 10, 27), params_with())
     assert days.midnights[1] - days.midnights[0] == 25 * 3600 * 10**6
 
 
@@ -173,9 +183,9 @@ def test_window_that_wraps_midnight():
 
 def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="max_gap_s"):
-        PatrolParams(max_gap_s=86_400)
+        params_with(max_gap_s=86_400)
     with pytest.raises(ValueError, match="buffer_m"):
-        PatrolParams(buffer_m=-1)
+        params_with(buffer_m=-1)
 
 
 def random_case(seed: int, n: int = 6000):
@@ -193,13 +203,15 @@ def random_case(seed: int, n: int = 6000):
     return pings, areas
 
 
-@pytest.mark.parametrize("seed,params", [(11, PatrolParams(max_gap_s=1800)), (12, PatrolParams(max_gap_s=600, max_speed_kmh=None, buffer_m=0.0))])
-def test_fast_method_equals_spatial_join_and_geopandas(seed, params):
+@pytest.mark.parametrize("seed,overrides", [(11, dict(max_gap_s=1800)),
+                                            (12, dict(max_gap_s=600, max_speed_kmh=None, buffer_m=0.0))])
+def test_fast_method_equals_spatial_join_and_geopandas(seed, overrides):
     import duckdb
 
-    from hotspots.patrol.reference import compare, geopandas_patrol, spatial_join_patrol
+    from benchmarks.patrol_reference import compare, geopandas_patrol, spatial_join_patrol
     from hotspots.warehouse import load_spatial
 
+    params = params_with(**overrides)
     pings, areas = random_case(seed)
     fast = patrol_minutes(pings, areas, params)
     con = duckdb.connect()
@@ -239,11 +251,12 @@ def test_grid_lists_every_area_a_ping_may_belong_to(buffer_m, cell_m, case):
 def test_parallel_chunks_give_the_same_result_as_one_pass():
     """Time chunks (used from 65,536 pings up) must not change a figure: force several on a small case, and
     check the chunked passes against the plain per-area sweep."""
+    from benchmarks.patrol_reference import reference_figures
     from hotspots.patrol import kernels
-    from hotspots.patrol.core import PingArrays, koper_us, ping_days, reference_figures
+    from hotspots.patrol.core import PingArrays, koper_us, ping_days
 
     pings, areas = random_case(13)
-    params = PatrolParams(max_gap_s=900)
+    params = params_with(max_gap_s=900)
     p = PingArrays.from_input(pings)
     index = AreaIndex.build(areas, params.buffer_m)
     days = ping_days(p, params)
@@ -268,3 +281,23 @@ def test_parallel_chunks_give_the_same_result_as_one_pass():
         end_n, many = figures(nch)
         assert np.array_equal(end_n, end)
         assert all(np.array_equal(a, b) for a, b in zip(many, one))
+
+
+def test_patrol_parameters_have_one_owner_the_settings(monkeypatch):
+    """PatrolParams has no defaults of its own: every value is the setting's, overrides are checked by its rules."""
+    from hotspots.patrol.core import SETTING_OF
+    from hotspots.settings import reload_settings
+
+    with pytest.raises(TypeError):
+        PatrolParams()  # the defaults live in Settings only
+    monkeypatch.setenv("HOTSPOTS_BUFFER_M", "40")
+    monkeypatch.setenv("HOTSPOTS_PATROL_WINDOW_START", "18:30")
+    settings = reload_settings()
+    params = PatrolParams.from_settings(settings)
+    assert (params.buffer_m, params.window_start) == (40.0, time(18, 30))
+    assert {name: getattr(params, name) for name in SETTING_OF} == {
+        name: getattr(settings, setting) for name, setting in SETTING_OF.items()}
+    assert PatrolParams.from_settings(settings, max_speed_kmh=None, timezone="UTC").max_speed_kmh is None
+    assert settings.max_speed_kmh == 25.0  # overrides leave the settings alone
+    with pytest.raises(TypeError, match="not a patrol parameter"):
+        PatrolParams.from_settings(settings, buffer=10)

@@ -24,6 +24,19 @@ def bench_group(app: typer.Typer) -> typer.Typer:
     return bench
 
 
+def import_benchmark(name: str):
+    """benchmarks.<name> from the repository root (settings.PROJECT_ROOT): benchmarks are not in the runtime
+    package, so the `hotspots bench` commands put the root on sys.path."""
+    import importlib
+    import sys
+
+    from hotspots.settings import PROJECT_ROOT
+
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    return importlib.import_module(f"benchmarks.{name}")
+
+
 def register(app: typer.Typer) -> None:
     """Add patrol-minutes and bench patrol-minutes to the `hotspots` app."""
 
@@ -108,10 +121,9 @@ def register(app: typer.Typer) -> None:
         ),
         repeat: int = typer.Option(3, "--repeat", min=1, help="Timed runs of the fast method; the median is reported."),
     ) -> None:
-        """Fast method vs DuckDB SPATIAL_JOIN vs geopandas sjoin: pings per second, exact agreement, memory."""
-        from hotspots.patrol.bench import run_benchmark
-
-        figures = run_benchmark(n_pings, devices, subsample, repeat, echo=typer.echo)
+        """Fast method vs DuckDB SPATIAL_JOIN vs geopandas sjoin: pings per second, exact agreement, memory
+        (benchmarks/patrol_minutes.py)."""
+        figures = import_benchmark("patrol_minutes").run_benchmark(n_pings, devices, subsample, repeat, echo=typer.echo)
         typer.echo(json.dumps(figures))
         if not figures["agree"]:
             raise typer.Exit(1)

@@ -25,34 +25,42 @@ US_PER_MINUTE = 60_000_000
 MAX_GAP_LIMIT_S = 22 * 3600
 
 
+# PatrolParams field -> the Settings field that defines it (docs/settings.md): Settings is the one owner.
+SETTING_OF = {
+    "buffer_m": "buffer_m", "max_gap_s": "max_gap_s", "max_speed_kmh": "max_speed_kmh",
+    "koper_minutes": "koper_minutes", "timezone": "timezone",
+    "window_start": "patrol_window_start", "window_end": "patrol_window_end",
+}
+
+
 @dataclass(frozen=True)
 class PatrolParams:
-    """The knobs of docs/patrol.md; defaults as in Settings (Operation Rowan)."""
+    """The knobs of docs/patrol.md as the kernels take them; build with from_settings (no defaults here)."""
 
-    buffer_m: float = 100.0
-    max_gap_s: float = 120.0
-    max_speed_kmh: float | None = 25.0
-    koper_minutes: float = 10.0
-    timezone: str = "Europe/London"
-    window_start: time = time(14, 0)
-    window_end: time = time(0, 0)
+    buffer_m: float
+    max_gap_s: float
+    max_speed_kmh: float | None
+    koper_minutes: float
+    timezone: str
+    window_start: time
+    window_end: time
 
     def __post_init__(self) -> None:
         if not 0 < self.max_gap_s <= MAX_GAP_LIMIT_S:
             raise ValueError(f"max_gap_s must be in (0, {MAX_GAP_LIMIT_S}] seconds, got {self.max_gap_s}.")
-        if self.buffer_m < 0:
-            raise ValueError(f"buffer_m must be >= 0, got {self.buffer_m}.")
         ZoneInfo(self.timezone)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "PatrolParams":
-        values = dict(
-            buffer_m=settings.buffer_m, max_gap_s=settings.max_gap_s, max_speed_kmh=settings.max_speed_kmh,
-            koper_minutes=settings.koper_minutes, timezone=settings.timezone,
-            window_start=settings.patrol_window_start, window_end=settings.patrol_window_end,
-        )
-        values.update(overrides)
-        return cls(**values)
+        """The settings' values; ``overrides`` (PatrolParams field names) replace some of them and are checked by
+        the settings' own rules (e.g. buffer_m >= 0)."""
+        unknown = sorted(set(overrides) - set(SETTING_OF))
+        if unknown:
+            raise TypeError(f"not a patrol parameter: {', '.join(unknown)}; use {', '.join(SETTING_OF)}.")
+        if overrides:
+            update = {SETTING_OF[name]: value for name, value in overrides.items()}
+            settings = type(settings).model_validate(settings.model_dump() | update)
+        return cls(**{name: getattr(settings, setting) for name, setting in SETTING_OF.items()})
 
     @property
     def gap_us(self) -> int:
@@ -159,15 +167,6 @@ def to_us(values: Any) -> np.ndarray:
     return parsed.dt.tz_localize(None).to_numpy().astype("datetime64[us]").view(np.int64)
 
 
-def ping_intervals(p: PingArrays, params: PatrolParams) -> np.ndarray:
-    """End of each ping's presence interval; end == ts marks a ping that is not patrol (see
-    kernels.presence_intervals)."""
-    n_dev = max(p.n_dev, 1)
-    return kernels.presence_intervals(
-        p.dev, n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit, kernels.chunk_count(p.ts.size, n_dev)
-    )
-
-
 def ping_days(p: PingArrays, params: PatrolParams) -> Days:
     """The local days the pings' presence can fall on (the last interval may run past the last ping)."""
     first = local_date_of(int(p.ts[0]), params.timezone)
@@ -198,17 +197,6 @@ def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolPara
     )
 
 
-def reference_figures(
-    p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, days: Days, n_areas: int, params: PatrolParams
-) -> tuple[np.ndarray, ...]:
-    """The same figures from (ping, area) pairs found by another method, pairs in time order (the plain way:
-    group the presence records by area, then one sweep per area; see kernels.sweep_areas)."""
-    area_ptr, start, stop, device = kernels.group_by_area(
-        pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int64, copy=False), n_areas, p.ts, end, p.dev
-    )
-    return kernels.sweep_areas(area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win, koper_us(params))
-
-
 def figures_frame(figures: tuple[np.ndarray, ...], codes: Sequence[str], days: Days) -> pd.DataFrame:
     """OUTPUT_COLUMNS, one row per (area, day) with presence, from the per-(area, day) arrays."""
     patrol, officer, visits, koper, devices, window = figures
@@ -237,14 +225,14 @@ def empty_result() -> pd.DataFrame:
 def patrol_minutes(
     pings: Any,
     areas: Sequence[tuple[str, Any]] | AreaIndex,
-    params: PatrolParams | None = None,
+    params: PatrolParams,
 ) -> pd.DataFrame:
     """Daily patrol per area: columns OUTPUT_COLUMNS, one row per (area, local date) with presence.
 
     pings: DataFrame or mapping of arrays [device_key, ts, easting, northing, speed_kmh]; areas: list of
-    (area_code, shapely geometry in EPSG:27700), or a prebuilt AreaIndex for the same buffer.
+    (area_code, shapely geometry in EPSG:27700), or a prebuilt AreaIndex for the same buffer; params:
+    PatrolParams.from_settings(settings).
     """
-    params = params or PatrolParams()
     index = areas if isinstance(areas, AreaIndex) else AreaIndex.build(list(areas), params.buffer_m)
     if index.buffer_m != params.buffer_m:
         raise ValueError(f"AreaIndex built for buffer {index.buffer_m} m, params ask for {params.buffer_m} m.")

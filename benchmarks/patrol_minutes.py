@@ -1,18 +1,19 @@
 """Benchmark of the patrol method: synthetic county, N pings, fast method vs SPATIAL_JOIN vs geopandas.
 
-`hotspots bench patrol-minutes [--pings N]`; figures are recorded in docs/benchmarks.md ("Patrol minutes").
+    flock /tmp/bench.lock .venv/bin/hotspots bench patrol-minutes [--pings N]
+
+Figures are recorded in docs/benchmarks.md ("Patrol minutes"). The synthetic county and pings are also the data
+of benchmarks/ingest_avl.py. The patrol parameters are the settings' (hotspots.settings).
 """
 
 from __future__ import annotations
 
-import resource
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
 
+from benchmarks.common import median_run, peak_rss_mb, timed
 from hotspots.patrol.core import PatrolParams, PingArrays, patrol_minutes
 from hotspots.patrol.grid import AreaIndex
 
@@ -98,27 +99,6 @@ def _fold(v: np.ndarray, size: float) -> np.ndarray:
     return np.where(v > size, 2 * size - v, v)
 
 
-@dataclass
-class Timing:
-    name: str
-    pings: int
-    seconds: float
-
-    @property
-    def pings_per_s(self) -> float:
-        return self.pings / self.seconds
-
-
-def _timed(name: str, n: int, fn: Any) -> tuple[Any, Timing]:
-    start = time.perf_counter()
-    result = fn()
-    return result, Timing(name, n, time.perf_counter() - start)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_benchmark(
     n_pings: int = 10_000_000, n_devices: int = 1000, subsample: int = 1_000_000, repeat: int = 3, echo: Any = print
 ) -> dict[str, Any]:
@@ -126,10 +106,11 @@ def run_benchmark(
     (c) geopandas on a subsample of whole devices, check all agree exactly, and return the figures."""
     import duckdb
 
-    from hotspots.patrol.reference import compare, geopandas_patrol, spatial_join_patrol
+    from benchmarks.patrol_reference import compare, geopandas_patrol, spatial_join_patrol
+    from hotspots.settings import get_settings
     from hotspots.warehouse import load_spatial
 
-    params = PatrolParams()
+    params = PatrolParams.from_settings(get_settings())
     areas = synthetic_areas()
     vertices = [len(shapely.get_coordinates(g)) - 1 for _, g in areas]
     echo(f"areas: {len(areas)} irregular polygons tiling {REGION_M[0] / 1000:.0f} x {REGION_M[1] / 1000:.0f} km, "
@@ -139,39 +120,40 @@ def run_benchmark(
     pings = synthetic_pings(n_pings, n_devices)
     n = len(pings["ts"])
     echo(f"pings: {n:,} from {n_devices} devices over one local day (31 March 2024, the spring DST change)")
-    rss_before = _peak_rss_mb()
+    rss_before = peak_rss_mb()
 
     def fast() -> Any:
         index = AreaIndex.build(areas, params.buffer_m)
         return patrol_minutes(pings, index, params), index
 
-    runs = [_timed("fast (grid + numba)", n, fast) for _ in range(repeat)]
-    (result, index), t_fast = sorted(runs, key=lambda run: run[1].seconds)[len(runs) // 2]  # the median run
-    rss_fast = _peak_rss_mb()
+    runs = [timed("fast (grid + numba)", n, fast) for _ in range(repeat)]
+    (result, index), t_fast = median_run(runs, lambda run: run[1].seconds)
+    rss_fast = peak_rss_mb()
     stats = index.stats()
-    build_s = _timed("grid", 0, lambda: AreaIndex.build(areas, params.buffer_m))[1].seconds
-    echo(f"(a) fast method, all pings: {t_fast.seconds:.2f} s = {t_fast.pings_per_s / 1e6:.2f} M pings/s, the median of "
-         f"{repeat} runs ({', '.join(f'{t.seconds:.2f}' for _, t in runs)} s; each includes the grid build, {build_s:.2f} s; "
-         f"cell {stats['cell_m']:.0f} m, {stats['certain_share']:.0%} of cell entries need no geometry test); "
-         f"{len(result)} area-days")
+    build_s = timed("grid", 0, lambda: AreaIndex.build(areas, params.buffer_m))[1].seconds
+    echo(f"(a) fast method, all pings: {t_fast.seconds:.2f} s = {t_fast.per_s / 1e6:.2f} M pings/s, the median of "
+         f"{repeat} runs ({', '.join(f'{t.seconds:.2f}' for _, t in runs)} s; each includes the grid build, "
+         f"{build_s:.2f} s; cell {stats['cell_m']:.0f} m, {stats['certain_share']:.0%} of cell entries need no "
+         f"geometry test); {len(result)} area-days")
     echo(f"    peak RSS {rss_fast:.0f} MB (generated pings alone: {rss_before:.0f} MB)")
 
     n_sub_dev = max(1, int(round(n_devices * min(1.0, subsample / n))))
     mask = pings["device_key"] < n_sub_dev
     sub = PingArrays.from_input({k: v[mask] for k, v in pings.items()})
     m = len(sub.ts)
-    echo(f"subsample for (b) and (c): the {n_sub_dev} first devices, {m:,} pings (whole devices, so the same semantics)")
-    sub_fast, t_sub = _timed("fast", m, lambda: patrol_minutes(sub, areas, params))
+    echo(f"subsample for (b) and (c): the {n_sub_dev} first devices, {m:,} pings "
+         "(whole devices, so the same semantics)")
+    sub_fast, t_sub = timed("fast", m, lambda: patrol_minutes(sub, areas, params))
     con = duckdb.connect()
     load_spatial(con)
-    sub_sql, t_sql = _timed("spatial join", m, lambda: spatial_join_patrol(con, sub, areas, params))
-    sub_gpd, t_gpd = _timed("geopandas", m, lambda: geopandas_patrol(sub, areas, params))
+    sub_sql, t_sql = timed("spatial join", m, lambda: spatial_join_patrol(con, sub, areas, params))
+    sub_gpd, t_gpd = timed("geopandas", m, lambda: geopandas_patrol(sub, areas, params))
     diff_sql = compare(sub_sql, sub_fast)
     diff_gpd = compare(sub_sql, sub_gpd)
     agree = not diff_sql and not diff_gpd
-    echo(f"(a) fast on subsample:       {t_sub.pings_per_s / 1e6:8.2f} M pings/s")
-    echo(f"(b) DuckDB SPATIAL_JOIN:     {t_sql.pings_per_s / 1e6:8.2f} M pings/s")
-    echo(f"(c) geopandas sjoin + numba: {t_gpd.pings_per_s / 1e6:8.2f} M pings/s")
+    echo(f"(a) fast on subsample:       {t_sub.per_s / 1e6:8.2f} M pings/s")
+    echo(f"(b) DuckDB SPATIAL_JOIN:     {t_sql.per_s / 1e6:8.2f} M pings/s")
+    echo(f"(c) geopandas sjoin + numba: {t_gpd.per_s / 1e6:8.2f} M pings/s")
     echo(f"agreement on the subsample ({len(sub_sql)} area-days): "
          f"{'exact' if agree else 'DIFFERENT: ' + '; '.join((diff_sql + diff_gpd)[:5])}")
     figures = {
@@ -180,16 +162,17 @@ def run_benchmark(
         "areas": len(areas),
         "seconds": round(t_fast.seconds, 3),
         "runs_s": [round(t.seconds, 3) for _, t in runs],
-        "pings_per_s": round(t_fast.pings_per_s),
+        "pings_per_s": round(t_fast.per_s),
         "grid_build_s": round(build_s, 3),
         "subsample_pings": m,
-        "spatial_join_pings_per_s": round(t_sql.pings_per_s),
-        "geopandas_pings_per_s": round(t_gpd.pings_per_s),
-        "speedup_vs_spatial_join": round(t_fast.pings_per_s / t_sql.pings_per_s, 1),
-        "speedup_vs_geopandas": round(t_fast.pings_per_s / t_gpd.pings_per_s, 1),
+        "spatial_join_pings_per_s": round(t_sql.per_s),
+        "geopandas_pings_per_s": round(t_gpd.per_s),
+        "speedup_vs_spatial_join": round(t_fast.per_s / t_sql.per_s, 1),
+        "speedup_vs_geopandas": round(t_fast.per_s / t_gpd.per_s, 1),
         "peak_rss_mb_fast": round(rss_fast),
-        "peak_rss_mb": round(_peak_rss_mb()),
+        "peak_rss_mb": round(peak_rss_mb()),
         "agree": agree,
     }
-    echo(f"speed-up vs SPATIAL_JOIN {figures['speedup_vs_spatial_join']}x, vs geopandas {figures['speedup_vs_geopandas']}x")
+    echo(f"speed-up vs SPATIAL_JOIN {figures['speedup_vs_spatial_join']}x, "
+         f"vs geopandas {figures['speedup_vs_geopandas']}x")
     return figures

@@ -1,8 +1,13 @@
-"""Two plain implementations of the same semantics, to check the fast method exactly (tests, benchmark).
+"""Plain implementations of the patrol semantics, to check the fast method exactly: the oracles of
+tests/test_patrol.py and the comparisons of the patrol benchmark (benchmarks/patrol_minutes.py).
 
 - spatial_join_patrol: everything in DuckDB SQL (sql/transform/patrol_spatial_join.sql), areas found with a
   SPATIAL_JOIN on ST_DWithin.
-- geopandas_patrol: areas found with geopandas.sjoin(predicate="dwithin"), the rest as in the fast method.
+- geopandas_patrol: areas found with geopandas.sjoin(predicate="dwithin"), the rest as reference_figures.
+- reference_figures: the figures from (ping, area) pairs found by any method, one plain sweep per area.
+
+Not part of the runtime package; tests import it as ``benchmarks.patrol_reference`` (pytest's pythonpath is the
+repository root, pyproject.toml).
 """
 
 from __future__ import annotations
@@ -13,21 +18,37 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspots.patrol import kernels
 from hotspots.patrol.core import (
-    US_PER_MINUTE,
-    PatrolParams,
-    PingArrays,
-    empty_result,
-    figures_frame,
-    koper_us,
-    ping_days,
-    ping_intervals,
-    reference_figures,
+    US_PER_MINUTE, Days, PatrolParams, PingArrays, empty_result, figures_frame, koper_us, ping_days,
 )
 from hotspots.warehouse import read_sql
 
 
-def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], params: PatrolParams) -> pd.DataFrame:
+def ping_intervals(p: PingArrays, params: PatrolParams) -> np.ndarray:
+    """End of each ping's presence interval; end == ts marks a ping that is not patrol (see
+    kernels.presence_intervals)."""
+    n_dev = max(p.n_dev, 1)
+    return kernels.presence_intervals(
+        p.dev, n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit, kernels.chunk_count(p.ts.size, n_dev)
+    )
+
+
+def reference_figures(
+    p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, days: Days, n_areas: int,
+    params: PatrolParams,
+) -> tuple[np.ndarray, ...]:
+    """The figures of core.fast_figures from (ping, area) pairs found by another method, pairs in time order (the
+    plain way: group the presence records by area, then one sweep per area; see kernels.sweep_areas)."""
+    area_ptr, start, stop, device = kernels.group_by_area(
+        pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int64, copy=False), n_areas, p.ts, end, p.dev
+    )
+    return kernels.sweep_areas(area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win,
+                               koper_us(params))
+
+
+def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]],
+                        params: PatrolParams) -> pd.DataFrame:
     """Daily patrol computed by the reference SQL on a DuckDB connection with spatial loaded."""
     p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
     if p.ts.size == 0:
@@ -52,7 +73,9 @@ def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], 
     con.register("ref_pings", ref_pings)
     con.register("ref_days", ref_days)
     con.register("ref_areas_wkb", ref_areas)
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_areas AS SELECT area_idx, ST_GeomFromWKB(wkb) AS geom FROM ref_areas_wkb")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_areas AS SELECT area_idx, ST_GeomFromWKB(wkb) AS geom FROM ref_areas_wkb"
+    )
     try:
         out = con.execute(
             read_sql("transform/patrol_spatial_join"),
@@ -97,7 +120,8 @@ def geopandas_patrol(pings: Any, areas: Sequence[tuple[str, Any]], params: Patro
     joined = gpd.sjoin(points, polygons, how="inner", predicate="dwithin", distance=params.buffer_m)
     pairs = joined[["ping", "area"]].sort_values(["ping", "area"])
     days = ping_days(p, params)
-    figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas), params)
+    figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas),
+                                params)
     return figures_frame(figures, [str(c) for c, _ in areas], days)
 
 
@@ -110,6 +134,8 @@ def compare(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
     both = merged[merged["_merge"] == "both"]
     for column in ("patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes"):
         bad = both[both[f"{column}_exp"] != both[f"{column}_act"]]
-        problems += [f"{r.area_code} {r.date}: {column} {getattr(r, column + '_exp')} != {getattr(r, column + '_act')}"
-                     for r in bad.itertuples()]
+        problems += [
+            f"{r.area_code} {r.date}: {column} {getattr(r, column + '_exp')} != {getattr(r, column + '_act')}"
+            for r in bad.itertuples()
+        ]
     return problems
