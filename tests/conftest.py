@@ -45,13 +45,11 @@ def settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def warehouse(settings):
-    """A writable warehouse connection with the schema applied."""
-    from hotspots.warehouse import connect, apply_schema
+    """The writer's door on a new warehouse (migrated on first open)."""
+    from hotspots.warehouse import open_warehouse
 
-    con = connect(settings=settings)
-    apply_schema(con, settings)
-    yield con
-    con.close()
+    with open_warehouse(settings) as con:
+        yield con
 
 
 @pytest.fixture(scope="session")

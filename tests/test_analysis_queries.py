@@ -17,13 +17,11 @@ def populated(tmp_path_factory):
     """One hand-built warehouse for the module; tests only read it (or roll back)."""
     with pytest.MonkeyPatch.context() as mp:
         settings = rows.isolated_settings(mp, tmp_path_factory.mktemp("analysis"))
-        from hotspots.warehouse import apply_schema, connect
+        from hotspots.warehouse import open_warehouse
 
-        con = connect(settings=settings)
-        apply_schema(con, settings)
-        rows.populate(con)
-        yield con
-        con.close()
+        with open_warehouse(settings) as con:
+            rows.populate(con)
+            yield con
 
 
 def run(con, name: str) -> list[dict]:

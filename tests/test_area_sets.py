@@ -81,7 +81,7 @@ def test_area_file_of_several_row_groups_keeps_codes_with_their_polygons(warehou
 def test_every_area_file_of_the_folder_loads_as_one_set(settings, shared_data):
     """ONS publishes Bedfordshire's LSOAs as three files (one per local authority): all three are the force's areas."""
     from hotspots.pipeline import ingest_areas
-    from hotspots.warehouse import open_warehouse
+    from hotspots.warehouse import open_snapshot
 
     folder = settings.force_landing("bedfordshire") / "areas"
     folder.mkdir(parents=True)
@@ -92,7 +92,7 @@ def test_every_area_file_of_the_folder_loads_as_one_set(settings, shared_data):
     counts = ingest_areas("bedfordshire", settings)
     assert counts["rows_loaded"] == features == 381
     assert sorted(counts["files"]) == ["E06000032.json", "E06000055.json", "E06000056.json"]
-    with open_warehouse(settings=settings, read_only=True) as con:
+    with open_snapshot(settings, live=True) as con:
         by_file = dict(con.execute("SELECT source_file, count(*) FROM stg_areas GROUP BY ALL").fetchall())
     assert set(by_file) == {"E06000032.json", "E06000055.json", "E06000056.json"} and sum(by_file.values()) == 381
 

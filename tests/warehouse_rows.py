@@ -106,7 +106,7 @@ CRIME_COLUMNS = (
 def insert_crimes(con, sql: str, params: list | None = None) -> None:
     """Crimes in given areas: ``sql`` is an INSERT INTO stg_crimes [(columns)] VALUES ... or SELECT ...; the rows
     go to the crime tables through append_crime_rows (area_code as given, not placed)."""
-    from hotspots.warehouse import append_crime_rows
+    from hotspots.sources.crime_store import append_crime_rows
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE test_crime_rows ({CRIME_COLUMNS})")
     con.execute(sql.replace("INSERT INTO stg_crimes", "INSERT INTO test_crime_rows", 1), params)

@@ -28,8 +28,9 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from hotspots.pseudonym import MissingPseudonymKey
     from hotspots.sources.areas import NoAreasLoaded
     from hotspots.validation.core import InputFileError
+    from hotspots.warehouse import WarehouseBehind
 
-    return InputFileError, MissingPseudonymKey, NoAreasLoaded, ValidationError, FileNotFoundError
+    return InputFileError, MissingPseudonymKey, NoAreasLoaded, ValidationError, FileNotFoundError, WarehouseBehind
 
 
 def user_message(exc: BaseException) -> str:

@@ -63,11 +63,10 @@ def run_demo(data_dir: Path, *, fresh: bool = False, seed: int = 7) -> DemoResul
 def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
     """Hot spots chosen, the last day's minutes against target, alerts raised, and where things are."""
     from hotspots.settings import Settings
-    from hotspots.warehouse import connect
+    from hotspots.warehouse import open_snapshot
 
     settings = Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in settings_env.items()})
-    con = connect(settings.snapshot_path, read_only=True, settings=settings)
-    try:
+    with open_snapshot(settings) as con:
         hotspots = [r[0] for r in con.execute(
             "SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]).fetchall()]
         last_day = con.execute("SELECT max(date) FROM daily_compliance WHERE force = ?", [force]).fetchone()[0]
@@ -76,8 +75,6 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
             "WHERE force = ? AND date = ? ORDER BY area_code", [force, last_day]).fetchall()
         alerts = con.execute(
             "SELECT rule, count(*) FROM alerts WHERE force = ? GROUP BY rule ORDER BY rule", [force]).fetchall()
-    finally:
-        con.close()
     return {
         "force": force,
         "hotspots": hotspots,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from hotspots.settings import Settings, get_settings
+from hotspots.settings import Settings, resolve_settings
 from hotspots.warehouse import apply_schema, load_spatial, model_files
 
 CREATE_RE = re.compile(
@@ -33,6 +33,11 @@ that copy, so they never block the pipeline and the pipeline never breaks their 
 
 Staging tables (`stg_*`, `quarantine`, `validation_runs`, `harm_weights`) hold validated inputs; marts hold
 what the pipeline derives from them.
+
+The schema is applied by an explicit migration, `hotspots migrate` (the DAGs' first task runs it:
+`hotspots.pipeline.migrate_warehouse`), never on each open. It records a hash of the sql/staging and sql/marts
+files in `schema_version`; a pipeline step opening the warehouse for writing checks that one row, creates a new
+empty warehouse, and refuses (naming `hotspots migrate`) a warehouse migrated to other models.
 """
 
 
@@ -106,7 +111,7 @@ def _cell(text: str | None) -> str:
 
 def render_warehouse_docs(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> str:
     """The Markdown reference of every table and view: description, primary key, columns with comments."""
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     files = _defined_in(settings)
     order = {name: i for i, name in enumerate(files)}
     objects = sorted(_objects(con), key=lambda o: (order.get(o[0].lower(), len(order)), o[0]))

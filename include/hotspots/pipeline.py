@@ -14,17 +14,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotspots.settings import Settings, get_settings
+from hotspots.settings import Settings, resolve_settings
 from hotspots.validation.core import build_data_docs
-from hotspots.warehouse import open_warehouse
+from hotspots.warehouse import migrate, open_warehouse, publish_snapshot
 
 log = logging.getLogger(__name__)
 
 
+def migrate_warehouse(settings: Settings | None = None) -> dict[str, Any]:
+    """The DAGs' first task: apply the sql/ models when the warehouse's schema_version is not this checkout's
+    (warehouse.migrate); every later step's writer open only checks the version."""
+    result = migrate(settings)
+    log.info("migrate: %s", result)
+    return result
+
 
 def forces(settings: Settings | None = None) -> list[str]:
     """The forces this deployment serves (settings.forces)."""
-    return list((settings or get_settings()).forces)
+    return list(resolve_settings(settings).forces)
 
 
 def _to_raw(path: Path, raw_folder: Path) -> Path:
@@ -67,9 +74,9 @@ def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]
     """Load the force's area set (every boundary file) into stg_areas."""
     from hotspots.sources.areas import load_areas
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     raw = [_to_raw(source, settings.force_raw(force) / "areas") for source in area_set_files(force, settings)]
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         counts = load_areas(con, force=force, path=raw, settings=settings)
     build_data_docs()
     log.info("areas %s: %s", force, counts)
@@ -94,7 +101,7 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
     police_uk.ingest_crime_files)."""
     from hotspots.sources.police_uk import ingest_crime_files
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     files = crime_files_for_month(force, month, settings)
     totals: dict[str, Any] = {"force": force, "month": month, "files": [], "rows_read": 0, "rows_loaded": 0,
                               "rows_quarantined": 0, "quarantined_by_reason": {}}
@@ -102,7 +109,7 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
         log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
         return totals
     raws = [_to_raw(path, settings.force_raw(force) / "crime" / f"month={month}") for path in files]
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         loaded = ingest_crime_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
         for raw, counts in zip(raws, loaded):
             totals["files"].append(str(raw))
@@ -120,8 +127,8 @@ def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, A
     from hotspots.harm import load_harm_weights
     from hotspots.selection import select_hotspots as select
 
-    settings = settings or get_settings()
-    with open_warehouse(settings=settings) as con:
+    settings = resolve_settings(settings)
+    with open_warehouse(settings) as con:
         load_harm_weights(con, settings)
         result = select(con, force=force, settings=settings)
     log.info("selection %s: %s", force, {k: result.get(k) for k in ("selection_id", "effective_from", "changed")})
@@ -142,13 +149,13 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     from hotspots.patrol import compute_daily_patrol
     from hotspots.sources.avl import ingest_ping_files
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     files = ping_files_for_day(force, day, settings)
     raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
     totals: dict[str, Any] = {"force": force, "day": day.isoformat(), "files": [str(p) for p in raws], "rows_read": 0,
                               "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}}
     dates: list[date] = []
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
         if raws:
             counts = ingest_ping_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
@@ -173,9 +180,9 @@ def compliance_and_alerts(force: str, dates: list[date], settings: Settings | No
     from hotspots.alerts.rules import raise_alerts
     from hotspots.compliance import build_compliance
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     raised: list[str] = []
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         sync_area_teams(con, force=force, settings=settings)
         for day in sorted(dates):
             build_compliance(con, force=force, date=day, settings=settings)
@@ -188,19 +195,18 @@ def deliver_alerts(settings: Settings | None = None, slack: Any = None, smtp: An
     """Deliver every pending or failed alert on every channel (raises when a channel gave up)."""
     from hotspots.alerts.outbox import deliver_pending
 
-    settings = settings or get_settings()
-    with open_warehouse(settings=settings) as con:
+    settings = resolve_settings(settings)
+    with open_warehouse(settings) as con:
         return deliver_pending(con, settings=settings, slack=slack, smtp=smtp)
 
 
 def publish(force_dates: dict[str, list[str]], settings: Settings | None = None) -> dict[str, Any]:
     """Write each force's daily report for its latest date, then publish the read-only analyst snapshot."""
     from hotspots.report import build_report
-    from hotspots.warehouse import publish_snapshot
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     reports = []
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         for force, dates in force_dates.items():
             if dates:
                 reports.append(str(build_report(con, force=force, date=date.fromisoformat(max(dates)), settings=settings)))
@@ -222,11 +228,11 @@ def publish_plan(force: str, day: date, settings: Settings | None = None) -> dic
     from hotspots.alerts.rules import raise_plan_alerts
     from hotspots.plan import make_plan
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     if not settings.plan_k:
         log.info("No randomised plan (HOTSPOTS_PLAN_K unset): every hot spot is targeted every day")
         return {"force": force, "date": day.isoformat(), "planned": [], "alerts_raised": []}
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         planned = make_plan(con, force=force, date=day, settings=settings)
         raised = raise_plan_alerts(con, force=force, date=day, settings=settings)
     return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised}
@@ -236,9 +242,9 @@ def intraday_check(force: str, now_local: datetime, settings: Settings | None = 
     """Evening: load today's pings so far, recompute today's patrol, and raise 'no visit yet today'."""
     from hotspots.alerts.rules import raise_intraday_alerts
 
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     today = now_local.date()
     loaded = ingest_avl(force, now_local.astimezone(timezone.utc).date(), settings)
-    with open_warehouse(settings=settings) as con:
+    with open_warehouse(settings) as con:
         raised = raise_intraday_alerts(con, force=force, date=today, now_local=now_local, settings=settings)
     return {"force": force, "date": today.isoformat(), "rows_loaded": loaded["rows_loaded"], "alerts_raised": raised}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from hotspots.settings import Settings, get_settings
+from hotspots.settings import Settings, resolve_settings
 
 PSEUDONYM_HEX_CHARS = 16
 
@@ -15,7 +15,7 @@ class MissingPseudonymKey(RuntimeError):
 
 
 def pseudonym_key(settings: Settings | None = None) -> bytes:
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     if settings.pseudonym_key is None or not settings.pseudonym_key.get_secret_value():
         raise MissingPseudonymKey(
             "HOTSPOTS_PSEUDONYM_KEY is not set. GPS device ids are personal data and are stored only as keyed "

@@ -189,6 +189,12 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def resolve_settings(settings: Settings | None) -> Settings:
+    """The settings given, else the process-wide ones: the one way a function with an optional settings
+    argument reads them."""
+    return settings if settings is not None else get_settings()
+
+
 def reload_settings() -> Settings:
     """Forget cached settings (tests and the demo change the environment)."""
     get_settings.cache_clear()

@@ -1,26 +1,35 @@
-"""The DuckDB warehouse: open it with spatial loaded from the wheel, apply sql/ models, publish snapshots."""
+"""The DuckDB warehouse and its doors: open_warehouse (the one writer), open_snapshot (read-only, never the
+writer's file), transaction, and migrate (the sql/ models applied, as an explicit step)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import duckdb
 
-from hotspots.settings import Settings, get_settings
+from hotspots.settings import Settings, resolve_settings
 
 log = logging.getLogger(__name__)
 
 SCHEMA_LAYERS = ("staging", "marts")
+COPY_ATTEMPTS = 5
+
+
+class WarehouseBehind(RuntimeError):
+    """The warehouse was migrated to other sql/ models than this checkout's: `hotspots migrate` first."""
 
 
 def spatial_extension_file(settings: Settings | None = None) -> Path:
     """Path of spatial.duckdb_extension shipped by the duckdb-extension-spatial wheel for this duckdb."""
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     if settings.spatial_extension_path:
         return Path(settings.spatial_extension_path)
     import duckdb_extension_spatial
@@ -49,13 +58,14 @@ def load_spatial(con: duckdb.DuckDBPyConnection, settings: Settings | None = Non
 def connect(
     path: Path | str | None = None, *, read_only: bool = False, settings: Settings | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (default: settings.warehouse_path) with spatial loaded."""
-    settings = settings or get_settings()
+    """One DuckDB file (default: settings.warehouse_path) with the house configuration and spatial loaded. The
+    pipeline opens the warehouse through the doors below; this is what they, and tests inspecting a file, use."""
+    settings = resolve_settings(settings)
     path = Path(path or settings.warehouse_path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     # The extension directory lives beside the warehouse so no home directory or network is needed.
-    ext_dir = path.parent / ".duckdb_extensions"
+    ext_dir = Path(settings.warehouse_path).parent / ".duckdb_extensions"
     # Large partition loads (INSERT ... SELECT) run in parallel when row order need not be kept: every query
     # that needs an order says ORDER BY.
     config = {
@@ -71,17 +81,37 @@ def connect(
 
 
 @contextmanager
-def open_warehouse(
-    path: Path | str | None = None, *, read_only: bool = False, settings: Settings | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Context manager around connect(); writers also get the schema applied."""
-    con = connect(path, read_only=read_only, settings=settings)
+def open_warehouse(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer's door: settings.warehouse_path, writable (DuckDB's file lock: one writer at a time). A new,
+    empty warehouse is migrated here; one migrated to other sql/ models raises WarehouseBehind."""
+    settings = resolve_settings(settings)
+    con = connect(settings.warehouse_path, settings=settings)
     try:
-        if not read_only:
-            apply_schema(con, settings)
+        _require_current(con, settings)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def open_snapshot(settings: Settings | None = None, *, live: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The reader's door, read-only and never on the writer's file, so it never blocks a pipeline step: the
+    analyst snapshot, or with ``live`` a private copy of the warehouse as it is now (removed on close)."""
+    settings = resolve_settings(settings)
+    if not live:
+        path = Path(settings.snapshot_path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"No analyst snapshot at {path}. It is published after each successful pipeline run; "
+                "`hotspots snapshot` publishes one now from the warehouse."
+            )
+        with connect(path, read_only=True, settings=settings) as con:
+            yield con
+        return
+    with tempfile.TemporaryDirectory(prefix="hotspots-live-") as folder:
+        copy = _stable_copy(Path(settings.warehouse_path), Path(folder))
+        with connect(copy, read_only=True, settings=settings) as con:
+            yield con
 
 
 @contextmanager
@@ -96,59 +126,65 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
+def migrate(settings: Settings | None = None) -> dict[str, Any]:
+    """Bring the warehouse to this checkout's sql/ models (apply_schema) unless its schema_version already
+    matches; run by `hotspots migrate` and by the pipeline before its steps write."""
+    settings = resolve_settings(settings)
+    wanted = models_hash(settings)
+    with connect(settings.warehouse_path, settings=settings) as con:
+        previous = recorded_version(con)
+        if previous != wanted:
+            apply_schema(con, settings)
+    if previous != wanted:
+        log.info("warehouse %s migrated: schema %s -> %s", settings.warehouse_path, previous, wanted)
+    return {"warehouse": str(settings.warehouse_path), "schema_version": wanted, "previous": previous,
+            "migrated": previous != wanted}
+
+
 def model_files(settings: Settings | None = None) -> list[Path]:
     """The sql/ model files in the order they are applied: staging, then marts, by file name."""
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     files: list[Path] = []
     for layer in SCHEMA_LAYERS:
         files.extend(sorted((Path(settings.sql_dir) / layer).glob("*.sql")))
     return files
 
 
+def models_hash(settings: Settings | None = None) -> str:
+    """sha256 (16 hex) of the model files' names and contents, in order: the version migrate records."""
+    settings = resolve_settings(settings)
+    digest = hashlib.sha256()
+    for sql_file in model_files(settings):
+        digest.update(sql_file.relative_to(settings.sql_dir).as_posix().encode() + b"\0")
+        digest.update(sql_file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def recorded_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The models_hash of table schema_version; None when the warehouse has none (never migrated)."""
+    try:
+        row = con.execute("SELECT models_hash FROM schema_version").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> None:
-    """Create every staging and mart table or view; safe to run any number of times. A warehouse whose
-    stg_crimes is still a table (before it was split into files, points and records) is migrated first, in
-    the same transaction (append_crime_rows)."""
-    legacy = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_crimes' AND schema_name = 'main' AND NOT temporary"
-    ).fetchone()[0]
-    if not legacy:
-        _apply_models(con, settings)
-        return
+    """The migration, in one transaction: a warehouse whose stg_crimes is still a table is moved to the split
+    crime tables (crime_store.migrate_legacy_stg_crimes), every staging and mart model is applied, and the
+    version is recorded in schema_version. Safe to run any number of times."""
+    from hotspots.sources.crime_store import migrate_legacy_stg_crimes
+
+    settings = resolve_settings(settings)
     with transaction(con):
-        con.execute("ALTER TABLE stg_crimes RENAME TO stg_crimes_legacy")
-        _apply_models(con, settings)
-        rows = append_crime_rows(con, "stg_crimes_legacy", settings)
-        con.execute("DROP TABLE stg_crimes_legacy")
-    log.info("warehouse: moved %d crimes from the old stg_crimes table into stg_crime_files/points/records", rows)
+        if not migrate_legacy_stg_crimes(con, lambda: _apply_models(con, settings), settings):
+            _apply_models(con, settings)
+        con.execute("DELETE FROM schema_version")
+        con.execute("INSERT INTO schema_version VALUES (?, ?)",
+                    [models_hash(settings), datetime.now(timezone.utc).replace(tzinfo=None)])
 
 
-def append_crime_rows(con: duckdb.DuckDBPyConnection, relation: str, settings: Settings | None = None) -> int:
-    """Append the rows of ``relation`` (columns of the view stg_crimes, area_code as given, not placed) to the
-    crime tables (sql/transform/append_crime_keys.sql, then append_crime_rows.sql); returns the number of rows. The caller holds the
-    transaction."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW crime_rows_in AS SELECT * FROM {relation}")
-    rows = con.execute("SELECT count(*) FROM crime_rows_in").fetchone()[0]
-    con.execute(read_sql("transform/append_crime_keys", settings))
-    check_crime_point_keys(con, relation, settings)
-    con.execute(read_sql("transform/append_crime_rows", settings))
-    con.execute("DROP VIEW crime_rows_in")
-    return int(rows)
-
-
-def check_crime_point_keys(con: duckdb.DuckDBPyConnection, what: str, settings: Settings | None = None) -> None:
-    """Fail when a key of temp table file_crime_points stands for two different published points
-    (sql/transform/crime_point_collisions.sql), before anything of ``what`` is written."""
-    collisions = con.execute(read_sql("transform/crime_point_collisions", settings)).fetchall()
-    if collisions:
-        raise RuntimeError(
-            f"{what}: map point key {collisions[0][0]} (crime_point_key) stands for two different published points; "
-            "nothing was loaded. This 64-bit hash collision is expected about once in 10^7 force lifetimes: please "
-            "report it with the file."
-        )
-
-
-def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
+def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     for sql_file in model_files(settings):
         try:
             con.execute(sql_file.read_text())
@@ -158,19 +194,18 @@ def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> 
 
 def read_sql(name: str, settings: Settings | None = None) -> str:
     """Text of sql/<name>.sql, e.g. read_sql('transform/daily_compliance')."""
-    settings = settings or get_settings()
-    return (Path(settings.sql_dir) / f"{name}.sql").read_text()
+    return (Path(resolve_settings(settings).sql_dir) / f"{name}.sql").read_text()
 
 
 def publish_snapshot(settings: Settings | None = None) -> Path:
     """Copy the warehouse to the read-only analyst snapshot, atomically (readers never see a torn file)."""
-    settings = settings or get_settings()
+    settings = resolve_settings(settings)
     source = Path(settings.warehouse_path)
     target = Path(settings.snapshot_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # Copy while this writer still holds the file lock: no other writer can change it mid-copy.
-    with open_warehouse(source, settings=settings) as con:
+    with open_warehouse(settings) as con:
         con.execute("CHECKPOINT")
         try:
             shutil.copyfile(source, tmp)
@@ -182,3 +217,54 @@ def publish_snapshot(settings: Settings | None = None) -> Path:
             tmp.unlink(missing_ok=True)
     log.info("Published read-only snapshot %s", target)
     return target
+
+
+def _require_current(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The writer door's check: one row read, plus the hash of the model files."""
+    recorded, wanted = recorded_version(con), models_hash(settings)
+    if recorded == wanted:
+        return
+    tables = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+    ).fetchone()[0]
+    if recorded is None and not tables:  # a new warehouse: creating it is its first migration
+        apply_schema(con, settings)
+        return
+    raise WarehouseBehind(
+        f"{settings.warehouse_path}: the warehouse schema ({recorded or 'never migrated'}) is not this checkout's "
+        f"sql/ models ({wanted}); nothing was written. Run `hotspots migrate` (the DAGs' first task does) "
+        "before the pipeline writes."
+    )
+
+
+def _stable_copy(source: Path, folder: Path) -> Path:
+    """Copy the warehouse file and its write-ahead log into ``folder`` without taking its lock. The copy is kept
+    only when neither file changed while it was made: a state DuckDB recovers from, as after a crash."""
+    if not source.exists():
+        raise FileNotFoundError(f"No warehouse at {source}: run the pipeline (or `hotspots migrate`) first.")
+    parts = [source, source.with_name(source.name + ".wal")]
+
+    def stamps() -> list[tuple[int, int] | None]:
+        found = []
+        for part in parts:
+            try:
+                found.append((part.stat().st_size, part.stat().st_mtime_ns))
+            except FileNotFoundError:
+                found.append(None)
+        return found
+
+    for _ in range(COPY_ATTEMPTS):
+        before = stamps()
+        try:
+            for part, stamp in zip(parts, before):
+                (folder / part.name).unlink(missing_ok=True)
+                if stamp is not None:
+                    shutil.copyfile(part, folder / part.name)
+        except FileNotFoundError:  # the log was checkpointed away mid-copy: try again
+            continue
+        if stamps() == before:
+            return folder / source.name
+    raise RuntimeError(
+        f"{source} changed during each of {COPY_ATTEMPTS} copies: a pipeline step is writing it. Read the analyst "
+        "snapshot instead (without --live), or try again when the step is done."
+    )

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from hotspots.warehouse import open_warehouse
 
         settings = get_settings()
-        with open_warehouse(settings=settings) as con:
+        with open_warehouse(settings) as con:
             for name in _forces(force, settings):
                 typer.echo(json.dumps(build_compliance(con, force=name, date=_day(day), settings=settings)))
 
@@ -89,14 +89,14 @@ def register(app: typer.Typer) -> None:
         """Evaluate the alert rules for a day against the warehouse, then deliver everything pending."""
         from hotspots.alerts.rules import evaluate_intraday, evaluate_rules, raise_alerts, raise_intraday_alerts
         from hotspots.settings import get_settings
-        from hotspots.warehouse import open_warehouse
+        from hotspots.warehouse import open_snapshot, open_warehouse
 
         settings = get_settings()
         when = _day(day)
         zone = ZoneInfo(settings.timezone)
         now_local = datetime.combine(when, time.fromisoformat(at), zone) if at else datetime.now(zone)
         if dry_run:
-            with open_warehouse(settings=settings, read_only=True) as con:
+            with open_snapshot(settings, live=True) as con:  # a private copy: the writer's file stays unlocked
                 found = []
                 for name in _forces(force, settings):
                     if intraday:
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
                         found += evaluate_rules(con, force=name, date=when, settings=settings)
                 _print_dry_run(con, found, settings)
             return
-        with open_warehouse(settings=settings) as con:
+        with open_warehouse(settings) as con:
             for name in _forces(force, settings):
                 if intraday:
                     keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local, settings=settings)
@@ -125,13 +125,13 @@ def register(app: typer.Typer) -> None:
         from hotspots.alerts.rules import raise_plan_alerts
         from hotspots.plan import make_plan
         from hotspots.settings import get_settings
-        from hotspots.warehouse import open_warehouse
+        from hotspots.warehouse import open_snapshot, open_warehouse
 
         settings = get_settings()
         if settings.plan_k is None:
             typer.echo("No plan: HOTSPOTS_PLAN_K is not set, so every hot spot is planned every day.", err=True)
             raise typer.Exit(2)
-        with open_warehouse(settings=settings, read_only=dry_run) as con:
+        with open_snapshot(settings, live=True) if dry_run else open_warehouse(settings) as con:
             for name in _forces(force, settings):
                 planned = make_plan(con, force=name, date=_day(day), settings=settings, store=not dry_run)
                 typer.echo(f"{name} {day}: " + ", ".join(planned))

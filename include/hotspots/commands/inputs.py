@@ -126,14 +126,10 @@ def scratch_settings(stack: ExitStack, update: dict[str, Any], *, prefix: str, w
 
 
 def open_scratch(stack: ExitStack, settings: Any) -> Any:
-    """A writable connection to settings.warehouse_path with the schema applied, closed with the stack."""
-    from hotspots.warehouse import apply_schema, connect
+    """The writer's door on settings.warehouse_path (a new scratch warehouse is migrated), closed with the stack."""
+    from hotspots.warehouse import open_warehouse
 
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(settings.warehouse_path, settings=settings)
-    stack.callback(con.close)
-    apply_schema(con, settings)
-    return con
+    return stack.enter_context(open_warehouse(settings))
 
 
 def load_area_files(con: Any, *, force: str, paths: list[Path], settings: Any) -> dict[str, Any]:

@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 
 from hotspots.settings import Settings
 from hotspots.sources.areas import BNG, force_extent, outside_distance, place_points, transform_points
+from hotspots.sources.crime_store import check_crime_point_keys
 from hotspots.sources.csvfile import read_csv_table
 from hotspots.validation.core import InputFileError, record_run, validate_checks
 from hotspots.validation.crime import POLICE_UK_COLUMNS, police_uk_checks, police_uk_rules, row_reasons
-from hotspots.warehouse import check_crime_point_keys, read_sql, transaction
+from hotspots.warehouse import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
