@@ -1,4 +1,7 @@
-"""Load each force's area boundaries (LSOAs, grid cells or any polygons) into the warehouse."""
+"""Load each force's area boundaries (LSOAs, grid cells or any polygons) into the warehouse.
+
+Trigger after dropping a boundary file in landing/<force>/areas/. Publishes the stg_areas asset.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,16 @@ from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL, f
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["hotspots", "ingest"],
-    doc_md="Trigger after dropping a boundary file in landing/<force>/areas/. Publishes the stg_areas asset.",
+    doc_md=__doc__,
 )
 def ingest_areas():
     @task(pool=WRITER_POOL, outlets=[AREAS], map_index_template="{{ force }}")
-    def load(force: str) -> dict:
+    def load_areas(force: str) -> dict:
         from hotspots.pipeline import ingest_areas as run
 
         return run(force)
 
-    load.expand(force=forces())
+    load_areas.expand(force=forces())
 
 
 ingest_areas()

@@ -1,4 +1,8 @@
-"""Rank areas by harm and publish each force's hot-spot list when it changes."""
+"""Rank areas by harm and publish each force's hot-spot list when it changes.
+
+Runs when new crime or areas land. Writes hotspot_ranking and, when the list changes, a new selections row
+(the selections asset).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,17 @@ from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DAT
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["hotspots", "selection"],
-    doc_md="Runs when new crime or areas land. Writes hotspot_ranking and, when the list changes, a new selections row.",
+    doc_md=__doc__,
 )
 def select_hotspots():
     @task(pool=WRITER_POOL, outlets=[HOTSPOTS], map_index_template="{{ force }}")
-    def select(force: str) -> dict:
+    def rank_and_select(force: str) -> dict:
         from hotspots.pipeline import select_hotspots as run
 
         result = run(force)
         return {k: result.get(k) for k in ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")}
 
-    select.expand(force=forces())
+    rank_and_select.expand(force=forces())
 
 
 select_hotspots()

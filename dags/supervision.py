@@ -1,10 +1,11 @@
-"""Supervisors' day: the morning randomised plan (Operation Rowan style) and the evening 'no visit yet' check."""
+"""The supervisors' day: daily_plan in the morning and intraday_check in the evening (each DAG's docstring is its
+doc_md)."""
 
 from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver, forces
+from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, forces
 from hotspots.settings import get_settings
 
 _settings = get_settings()
@@ -23,17 +24,21 @@ def _local_now():
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["hotspots", "alerts", "plan"],
-    doc_md="08:00 local: when HOTSPOTS_PLAN_K is set, draw k of the hot spots for today's patrol (recorded seed) "
-    "and send the plan to supervisors. Without it, does nothing.",
 )
 def daily_plan():
+    """The morning randomised plan (Operation Rowan style), 08:00 local.
+
+    When HOTSPOTS_PLAN_K is set, draws k of the hot spots for today's patrol (recorded seed) and sends the plan to
+    supervisors. Without it, does nothing.
+    """
+
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
-    def plan(force: str) -> dict:
+    def draw_daily_plan(force: str) -> dict:
         from hotspots.pipeline import publish_plan
 
         return publish_plan(force, _local_now().date())
 
-    deliver(plan.expand(force=forces()))
+    deliver_alerts(draw_daily_plan.expand(force=forces()))
 
 
 @dag(
@@ -44,17 +49,21 @@ def daily_plan():
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["hotspots", "alerts", "intraday"],
-    doc_md="At HOTSPOTS_INTRADAY_CHECK (20:00 local): load today's pings so far and tell supervisors which of "
-    "today's planned hot spots have had no visit yet, while there is still time in the patrol window.",
 )
 def intraday_check():
+    """The evening 'no visit yet' check, at HOTSPOTS_INTRADAY_CHECK (20:00 local).
+
+    Loads today's pings so far and tells supervisors which of today's planned hot spots have had no visit yet,
+    while there is still time in the patrol window.
+    """
+
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
-    def check(force: str) -> dict:
+    def check_no_visit_yet(force: str) -> dict:
         from hotspots.pipeline import intraday_check as run
 
         return run(force, _local_now())
 
-    deliver(check.expand(force=forces()))
+    deliver_alerts(check_no_visit_yet.expand(force=forces()))
 
 
 daily_plan()

@@ -90,7 +90,7 @@ def test_run_prints_each_step_with_its_seconds(ran):
         assert set(tasks) <= set(RUNNERS[output["dag_id"]].tasks)
         assert all(s["seconds"] >= 0 for s in output["steps"])
     avl = next(o for o in outputs if o["dag_id"] == "ingest_avl")
-    load = next(s for s in avl["steps"] if s["task"] == "load")
+    load = next(s for s in avl["steps"] if s["task"] == "load_pings_and_patrol")
     assert load["force"] == sample.force and load["result"]["rows_read"] == (
         load["result"]["rows_loaded"] + load["result"]["rows_quarantined"]) > 0
     assert set(load["result"]["quarantined_by_reason"]) <= set(MOSTLY)

@@ -54,13 +54,13 @@ def test_dags_are_tagged_retried_and_documented(dagbag):
 def test_warehouse_writers_share_the_one_slot_pool(dagbag):
     """Every task that opens the warehouse for writing runs in the duckdb_writer pool."""
     writers = {
-        "ingest_areas": {"load"},
-        "ingest_crime": {"load"},
-        "select_hotspots": {"select"},
-        "ingest_avl": {"load"},
-        "patrol_compliance": {"evaluate", "deliver", "publish"},
-        "daily_plan": {"plan", "deliver"},
-        "intraday_check": {"check", "deliver"},
+        "ingest_areas": {"load_areas"},
+        "ingest_crime": {"load_crime_month"},
+        "select_hotspots": {"rank_and_select"},
+        "ingest_avl": {"load_pings_and_patrol"},
+        "patrol_compliance": {"evaluate_compliance", "deliver_alerts", "publish_report_and_snapshot"},
+        "daily_plan": {"draw_daily_plan", "deliver_alerts"},
+        "intraday_check": {"check_no_visit_yet", "deliver_alerts"},
     }
     for dag_id, task_ids in writers.items():
         dag = dagbag.dags[dag_id]
@@ -79,3 +79,50 @@ def test_dags_are_linked_by_assets(dagbag):
     assert {"stg_areas", "stg_crimes", "selections", "daily_patrol", "alerts"} <= produced
     assert "daily_patrol" in str(dagbag.dags["patrol_compliance"].timetable.asset_condition)
     assert "stg_crimes" in str(dagbag.dags["select_hotspots"].timetable.asset_condition)
+
+
+def test_each_dag_states_its_purpose_once(dagbag):
+    """doc_md is not a text of its own: it is the file's docstring (doc_md=__doc__) or the DAG function's."""
+    import ast
+
+    for dag_id in dagbag.dag_ids:
+        dag = dagbag.dags[dag_id]
+        tree = ast.parse(Path(dag.fileloc).read_text())
+        function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == dag_id)
+        decorator = next(d for d in function.decorator_list if isinstance(d, ast.Call) and d.func.id == "dag")
+        doc_md = next((k.value for k in decorator.keywords if k.arg == "doc_md"), None)
+        if doc_md is None:
+            assert dag.doc_md == ast.get_docstring(function, clean=False), dag_id
+        else:
+            assert isinstance(doc_md, ast.Name) and doc_md.id == "__doc__", f"{dag_id}: doc_md=__doc__"
+            assert ast.get_docstring(function) is None, f"{dag_id}: documented twice"
+            assert dag.doc_md == ast.get_docstring(tree, clean=False), dag_id
+
+
+def _trigger_rule(dag, task_id: str) -> str:
+    return str(getattr(dag.get_task(task_id).trigger_rule, "value", dag.get_task(task_id).trigger_rule))
+
+
+def test_patrol_compliance_publishes_after_delivery_even_when_it_failed(dagbag):
+    """publish_report_and_snapshot runs after deliver_alerts (the report shows each alert's delivery), also when
+    delivery failed, never when an evaluation failed; a failed delivery still fails the run."""
+    dag = dagbag.dags["patrol_compliance"]
+    upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
+    assert upstream == {
+        "dates_to_evaluate": set(),
+        "evaluate_compliance": {"dates_to_evaluate"},
+        "evaluated_dates": {"evaluate_compliance"},
+        "deliver_alerts": {"evaluated_dates"},
+        "publish_report_and_snapshot": {"evaluated_dates", "deliver_alerts"},
+        "fail_run_if_delivery_failed": {"deliver_alerts"},
+    }
+    # evaluated_dates (one task instance, all_success over every force's evaluation) is the gate: with it
+    # failed or upstream_failed, publish has no successful upstream and is upstream_failed; with it a success,
+    # publish runs whatever deliver_alerts' outcome.
+    assert _trigger_rule(dag, "evaluated_dates") == "all_success"
+    assert _trigger_rule(dag, "deliver_alerts") == "all_success"
+    assert _trigger_rule(dag, "publish_report_and_snapshot") == "all_done_min_one_success"
+    # publish is then a leaf that may succeed: the watcher fails the run when delivery did not succeed
+    assert _trigger_rule(dag, "fail_run_if_delivery_failed") == "one_failed"
+    leaves = {t.task_id for t in dag.tasks if not t.downstream_task_ids}
+    assert leaves == {"publish_report_and_snapshot", "fail_run_if_delivery_failed"}

@@ -100,7 +100,7 @@ def interval_month(context: dict[str, Any]) -> str:
     return start.strftime("%Y-%m")
 
 
-def dates_to_evaluate(context: dict[str, Any], forces: list[str]) -> list[dict[str, Any]]:
+def evaluation_dates(context: dict[str, Any], forces: list[str]) -> list[dict[str, Any]]:
     """Per force, the complete local dates to evaluate: from params['dates'] or the triggering daily_patrol events."""
     wanted: dict[str, set[str]] = {force: set() for force in forces}
     override = (context.get("params") or {}).get("dates")
@@ -125,11 +125,12 @@ def forces() -> list[str]:
 
 
 @task(pool=WRITER_POOL, outlets=[ALERTS])
-def deliver(results: list[dict]) -> dict:
-    """Deliver every pending alert on Slack and email (from the Airflow connections) after the upstream tasks."""
+def deliver_alerts(after: Any) -> dict:
+    """Deliver every pending alert on Slack and email (from the Airflow connections); ``after``: the upstream
+    tasks' results, which only order this task after them."""
     from hotspots.alerts.targets import targets_from_airflow
-    from hotspots.pipeline import deliver_alerts
+    from hotspots.pipeline import deliver_alerts as deliver_pending
     from hotspots.settings import get_settings
 
     slack, smtp = targets_from_airflow(get_settings())
-    return deliver_alerts(slack=slack, smtp=smtp)
+    return deliver_pending(slack=slack, smtp=smtp)

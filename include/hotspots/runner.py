@@ -48,15 +48,15 @@ class Run:
         self.step("forces", None, lambda: list(self.forces))
         return [self.step(task, force, lambda: fn(force)) for force in self.forces]
 
-    def deliver(self) -> Any:
-        """dag_support.deliver: every pending alert on Slack and email, from the Airflow connections."""
+    def deliver_alerts(self) -> Any:
+        """dag_support.deliver_alerts: every pending alert on Slack and email, from the Airflow connections."""
         from hotspots.alerts.targets import targets_from_airflow
 
         def run() -> Any:
             slack, smtp = targets_from_airflow(self.settings)
             return pipeline.deliver_alerts(settings=self.settings, slack=slack, smtp=smtp)
 
-        return self.step("deliver", None, run)
+        return self.step("deliver_alerts", None, run)
 
 
 def _yesterday_utc() -> date:
@@ -69,36 +69,50 @@ def _last_month() -> str:
 
 
 def _ingest_areas(run: Run) -> None:
-    run.mapped("load", lambda force: pipeline.ingest_areas(force, run.settings))
+    run.mapped("load_areas", lambda force: pipeline.ingest_areas(force, run.settings))
 
 
 def _ingest_crime(run: Run) -> None:
     month = run.when.month or _last_month()
-    run.mapped("load", lambda force: pipeline.ingest_crime(force, month, run.settings))
+    run.mapped("load_crime_month", lambda force: pipeline.ingest_crime(force, month, run.settings))
 
 
 def _select_hotspots(run: Run) -> None:
     keys = ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")
-    run.mapped("select", lambda force: {k: pipeline.select_hotspots(force, run.settings).get(k) for k in keys})
+    run.mapped("rank_and_select",
+               lambda force: {k: pipeline.select_hotspots(force, run.settings).get(k) for k in keys})
 
 
 def _ingest_avl(run: Run) -> None:
     day = run.when.day or _yesterday_utc()
-    results = run.mapped("load", lambda force: pipeline.ingest_avl(force, day, run.settings))
+    results = run.mapped("load_pings_and_patrol", lambda force: pipeline.ingest_avl(force, day, run.settings))
     complete = {r["force"]: r["complete_dates"] for r in results if r.get("complete_dates")}
-    run.step("announce", None, lambda: {"complete_dates": complete})
+    run.step("announce_daily_patrol", None, lambda: {"complete_dates": complete})
 
 
 def _patrol_compliance(run: Run) -> None:
+    """As the DAG: the report and snapshot are published after delivery, also when delivery failed (its error is
+    raised after them, as fail_run_if_delivery_failed fails the DAG run)."""
+    from hotspots.alerts.outbox import AlertDeliveryError
+
     dates = sorted({d.isoformat() for d in run.when.dates})
-    work = run.step("work", None, lambda: [{"force": force, "dates": dates} for force in run.forces if dates])
+    todo = run.step("dates_to_evaluate", None,
+                    lambda: [{"force": force, "dates": dates} for force in run.forces if dates])
     evaluated = [
-        run.step("evaluate", item["force"], lambda: pipeline.compliance_and_alerts(
+        run.step("evaluate_compliance", item["force"], lambda: pipeline.compliance_and_alerts(
             item["force"], [date.fromisoformat(d) for d in item["dates"]], run.settings))
-        for item in work
+        for item in todo
     ]
-    run.deliver()
-    run.step("publish", None, lambda: pipeline.publish({e["force"]: e["dates"] for e in evaluated}, run.settings))
+    force_dates = run.step("evaluated_dates", None, lambda: {e["force"]: e["dates"] for e in evaluated})
+    failed = None
+    try:
+        run.deliver_alerts()
+    except AlertDeliveryError as exc:
+        failed = exc
+    run.step("publish_report_and_snapshot", None, lambda: pipeline.publish(force_dates, run.settings))
+    if failed is not None:
+        run.step("fail_run_if_delivery_failed", None, lambda: {"error": str(failed)})
+        raise failed
 
 
 def _local_day(run: Run) -> date:
@@ -107,8 +121,8 @@ def _local_day(run: Run) -> date:
 
 def _daily_plan(run: Run) -> None:
     day = _local_day(run)
-    run.mapped("plan", lambda force: pipeline.publish_plan(force, day, run.settings))
-    run.deliver()
+    run.mapped("draw_daily_plan", lambda force: pipeline.publish_plan(force, day, run.settings))
+    run.deliver_alerts()
 
 
 def _intraday_check(run: Run) -> None:
@@ -116,8 +130,8 @@ def _intraday_check(run: Run) -> None:
     tz = ZoneInfo(run.settings.timezone)
     now_local = (datetime.combine(run.when.day, run.settings.intraday_check, tzinfo=tz) if run.when.day
                  else datetime.now(tz))
-    run.mapped("check", lambda force: pipeline.intraday_check(force, now_local, run.settings))
-    run.deliver()
+    run.mapped("check_no_visit_yet", lambda force: pipeline.intraday_check(force, now_local, run.settings))
+    run.deliver_alerts()
 
 
 @dataclass(frozen=True)
@@ -130,13 +144,17 @@ class DagRunner:
 
 
 RUNNERS: dict[str, DagRunner] = {
-    "ingest_areas": DagRunner(("forces", "load"), None, _ingest_areas),
-    "ingest_crime": DagRunner(("forces", "load"), "month", _ingest_crime),
-    "select_hotspots": DagRunner(("forces", "select"), None, _select_hotspots),
-    "ingest_avl": DagRunner(("forces", "load", "announce"), "day", _ingest_avl),
-    "patrol_compliance": DagRunner(("work", "evaluate", "deliver", "publish"), "dates", _patrol_compliance),
-    "daily_plan": DagRunner(("forces", "plan", "deliver"), "day", _daily_plan),
-    "intraday_check": DagRunner(("forces", "check", "deliver"), "day", _intraday_check),
+    "ingest_areas": DagRunner(("forces", "load_areas"), None, _ingest_areas),
+    "ingest_crime": DagRunner(("forces", "load_crime_month"), "month", _ingest_crime),
+    "select_hotspots": DagRunner(("forces", "rank_and_select"), None, _select_hotspots),
+    "ingest_avl": DagRunner(("forces", "load_pings_and_patrol", "announce_daily_patrol"), "day", _ingest_avl),
+    "patrol_compliance": DagRunner(
+        ("dates_to_evaluate", "evaluate_compliance", "evaluated_dates", "deliver_alerts",
+         "publish_report_and_snapshot", "fail_run_if_delivery_failed"),
+        "dates", _patrol_compliance,
+    ),
+    "daily_plan": DagRunner(("forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan),
+    "intraday_check": DagRunner(("forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check),
 }
 
 
