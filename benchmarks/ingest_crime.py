@@ -16,11 +16,8 @@ the clock starts (a worker imports it once). Figures: docs/benchmarks.md "Crime 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +26,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import StageClock, peak_rss_mb, run_child
 
 MONTH = "2024-02"
 FORCES = [
@@ -175,53 +174,7 @@ def build(root: Path, rows: int, forces: list[str], *, national: bool, echo: Cal
 
 
 # ------------------------------------------------------------------------------------------------------------
-# The timed run (a fresh process: python benchmarks/ingest_crime.py --run ROOT FORCE...)
-
-
-class StageClock:
-    """Wall time per stage: wraps named functions in their modules and adds up their seconds."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def wrap(self, module: Any, name: str, stage: str) -> None:
-        inner = getattr(module, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
-
-        setattr(module, name, timed)
-
-    def wrap_context(self, module: Any, name: str, stage: str) -> None:
-        """The same for a context manager: the time to enter and to exit it (not its body)."""
-        inner = getattr(module, name)
-        clock = self
-
-        @contextlib.contextmanager
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            manager = inner(*args, **kwargs)
-            started = time.perf_counter()
-            value = manager.__enter__()
-            clock.seconds[stage] = clock.seconds.get(stage, 0.0) + time.perf_counter() - started
-            try:
-                yield value
-            except BaseException:
-                if not manager.__exit__(*sys.exc_info()):
-                    raise
-            else:
-                started = time.perf_counter()
-                manager.__exit__(None, None, None)
-                clock.seconds[stage] = clock.seconds.get(stage, 0.0) + time.perf_counter() - started
-
-        setattr(module, name, timed)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# The timed run (a fresh process: python -m benchmarks.ingest_crime --run ROOT FORCE...)
 
 
 def run_step(root: Path, forces: list[str]) -> dict[str, Any]:
@@ -257,7 +210,7 @@ def run_step(root: Path, forces: list[str]) -> dict[str, Any]:
         core._CONTEXTS.clear()  # each DAG task is its own process, with its own GX context and data docs
         counts.append(pipeline.ingest_crime(force, MONTH, settings))
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "import_gx_s": import_s, "stages": clock.seconds, "peak_rss_mb": _peak_rss_mb(),
+    return {"wall_s": wall, "import_gx_s": import_s, "stages": clock.seconds, "peak_rss_mb": peak_rss_mb(),
             "counts": counts}
 
 
@@ -303,11 +256,7 @@ def run_benchmark(rows: int = 500_000, n_forces: int = 43, shapes: tuple[str, ..
             floor_s = read_csv_floor(built["files"])
             env = dict(os.environ, HOTSPOTS_DATA_DIR=str(root))
             env.pop("HOTSPOTS_AREAS_PATH", None)
-            out = subprocess.run([sys.executable, __file__, "--run", str(root), *built["tasks"]], env=env,
-                                 capture_output=True, text=True)
-            if out.returncode:
-                raise RuntimeError(f"the timed step failed:\n{out.stderr[-3000:]}")
-            step = json.loads(out.stdout.strip().splitlines()[-1])
+            step = run_child("ingest_crime", ["--run", str(root), *built["tasks"]], env=env)
             floor_s = min(floor_s, read_csv_floor(built["files"]))
             figures[shape] = _report(step, floor_s, rows, echo)
     main = figures[shapes[0]]

@@ -7,23 +7,12 @@ runtime package); the command puts the root on sys.path. Figures: docs/benchmark
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
-from hotspots.commands.patrol import bench_group
-from hotspots.settings import PROJECT_ROOT
+from hotspots.commands.patrol import bench_group, import_benchmark
 
 SHAPES = ("national", "per_force", "single")
-
-
-def _benchmarks_module():
-    """benchmarks.ingest_crime from the repository root (settings.PROJECT_ROOT)."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    from benchmarks import ingest_crime
-
-    return ingest_crime
 
 
 def register(app: typer.Typer) -> None:
@@ -44,5 +33,5 @@ def register(app: typer.Typer) -> None:
         unknown = sorted(set(shape) - set(SHAPES))
         if unknown:
             raise typer.BadParameter(f"unknown --shape {unknown}; use {', '.join(SHAPES)}.")
-        figures = _benchmarks_module().run_benchmark(rows, forces, tuple(shape), echo=typer.echo)
+        figures = import_benchmark("ingest_crime").run_benchmark(rows, forces, tuple(shape), echo=typer.echo)
         typer.echo(json.dumps(figures))

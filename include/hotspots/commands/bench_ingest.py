@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
-from hotspots.commands.patrol import bench_group
-from hotspots.settings import PROJECT_ROOT
+from hotspots.commands.patrol import bench_group, import_benchmark
 
 
 def register(app: typer.Typer) -> None:
@@ -24,11 +22,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Land a day of pings as CSV drops, time pipeline.ingest_avl over them and DuckDB's read_csv of the same
         files: wall time, peak RSS, each stage's share, the ratio to the floor; the last line is JSON."""
-        if str(PROJECT_ROOT) not in sys.path:
-            sys.path.insert(0, str(PROJECT_ROOT))
-        from benchmarks.ingest_avl import run_benchmark
-
-        figures = run_benchmark(pings, devices, files, repeat, echo=typer.echo)
+        figures = import_benchmark("ingest_avl").run_benchmark(pings, devices, files, repeat, echo=typer.echo)
         typer.echo(json.dumps(figures))
         if not figures["agree"]:
             raise typer.Exit(1)

@@ -132,7 +132,9 @@ class PingArrays:
         cols = pings if isinstance(pings, Mapping) else {c: pings[c] for c in pings.columns}
         missing = {"device_key", "ts", "easting", "northing"} - set(cols)
         if missing:
-            raise ValueError(f"pings lack column(s) {sorted(missing)}: need device_key, ts, easting, northing[, speed_kmh].")
+            raise ValueError(
+                f"pings lack column(s) {sorted(missing)}: need device_key, ts, easting, northing[, speed_kmh]."
+            )
         dev = np.asarray(cols["device_key"])
         if dev.dtype.kind in "iu" and (dev.size == 0 or (dev.min() >= 0 and dev.max() < 4 * dev.size + 1024)):
             n_dev = int(dev.max()) + 1 if dev.size else 0
@@ -218,7 +220,9 @@ def figures_frame(figures: tuple[np.ndarray, ...], codes: Sequence[str], days: D
 
 
 def empty_result() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype=object if c in ("area_code", "date") else "float64") for c in OUTPUT_COLUMNS})
+    frame = pd.DataFrame(
+        {c: pd.Series(dtype=object if c in ("area_code", "date") else "float64") for c in OUTPUT_COLUMNS}
+    )
     return frame.astype({"visits": "int64", "koper_visits": "int64", "devices": "int64"})
 
 

@@ -72,5 +72,6 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
                 f"SELECT force, {', '.join(OUTPUT_COLUMNS)}, now() FROM daily_patrol_frame"
             )
             con.unregister("daily_patrol_frame")
-    log.info("daily_patrol %s: %d rows for %s from %d pings", force, len(result), [d.isoformat() for d in dates], pings_read)
+    log.info("daily_patrol %s: %d rows for %s from %d pings", force, len(result), [d.isoformat() for d in dates],
+             pings_read)
     return {"force": force, "dates": [d.isoformat() for d in dates], "rows": len(result), "pings": pings_read}

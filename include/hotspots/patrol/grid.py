@@ -50,7 +50,8 @@ class AreaIndex:
             raise ValueError("No areas given: load the force's areas (stg_areas) before computing patrol minutes.")
         codes = [str(code) for code, _ in areas]
         if len(set(codes)) != len(codes):
-            raise ValueError("Area codes must be unique; duplicates: " + ", ".join(sorted({c for c in codes if codes.count(c) > 1})))
+            repeated = sorted({c for c in codes if codes.count(c) > 1})
+            raise ValueError("Area codes must be unique; duplicates: " + ", ".join(repeated))
         geoms = np.asarray([geom for _, geom in areas], dtype=object)
         ring_xy, ring_ptr, area_ring_ptr = flat_rings(geoms)
         bounds = shapely.bounds(geoms)
@@ -68,12 +69,14 @@ class AreaIndex:
             bounds, gx0, gy0, float(cell_m), ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi,
             half_diag + CLASSIFY_EPS_M,
         )
-        return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols, nrows,
-                   cell_ptr, entries, kernels.cell_codes(cell_ptr, entries), int(np.diff(cell_ptr).max(initial=1)))
+        return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols,
+                   nrows, cell_ptr, entries, kernels.cell_codes(cell_ptr, entries),
+                   int(np.diff(cell_ptr).max(initial=1)))
 
     def pairs(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point index, area index) of every point within buffer_m of an area, in point order."""
-        return kernels.locate_pairs(np.asarray(x, np.float64), np.asarray(y, np.float64), self.grid, self.shape, self.buffer_m)
+        return kernels.locate_pairs(np.asarray(x, np.float64), np.asarray(y, np.float64), self.grid, self.shape,
+                                    self.buffer_m)
 
     @property
     def grid(self) -> tuple:
@@ -107,7 +110,9 @@ def flat_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All rings (exteriors and holes of every part) as one coordinate array with ring and area offsets."""
     kinds = set(shapely.get_type_id(geoms).tolist())
     if not kinds <= {3, 6}:
-        raise ValueError("Areas must be polygons or multipolygons (EPSG:27700); got geometry type ids " + str(sorted(kinds)))
+        raise ValueError(
+            "Areas must be polygons or multipolygons (EPSG:27700); got geometry type ids " + str(sorted(kinds))
+        )
     parts, part_area = shapely.get_parts(geoms, return_index=True)
     rings_ext = shapely.get_exterior_ring(parts)
     n_holes = shapely.get_num_interior_rings(parts)
