@@ -80,7 +80,8 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
         "hotspots": hotspots,
         "last_day": last_day.isoformat() if last_day else None,
         "last_day_compliance": [
-            {"area_code": a, "delivered_minutes": round(m, 1), "target_minutes": t, "status": s, "days_without_patrol": d}
+            {"area_code": a, "delivered_minutes": round(m, 1), "target_minutes": t, "status": s,
+             "days_without_patrol": d}
             for a, m, t, s, d in compliance
         ],
         "alerts_by_rule": dict(alerts),

@@ -91,7 +91,8 @@ def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Pa
     landing = settings.force_landing(force) / "crime"
     found = set(landing.glob(f"{month}/{month}-*-street.csv")) | set(landing.glob(f"{month}-*-street.csv"))
     for archive in sorted(landing.glob("*.zip")):
-        extracted = crime_files(archive, force=force, extract_to=settings.force_raw(force) / "crime" / "archives" / archive.stem)
+        extract_to = settings.force_raw(force) / "crime" / "archives" / archive.stem
+        extracted = crime_files(archive, force=force, extract_to=extract_to)
         found.update(p for p in extracted if p.name.startswith(f"{month}-"))
     return sorted(found)
 
@@ -169,7 +170,8 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     day_end = _utc_midnight(day + timedelta(days=1))
     totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= day_end]
     if not files:
-        log.warning("No ping files for %s on %s in %s", force, day, settings.force_landing(force) / "avl" / day.isoformat())
+        log.warning("No ping files for %s on %s in %s", force, day,
+                    settings.force_landing(force) / "avl" / day.isoformat())
     log.info("avl %s %s: %s", force, day, totals)
     return totals
 
@@ -209,7 +211,8 @@ def publish(force_dates: dict[str, list[str]], settings: Settings | None = None)
     with open_warehouse(settings) as con:
         for force, dates in force_dates.items():
             if dates:
-                reports.append(str(build_report(con, force=force, date=date.fromisoformat(max(dates)), settings=settings)))
+                latest = date.fromisoformat(max(dates))
+                reports.append(str(build_report(con, force=force, date=latest, settings=settings)))
     snapshot = publish_snapshot(settings)
     return {"reports": reports, "snapshot": str(snapshot)}
 

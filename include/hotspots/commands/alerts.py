@@ -40,7 +40,8 @@ def _print_dry_run(con, alerts, settings) -> None:
             typer.echo(f"\n--- {channel} to {digest.destination} ({len(digest.alerts)} alerts)")
             if channel == "slack":
                 text, blocks = slack_message(digest)
-                typer.echo(json.dumps({"channel": digest.destination, "text": text, "blocks": blocks}, indent=2, ensure_ascii=False))
+                message = {"channel": digest.destination, "text": text, "blocks": blocks}
+                typer.echo(json.dumps(message, indent=2, ensure_ascii=False))
             else:
                 typer.echo(f"Subject: {email_message(digest, from_addr=settings.alert_email_from)['Subject']}")
                 typer.echo(plain_text(digest))
@@ -82,7 +83,8 @@ def register(app: typer.Typer) -> None:
     def alerts_command(
         day: str = typer.Option(..., "--date", help="Local date the alerts are about, YYYY-MM-DD."),
         force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the messages; write and send nothing (read-only)."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print the messages; write and send nothing (reads a copy of the warehouse)."),
         intraday: bool = typer.Option(False, "--intraday", help="Run the 'no visit yet today' check instead."),
         at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the intraday check (default: now)."),
     ) -> None:

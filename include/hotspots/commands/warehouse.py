@@ -19,7 +19,8 @@ from hotspots.warehouse import migrate, open_snapshot, publish_snapshot
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `hotspots` app."""
-    export_app = typer.Typer(help="Export marts for GIS and spreadsheets (from the analyst snapshot).", no_args_is_help=True)
+    export_app = typer.Typer(help="Export marts for GIS and spreadsheets (from the analyst snapshot).",
+                             no_args_is_help=True)
     docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
     app.add_typer(export_app, name="export")
     app.add_typer(docs_app, name="docs")
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
     @app.command("query")
     def query(
         sql: Optional[str] = typer.Argument(None, help="SQL to run, e.g. \"SELECT * FROM current_hotspots\"."),
-        file: Optional[Path] = typer.Option(None, "--file", "-F", help="Read the SQL from a file, e.g. sql/analysis/dose_vs_harm.sql."),
+        file: Optional[Path] = typer.Option(
+            None, "--file", "-F", help="Read the SQL from a file, e.g. sql/analysis/dose_vs_harm.sql."),
         fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
         max_rows: int = typer.Option(1000, help="Rows shown in table format (csv and json print all)."),
     ) -> None:
@@ -68,7 +70,8 @@ def register(app: typer.Typer) -> None:
     @export_app.command("hotspots")
     def export_hotspots_command(
         fmt: ExportFormat = typer.Option(ExportFormat.geojson, "--format", "-f", help="File format."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default data_dir/exports/hotspots.<ext>)."),
+        out: Optional[Path] = typer.Option(
+            None, "--out", "-o", help="Output file (default data_dir/exports/hotspots.<ext>)."),
         force: Optional[str] = typer.Option(None, help="Only this force (default: every force)."),
     ) -> None:
         """The current hot spots with their polygons in EPSG:4326."""
@@ -101,7 +104,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        day: Optional[datetime] = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Day the report is about (default: latest day with compliance)."),
+        day: Optional[datetime] = typer.Option(
+            None, "--date", formats=["%Y-%m-%d"], help="Day the report is about (default: latest day with compliance)."),
         force: Optional[str] = typer.Option(None, help="Force (default: every force in settings)."),
         live: bool = typer.Option(False, help="Read a private copy of the warehouse as it is now, not the snapshot."),
     ) -> None:
