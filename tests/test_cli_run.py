@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from hotspots.cli import app
 from hotspots.runner import RUNNERS
 from hotspots.validation.avl import MOSTLY
+from slack_api_server import slack_api  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -127,3 +128,29 @@ def test_run_refuses_options_the_dag_does_not_take(settings):
     assert result.exit_code == 2 and "needs --dates" in result.output
     result = runner.invoke(app, ["run", "ingest_areas", "--force", "elsewhere"])
     assert result.exit_code == 2 and "elsewhere not in HOTSPOTS_FORCES" in result.output
+
+
+def test_patrol_compliance_publishes_the_report_after_a_failed_delivery_then_fails(warehouse, slack_api, monkeypatch):
+    """As the DAG: the report and snapshot are written after delivery, also when it gave up (the report shows it),
+    and the run fails after them; the command exits 1."""
+    from datetime import date
+
+    from compliance_helpers import FORCE, add_patrol, add_selection
+    from hotspots.report import report_path
+    from hotspots.settings import reload_settings
+
+    day = date(2024, 5, 1)
+    add_selection(warehouse, ["A", "B"], day)
+    add_patrol(warehouse, "A", day, 20, koper=1)  # B has no patrol: an under_target alert
+    warehouse.close()
+    monkeypatch.setenv("HOTSPOTS_FORCES", FORCE)
+    monkeypatch.setenv("HOTSPOTS_ALERT_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
+        {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}))
+    slack_api.fail(*[("error", "channel_not_found")] * 20)
+    settings = reload_settings()
+    result = runner.invoke(app, ["run", "patrol_compliance", "--dates", day.isoformat()])
+    assert result.exit_code == 1 and "Delivery failed" in result.output, result.output[-3000:]
+    report = report_path(settings, FORCE, day).read_text()
+    assert "<td>dead</td>" in report and "<td>pending</td>" not in report
+    assert settings.snapshot_path.exists()
