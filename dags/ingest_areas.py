@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces
+from hotspots.dag_support import AREAS, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, migrate_warehouse
 
 
 @dag(
@@ -25,7 +25,9 @@ def ingest_areas():
 
         return run(force)
 
-    load_areas.expand(force=forces())
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    load_areas.expand(force=forces_served)
 
 
 ingest_areas()

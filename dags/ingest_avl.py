@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from airflow.sdk import Metadata, Param, dag, get_current_context, task
 
-from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_day
+from hotspots.dag_support import (
+    DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_day, migrate_warehouse,
+)
 
 
 @dag(
@@ -38,7 +40,9 @@ def ingest_avl():
         complete = {r["force"]: r["complete_dates"] for r in results if r.get("complete_dates")}
         yield Metadata(DAILY_PATROL, {"complete_dates": complete})
 
-    announce_daily_patrol(load_pings_and_patrol.expand(force=forces()))
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    announce_daily_patrol(load_pings_and_patrol.expand(force=forces_served))
 
 
 ingest_avl()

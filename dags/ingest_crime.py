@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_month
+from hotspots.dag_support import CRIME, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_month, migrate_warehouse
 
 
 @dag(
@@ -29,7 +29,9 @@ def ingest_crime():
 
         return run(force, interval_month(get_current_context()))
 
-    load_crime_month.expand(force=forces())
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    load_crime_month.expand(force=forces_served)
 
 
 ingest_crime()

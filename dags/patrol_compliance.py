@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-from hotspots.dag_support import DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, evaluation_dates
+from hotspots.dag_support import (
+    DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, evaluation_dates, migrate_warehouse,
+)
 
 
 @dag(
@@ -64,7 +66,9 @@ def patrol_compliance():
         raise AirflowFailException("Alerts not delivered: deliver_alerts failed or an evaluation did; see their logs "
                                    "(docs/operations.md, Replay alerts).")
 
-    force_dates = evaluated_dates(evaluate_compliance.expand_kwargs(dates_to_evaluate()))
+    work = dates_to_evaluate()
+    migrate_warehouse() >> work
+    force_dates = evaluated_dates(evaluate_compliance.expand_kwargs(work))
     delivered = deliver_alerts(force_dates)
     delivered >> publish_report_and_snapshot(force_dates)
     delivered >> fail_run_if_delivery_failed()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from hotspots.dag_support import AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL, forces
+from hotspots.dag_support import (
+    AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL, forces, migrate_warehouse,
+)
 
 
 @dag(
@@ -27,7 +29,9 @@ def select_hotspots():
         result = run(force)
         return {k: result.get(k) for k in ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")}
 
-    rank_and_select.expand(force=forces())
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    rank_and_select.expand(force=forces_served)
 
 
 select_hotspots()

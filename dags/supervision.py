@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, forces
+from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, forces, migrate_warehouse
 from hotspots.settings import get_settings
 
 _settings = get_settings()
@@ -38,7 +38,9 @@ def daily_plan():
 
         return publish_plan(force, _local_now().date())
 
-    deliver_alerts(draw_daily_plan.expand(force=forces()))
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    deliver_alerts(draw_daily_plan.expand(force=forces_served))
 
 
 @dag(
@@ -63,7 +65,9 @@ def intraday_check():
 
         return run(force, _local_now())
 
-    deliver_alerts(check_no_visit_yet.expand(force=forces()))
+    forces_served = forces()
+    migrate_warehouse() >> forces_served
+    deliver_alerts(check_no_visit_yet.expand(force=forces_served))
 
 
 daily_plan()

@@ -52,7 +52,7 @@ def test_dags_are_tagged_retried_and_documented(dagbag):
 
 
 def test_warehouse_writers_share_the_one_slot_pool(dagbag):
-    """Every task that opens the warehouse for writing runs in the duckdb_writer pool."""
+    """Every task that opens the warehouse for writing runs in the duckdb_writer pool; every DAG migrates first."""
     writers = {
         "ingest_areas": {"load_areas"},
         "ingest_crime": {"load_crime_month"},
@@ -64,8 +64,10 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
     }
     for dag_id, task_ids in writers.items():
         dag = dagbag.dags[dag_id]
-        for task_id in task_ids:
+        for task_id in task_ids | {"migrate_warehouse"}:
             assert dag.get_task(task_id).pool == "duckdb_writer", f"{dag_id}.{task_id}"
+        roots = {t.task_id for t in dag.tasks if not t.upstream_task_ids}
+        assert roots == {"migrate_warehouse"}, (dag_id, roots)  # the schema step runs before anything else
 
 
 def test_dags_are_linked_by_assets(dagbag):
@@ -109,7 +111,8 @@ def test_patrol_compliance_publishes_after_delivery_even_when_it_failed(dagbag):
     dag = dagbag.dags["patrol_compliance"]
     upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
     assert upstream == {
-        "dates_to_evaluate": set(),
+        "migrate_warehouse": set(),
+        "dates_to_evaluate": {"migrate_warehouse"},
         "evaluate_compliance": {"dates_to_evaluate"},
         "evaluated_dates": {"evaluate_compliance"},
         "deliver_alerts": {"evaluated_dates"},

@@ -116,6 +116,15 @@ def evaluation_dates(context: dict[str, Any], forces: list[str]) -> list[dict[st
     return [{"force": force, "dates": sorted(dates)} for force, dates in wanted.items() if dates]
 
 
+@task(pool=WRITER_POOL)
+def migrate_warehouse() -> dict:
+    """Every DAG's first task: bring the warehouse to this checkout's sql/ models (hotspots.pipeline.migrate_warehouse;
+    a no-op when its schema_version is current). Writer opens after it only check the version."""
+    from hotspots.pipeline import migrate_warehouse as migrate
+
+    return migrate()
+
+
 @task
 def forces() -> list[str]:
     """The forces in HOTSPOTS_FORCES: every DAG maps its writer tasks over them."""

@@ -144,22 +144,30 @@ class DagRunner:
 
 
 RUNNERS: dict[str, DagRunner] = {
-    "ingest_areas": DagRunner(("forces", "load_areas"), None, _ingest_areas),
-    "ingest_crime": DagRunner(("forces", "load_crime_month"), "month", _ingest_crime),
-    "select_hotspots": DagRunner(("forces", "rank_and_select"), None, _select_hotspots),
-    "ingest_avl": DagRunner(("forces", "load_pings_and_patrol", "announce_daily_patrol"), "day", _ingest_avl),
+    "ingest_areas": DagRunner(("migrate_warehouse", "forces", "load_areas"), None, _ingest_areas),
+    "ingest_crime": DagRunner(("migrate_warehouse", "forces", "load_crime_month"), "month", _ingest_crime),
+    "select_hotspots": DagRunner(("migrate_warehouse", "forces", "rank_and_select"), None, _select_hotspots),
+    "ingest_avl": DagRunner(
+        ("migrate_warehouse", "forces", "load_pings_and_patrol", "announce_daily_patrol"), "day", _ingest_avl
+    ),
     "patrol_compliance": DagRunner(
-        ("dates_to_evaluate", "evaluate_compliance", "evaluated_dates", "deliver_alerts",
+        ("migrate_warehouse", "dates_to_evaluate", "evaluate_compliance", "evaluated_dates", "deliver_alerts",
          "publish_report_and_snapshot", "fail_run_if_delivery_failed"),
         "dates", _patrol_compliance,
     ),
-    "daily_plan": DagRunner(("forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan),
-    "intraday_check": DagRunner(("forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check),
+    "daily_plan": DagRunner(
+        ("migrate_warehouse", "forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan
+    ),
+    "intraday_check": DagRunner(
+        ("migrate_warehouse", "forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check
+    ),
 }
 
 
 def run_dag(dag_id: str, *, settings: Settings, forces: list[str], when: When) -> Run:
-    """Run the DAG's tasks in order; returns the run with every step's result and seconds."""
+    """Run the DAG's tasks in order, the migration first as in every DAG; returns the run with every step's
+    result and seconds."""
     run = Run(dag_id, settings, list(forces), when)
+    run.step("migrate_warehouse", None, lambda: pipeline.migrate_warehouse(settings))
     RUNNERS[dag_id].run(run)
     return run
