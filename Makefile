@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps airflow-ui clean
+.PHONY: demo test lint install system-deps airflow-ui clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ system-deps:
 demo: install
 	$(BIN)/hotspots demo
 
-test: install system-deps
+# Lint (ruff, sqlfluff; configuration in pyproject.toml and .sqlfluff), then the tests.
+test: install system-deps lint
 	$(BIN)/python -m pytest
+
+LINTED := include dags plugins tests benchmarks scripts
+
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/sqlfluff lint sql
 
 airflow-ui: install
 	. <($(BIN)/hotspots airflow-env) && $(BIN)/airflow standalone

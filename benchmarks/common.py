@@ -102,7 +102,9 @@ def run_child(module: str, args: list[str], env: dict[str, str] | None = None) -
     path = os.pathsep.join(p for p in (str(ROOT), (env or os.environ).get("PYTHONPATH", "")) if p)
     out = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{module}", *args],
-        env={**(os.environ if env is None else env), "PYTHONPATH": path}, capture_output=True, text=True,
+        env={**(os.environ if env is None else env), "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
     )
     if out.returncode:
         raise RuntimeError(f"benchmarks.{module} {' '.join(args)[:200]} failed:\n{out.stderr[-4000:]}")

@@ -35,8 +35,17 @@ FORCE = "bench"
 DAY = date(2024, 3, 31)
 KEY = "benchmark-pseudonym-key-not-a-secret"
 FAULT_SHARE = 0.0002  # per rule
-KINDS = ("invalid_device_id", "bad_timestamp", "timestamp_outside_window", "missing_coordinates",
-         "outside_force_area", "invalid_speed", "invalid_unit_type", "duplicate_ping", "impossible_jump")
+KINDS = (
+    "invalid_device_id",
+    "bad_timestamp",
+    "timestamp_outside_window",
+    "missing_coordinates",
+    "outside_force_area",
+    "invalid_speed",
+    "invalid_unit_type",
+    "duplicate_ping",
+    "impossible_jump",
+)
 # The step's own thread, in order; "read" (reader thread) and "load" (loader thread) overlap it, so they are
 # reported beside it (the waits are the part of them not hidden).
 STAGES = ("raw_copy", "wait_for_read", "checks", "gx", "wait_for_load", "daily_patrol", "data_docs")
@@ -73,21 +82,27 @@ def build(root: Path, n_pings: int, n_devices: int, n_files: int, seed: int = 5)
     per_kind = max(1, int(n * FAULT_SHARE))
     chosen = rng.choice(n, per_kind * len(KINDS), replace=False)
     for code in range(len(KINDS)):
-        kind[chosen[code::len(KINDS)]] = code + 1
+        kind[chosen[code :: len(KINDS)]] = code + 1
     copies = np.flatnonzero(kind == KINDS.index("duplicate_ping") + 1)
     order = np.concatenate([np.arange(n), copies])
     is_copy = np.concatenate([np.zeros(n, bool), np.ones(copies.size, bool)])
     kind[copies] = 0  # the first copy is a good row; the repeat is the fault
     frame = {
-        "k": np.arange(order.size), "device": pings["device_key"][order], "ts": ts[order], "lon": lon[order],
-        "lat": lat[order], "speed": pings["speed_kmh"][order],
+        "k": np.arange(order.size),
+        "device": pings["device_key"][order],
+        "ts": ts[order],
+        "lon": lon[order],
+        "lat": lat[order],
+        "speed": pings["speed_kmh"][order],
         "kind": np.where(is_copy, KINDS.index("duplicate_ping") + 1, kind[order]).astype(np.int8),
-        "copy": is_copy, "unit": (pings["device_key"][order] % 3 == 0),
+        "copy": is_copy,
+        "unit": (pings["device_key"][order] % 3 == 0),
     }
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.register("generated", frame)
-    con.execute("""
+    con.execute(
+        """
         CREATE TABLE drops AS SELECT
             k, copy, ts, CAST((ts - $day_start) * $files // 86400 AS INTEGER) AS part,
             CASE WHEN kind = 1 THEN 'bad id!' ELSE printf('AVL-%04d', device) END AS device_id,
@@ -100,21 +115,27 @@ def build(root: Path, n_pings: int, n_devices: int, n_files: int, seed: int = 5)
             CASE WHEN kind = 6 THEN '-5' WHEN isnan(speed) THEN NULL ELSE printf('%.1f', speed) END AS speed_kmh,
             CASE WHEN kind = 7 THEN 'bicycle' WHEN unit THEN 'foot' ELSE 'vehicle' END AS unit_type
         FROM generated
-    """, {"files": n_files, "day_start": int(np.datetime64(DAY.isoformat(), "s").astype("int64"))})
+    """,
+        {"files": n_files, "day_start": int(np.datetime64(DAY.isoformat(), "s").astype("int64"))},
+    )
     folder = landing / "avl" / DAY.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for part in range(n_files):
         path = folder / f"pings-{part:02d}.csv"
         con.execute(
-            f"COPY (SELECT device_id, \"timestamp\", lon, lat, speed_kmh, unit_type FROM drops "
+            f'COPY (SELECT device_id, "timestamp", lon, lat, speed_kmh, unit_type FROM drops '
             f"WHERE part = {part} ORDER BY ts, copy, k) TO '{path}' (HEADER)"
         )
         paths.append(path)
     planted = {reason: per_kind for reason in KINDS}
     con.close()
-    return {"pings": n + copies.size, "paths": [str(p) for p in paths], "planted": planted,
-            "bytes": sum(p.stat().st_size for p in paths)}
+    return {
+        "pings": n + copies.size,
+        "paths": [str(p) for p in paths],
+        "planted": planted,
+        "bytes": sum(p.stat().st_size for p in paths),
+    }
 
 
 def run_step(repeat: int) -> dict[str, Any]:
@@ -127,15 +148,17 @@ def run_step(repeat: int) -> dict[str, Any]:
     from hotspots import pipeline
     from hotspots.settings import get_settings
     from hotspots.sources import avl
-
     from hotspots.warehouse import open_warehouse
 
     settings = get_settings()
     with open_warehouse(settings=settings) as con:  # the synthetic county straight into stg_areas (not timed)
         con.execute("DELETE FROM stg_areas WHERE force = ?", [FORCE])
         for code, wkt in json.loads((settings.force_landing(FORCE) / "areas.json").read_text()):
-            con.execute("INSERT INTO stg_areas SELECT ?, ?, ?, g, ST_Area(g), 'synthetic', now() FROM "
-                        "(SELECT ST_GeomFromText(?) AS g)", [FORCE, code, code, wkt])
+            con.execute(
+                "INSERT INTO stg_areas SELECT ?, ?, ?, g, ST_Area(g), 'synthetic', now() FROM "
+                "(SELECT ST_GeomFromText(?) AS g)",
+                [FORCE, code, code, wkt],
+            )
     stages = StageClock()
     stages.wrap(pipeline, "_to_raw", "raw_copy")
     stages.wrap(hotspots.patrol, "compute_daily_patrol", "daily_patrol")
@@ -147,11 +170,17 @@ def run_step(repeat: int) -> dict[str, Any]:
         start, cpu = time.perf_counter(), time.process_time()
         result = pipeline.ingest_avl(FORCE, DAY, settings)
         wall = time.perf_counter() - start
-        runs.append({"wall_s": wall, "cpu_s": time.process_time() - cpu, "result": result, "rss_before_mb": rss_before,
-                     "stages": {**stages.seconds, **avl.STAGE_SECONDS}})
+        runs.append(
+            {
+                "wall_s": wall,
+                "cpu_s": time.process_time() - cpu,
+                "result": result,
+                "rss_before_mb": rss_before,
+                "stages": {**stages.seconds, **avl.STAGE_SECONDS},
+            }
+        )
     run = median_run(runs, lambda r: r["wall_s"])
-    return {"gx_import_s": gx_import_s, "runs_wall_s": [r["wall_s"] for r in runs], **run,
-            "peak_rss_mb": peak_rss_mb()}
+    return {"gx_import_s": gx_import_s, "runs_wall_s": [r["wall_s"] for r in runs], **run, "peak_rss_mb": peak_rss_mb()}
 
 
 def run_floor(paths: list[str]) -> dict[str, Any]:
@@ -168,51 +197,79 @@ def _child(what: str, root: Path, arg: Any) -> dict[str, Any]:
     return run_child("ingest_avl", ["--child", what, "--root", str(root), "--arg", json.dumps(arg)], env=_env(root))
 
 
-def run_benchmark(n_pings: int, n_devices: int, n_files: int, repeat: int, echo: Callable[[str], None] = print,
-                  root: Path | None = None) -> dict[str, Any]:
+def run_benchmark(
+    n_pings: int,
+    n_devices: int,
+    n_files: int,
+    repeat: int,
+    echo: Callable[[str], None] = print,
+    root: Path | None = None,
+) -> dict[str, Any]:
     """Build the day, time the floor and the step (each in a fresh process) and return the figures."""
     root = Path(root or tempfile.mkdtemp(prefix="hotspots-bench-avl-"))
     start = time.perf_counter()
     built = _child("build", root, [n_pings, n_devices, n_files])  # the parent stays small: children inherit its peak
     build_s = time.perf_counter() - start
-    echo(f"built {built['pings']:,} pings in {n_files} files ({built['bytes'] / 1e6:,.0f} MB) in {build_s:.1f} s "
-         f"under {root}")
+    echo(
+        f"built {built['pings']:,} pings in {n_files} files ({built['bytes'] / 1e6:,.0f} MB) in {build_s:.1f} s "
+        f"under {root}"
+    )
     floor = _child("floor", root, built["paths"])
-    echo(f"floor: DuckDB read_csv of the same files into a table: {floor['floor_s']:.2f} s, {floor['rows']:,} rows, "
-         f"peak RSS {floor['peak_rss_mb']:,.0f} MB")
+    echo(
+        f"floor: DuckDB read_csv of the same files into a table: {floor['floor_s']:.2f} s, {floor['rows']:,} rows, "
+        f"peak RSS {floor['peak_rss_mb']:,.0f} MB"
+    )
     step = _child("step", root, repeat)
     result = step["result"]
     wall = step["wall_s"]
-    echo(f"ingest_avl: {wall:.2f} s wall ({step['cpu_s']:.1f} s CPU), "
-         f"runs {[round(w, 2) for w in step['runs_wall_s']]}, "
-         f"peak RSS {step['peak_rss_mb']:,.0f} MB (after ingest_areas: {step['rss_before_mb']:,.0f} MB); "
-         f"GX import {step['gx_import_s']:.2f} s (before the clock)")
+    echo(
+        f"ingest_avl: {wall:.2f} s wall ({step['cpu_s']:.1f} s CPU), "
+        f"runs {[round(w, 2) for w in step['runs_wall_s']]}, "
+        f"peak RSS {step['peak_rss_mb']:,.0f} MB (after ingest_areas: {step['rss_before_mb']:,.0f} MB); "
+        f"GX import {step['gx_import_s']:.2f} s (before the clock)"
+    )
     stages = {name: round(step["stages"].get(name, 0.0), 3) for name in (*STAGES, *OVERLAPPED)}
     other = wall - sum(stages[name] for name in STAGES)
     for name, seconds in [*((n, stages[n]) for n in STAGES), ("other", other)]:
         echo(f"  {name:<14} {seconds:7.2f} s  {100 * seconds / wall:5.1f}%")
     for name in OVERLAPPED:
         echo(f"  ({name} thread {stages[name]:.2f} s, {100 * stages[name] / wall:.1f}% of the wall time, overlapped)")
-    echo(f"rows read {result['rows_read']:,}, loaded {result['rows_loaded']:,}, "
-         f"quarantined {result['rows_quarantined']:,}: "
-         f"{result['quarantined_by_reason']}")
+    echo(
+        f"rows read {result['rows_read']:,}, loaded {result['rows_loaded']:,}, "
+        f"quarantined {result['rows_quarantined']:,}: "
+        f"{result['quarantined_by_reason']}"
+    )
     # every planted fault is caught (a spike as a device's first ping has no earlier ping to jump from, and the
     # synthetic walk leaves some real pings beyond the margin, so those two counts may differ a little)
     agree = result["rows_read"] == built["pings"] == floor["rows"] and all(
-        result["quarantined_by_reason"].get(reason, 0) > 0.9 * n for reason, n in built["planted"].items())
+        result["quarantined_by_reason"].get(reason, 0) > 0.9 * n for reason, n in built["planted"].items()
+    )
     figures = {
-        "benchmark": "ingest_avl", "pings": built["pings"], "devices": n_devices, "files": n_files,
-        "wall_s": round(wall, 2), "cpu_s": round(step["cpu_s"], 2),
+        "benchmark": "ingest_avl",
+        "pings": built["pings"],
+        "devices": n_devices,
+        "files": n_files,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(step["cpu_s"], 2),
         "runs_wall_s": [round(w, 2) for w in step["runs_wall_s"]],
-        "pings_per_s": round(built["pings"] / wall), "peak_rss_mb": round(step["peak_rss_mb"]),
-        "floor_s": round(floor["floor_s"], 2), "ratio_to_read_csv": round(wall / floor["floor_s"], 2),
-        "floor_peak_rss_mb": round(floor["peak_rss_mb"]), "gx_import_s": round(step["gx_import_s"], 2),
-        "stages_s": stages, "rows_loaded": result["rows_loaded"], "rows_quarantined": result["rows_quarantined"],
-        "quarantined_by_reason": result["quarantined_by_reason"], "planted": built["planted"], "agree": agree,
+        "pings_per_s": round(built["pings"] / wall),
+        "peak_rss_mb": round(step["peak_rss_mb"]),
+        "floor_s": round(floor["floor_s"], 2),
+        "ratio_to_read_csv": round(wall / floor["floor_s"], 2),
+        "floor_peak_rss_mb": round(floor["peak_rss_mb"]),
+        "gx_import_s": round(step["gx_import_s"], 2),
+        "stages_s": stages,
+        "rows_loaded": result["rows_loaded"],
+        "rows_quarantined": result["rows_quarantined"],
+        "quarantined_by_reason": result["quarantined_by_reason"],
+        "planted": built["planted"],
+        "agree": agree,
         "target_met": wall <= 30 and wall <= 10 * floor["floor_s"] and step["peak_rss_mb"] <= 2048,
     }
-    echo(f"{figures['pings_per_s']:,} pings/s; {figures['ratio_to_read_csv']}x the read_csv floor; targets "
-         f"(30 s, 10x, 2 GB) {'met' if figures['target_met'] else 'MISSED'}")
+    echo(
+        f"{figures['pings_per_s']:,} pings/s; {figures['ratio_to_read_csv']}x the read_csv floor; targets "
+        f"(30 s, 10x, 2 GB) {'met' if figures['target_met'] else 'MISSED'}"
+    )
     return figures
 
 

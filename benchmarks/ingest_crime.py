@@ -31,29 +31,92 @@ from benchmarks.common import StageClock, peak_rss_mb, run_child
 
 MONTH = "2024-02"
 FORCES = [
-    "avon-and-somerset", "bedfordshire", "cambridgeshire", "cheshire", "city-of-london", "cleveland", "cumbria",
-    "derbyshire", "devon-and-cornwall", "dorset", "durham", "dyfed-powys", "essex", "gloucestershire",
-    "greater-manchester", "gwent", "hampshire", "hertfordshire", "humberside", "kent", "lancashire",
-    "leicestershire", "lincolnshire", "merseyside", "metropolitan", "norfolk", "north-wales", "north-yorkshire",
-    "northamptonshire", "northumbria", "nottinghamshire", "south-wales", "south-yorkshire", "staffordshire",
-    "suffolk", "surrey", "sussex", "thames-valley", "warwickshire", "west-mercia", "west-midlands",
-    "west-yorkshire", "wiltshire",
+    "avon-and-somerset",
+    "bedfordshire",
+    "cambridgeshire",
+    "cheshire",
+    "city-of-london",
+    "cleveland",
+    "cumbria",
+    "derbyshire",
+    "devon-and-cornwall",
+    "dorset",
+    "durham",
+    "dyfed-powys",
+    "essex",
+    "gloucestershire",
+    "greater-manchester",
+    "gwent",
+    "hampshire",
+    "hertfordshire",
+    "humberside",
+    "kent",
+    "lancashire",
+    "leicestershire",
+    "lincolnshire",
+    "merseyside",
+    "metropolitan",
+    "norfolk",
+    "north-wales",
+    "north-yorkshire",
+    "northamptonshire",
+    "northumbria",
+    "nottinghamshire",
+    "south-wales",
+    "south-yorkshire",
+    "staffordshire",
+    "suffolk",
+    "surrey",
+    "sussex",
+    "thames-valley",
+    "warwickshire",
+    "west-mercia",
+    "west-midlands",
+    "west-yorkshire",
+    "wiltshire",
 ]
-BIG = {"metropolitan": 9.0, "west-midlands": 3.0, "greater-manchester": 3.0, "west-yorkshire": 3.0,
-       "thames-valley": 2.0, "kent": 2.0, "hampshire": 2.0, "lancashire": 2.0, "avon-and-somerset": 2.0}
+BIG = {
+    "metropolitan": 9.0,
+    "west-midlands": 3.0,
+    "greater-manchester": 3.0,
+    "west-yorkshire": 3.0,
+    "thames-valley": 2.0,
+    "kent": 2.0,
+    "hampshire": 2.0,
+    "lancashire": 2.0,
+    "avon-and-somerset": 2.0,
+}
 CRIME_MIX = [
-    ("Violence and sexual offences", 0.33), ("Anti-social behaviour", 0.18), ("Shoplifting", 0.08),
-    ("Other theft", 0.08), ("Criminal damage and arson", 0.08), ("Vehicle crime", 0.07), ("Public order", 0.068),
-    ("Burglary", 0.05), ("Drugs", 0.04), ("Other crime", 0.012), ("Robbery", 0.012), ("Theft from the person", 0.01),
-    ("Bicycle theft", 0.01), ("Possession of weapons", 0.01),
+    ("Violence and sexual offences", 0.33),
+    ("Anti-social behaviour", 0.18),
+    ("Shoplifting", 0.08),
+    ("Other theft", 0.08),
+    ("Criminal damage and arson", 0.08),
+    ("Vehicle crime", 0.07),
+    ("Public order", 0.068),
+    ("Burglary", 0.05),
+    ("Drugs", 0.04),
+    ("Other crime", 0.012),
+    ("Robbery", 0.012),
+    ("Theft from the person", 0.01),
+    ("Bicycle theft", 0.01),
+    ("Possession of weapons", 0.01),
 ]
 OUTCOMES = [
-    ("Investigation complete; no suspect identified", 0.32), ("Unable to prosecute suspect", 0.28),
-    ("Under investigation", 0.2), ("Awaiting court outcome", 0.05), ("Status update unavailable", 0.03),
-    ("Action to be taken by another organisation", 0.02), ("Local resolution", 0.02),
-    ("Formal action is not in the public interest", 0.01), ("Offender given a caution", 0.01),
-    ("Court result unavailable", 0.01), ("Further investigation is not in the public interest", 0.01),
-    ("Offender sent to prison", 0.01), ("Defendant found not guilty", 0.01), ("Offender fined", 0.01),
+    ("Investigation complete; no suspect identified", 0.32),
+    ("Unable to prosecute suspect", 0.28),
+    ("Under investigation", 0.2),
+    ("Awaiting court outcome", 0.05),
+    ("Status update unavailable", 0.03),
+    ("Action to be taken by another organisation", 0.02),
+    ("Local resolution", 0.02),
+    ("Formal action is not in the public interest", 0.01),
+    ("Offender given a caution", 0.01),
+    ("Court result unavailable", 0.01),
+    ("Further investigation is not in the public interest", 0.01),
+    ("Offender sent to prison", 0.01),
+    ("Defendant found not guilty", 0.01),
+    ("Offender fined", 0.01),
     ("Suspect charged as part of another case", 0.01),
 ]
 CELL_M = 1000.0
@@ -103,8 +166,9 @@ def street_frame(force: str, k: int, rows: int, seed: int) -> pd.DataFrame:
     px, py = x0 + rng.uniform(50, side - 50, n_points), y0 + rng.uniform(50, side - 50, n_points)
     lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(px, py)
     # 'Elsewhere' rows: a point in the North Sea, east of every force's block (outside_force_area in both layouts).
-    far_lon, far_lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(830_000.0,
-                                                                                                 300_000.0 + k)
+    far_lon, far_lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
+        830_000.0, 300_000.0 + k
+    )
     words = ("High", "Church", "Station", "Park", "Mill", "London", "Victoria", "Green", "Kings", "Queens")
     kinds = ("Street", "Road", "Lane", "Close", "Avenue", "Way", "Drive", "Crescent")
     places = [f"{w} {s}" for w in words for s in kinds] + ["Supermarket", "Parking Area", "Petrol Station", "Nightclub"]
@@ -115,21 +179,27 @@ def street_frame(force: str, k: int, rows: int, seed: int) -> pd.DataFrame:
     outcomes = np.array([o for o, _ in OUTCOMES])[rng.choice(len(OUTCOMES), base, p=_p(OUTCOMES))]
     asb = types == "Anti-social behaviour"
     hexes = rng.bytes(32 * base).hex()
-    ids = np.array([hexes[64 * i:64 * i + 64] for i in range(base)], dtype=object)
+    ids = np.array([hexes[64 * i : 64 * i + 64] for i in range(base)], dtype=object)
     ids[asb] = ""
     outcomes = outcomes.astype(object)
     outcomes[asb] = ""
     lsoa = np.array([f"E0{1000000 + (p * 7) % 30000:07d}" for p in range(n_points)])
-    frame = pd.DataFrame({
-        "Crime ID": ids, "Month": MONTH, "Reported by": f"{force.replace('-', ' ').title()} Police",
-        "Falls within": f"{force.replace('-', ' ').title()} Police",
-        "Longitude": np.char.mod("%.6f", np.asarray(lon)[point]).astype(object),
-        "Latitude": np.char.mod("%.6f", np.asarray(lat)[point]).astype(object),
-        "Location": streets[point % len(streets)].astype(object),
-        "LSOA code": lsoa[point].astype(object),
-        "LSOA name": np.char.add(f"{force[:6].title()} ", (point % 900).astype(str)),
-        "Crime type": types, "Last outcome category": outcomes, "Context": "",
-    })
+    frame = pd.DataFrame(
+        {
+            "Crime ID": ids,
+            "Month": MONTH,
+            "Reported by": f"{force.replace('-', ' ').title()} Police",
+            "Falls within": f"{force.replace('-', ' ').title()} Police",
+            "Longitude": np.char.mod("%.6f", np.asarray(lon)[point]).astype(object),
+            "Latitude": np.char.mod("%.6f", np.asarray(lat)[point]).astype(object),
+            "Location": streets[point % len(streets)].astype(object),
+            "LSOA code": lsoa[point].astype(object),
+            "LSOA name": np.char.add(f"{force[:6].title()} ", (point % 900).astype(str)),
+            "Crime type": types,
+            "Last outcome category": outcomes,
+            "Context": "",
+        }
+    )
     missing = rng.random(base) < MISSING
     frame.loc[missing, ["Longitude", "Latitude", "LSOA code", "LSOA name"]] = ""
     frame.loc[missing, "Location"] = "No Location"
@@ -168,8 +238,10 @@ def build(root: Path, rows: int, forces: list[str], *, national: bool, echo: Cal
         path = folder / f"{MONTH}-{force}-street.csv"
         street_frame(force, FORCES.index(force), per_force[force], seed=k + 1).to_csv(path, index=False)
         files.append(str(path))
-    echo(f"built {len(forces)} street file(s), {rows:,} rows (largest {max(per_force.values()):,}, smallest "
-         f"{min(per_force.values()):,}), {areas:,} areas of 1 km, in {time.perf_counter() - started:.1f} s (not timed)")
+    echo(
+        f"built {len(forces)} street file(s), {rows:,} rows (largest {max(per_force.values()):,}, smallest "
+        f"{min(per_force.values()):,}), {areas:,} areas of 1 km, in {time.perf_counter() - started:.1f} s (not timed)"
+    )
     return {"files": files, "areas": areas, "tasks": ["national"] if national else forces}
 
 
@@ -191,12 +263,15 @@ def run_step(root: Path, forces: list[str]) -> dict[str, Any]:
     clock = StageClock()
     for module, name, stage in (
         (pipeline, "_to_raw", "copy to raw"),
-        (police_uk, "read_csv_table", "read CSV (Arrow)"), (police_uk, "police_uk_checks", "check columns"),
+        (police_uk, "read_csv_table", "read CSV (Arrow)"),
+        (police_uk, "police_uk_checks", "check columns"),
         (police_uk, "force_extent", "force extent"),
         (police_uk, "transform_distinct", "transform to EPSG:27700"),
-        (police_uk, "validate_checks", "great expectations"), (police_uk, "row_reasons", "row reasons"),
+        (police_uk, "validate_checks", "great expectations"),
+        (police_uk, "row_reasons", "row reasons"),
         (police_uk, "typed_rows", "register the file"),
-        (police_uk, "load_relation", "place + load"), (police_uk, "record_run", "record validation"),
+        (police_uk, "load_relation", "place + load"),
+        (police_uk, "record_run", "record validation"),
         (pipeline, "build_data_docs", "data docs"),
     ):
         clock.wrap(module, name, stage)
@@ -210,8 +285,13 @@ def run_step(root: Path, forces: list[str]) -> dict[str, Any]:
         core._CONTEXTS.clear()  # each DAG task is its own process, with its own GX context and data docs
         counts.append(pipeline.ingest_crime(force, MONTH, settings))
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "import_gx_s": import_s, "stages": clock.seconds, "peak_rss_mb": peak_rss_mb(),
-            "counts": counts}
+    return {
+        "wall_s": wall,
+        "import_gx_s": import_s,
+        "stages": clock.seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "counts": counts,
+    }
 
 
 def read_csv_floor(files: list[str]) -> float:
@@ -237,13 +317,17 @@ def read_csv_floor(files: list[str]) -> float:
 SHAPES = {
     "national": "the month's files in one ingest_crime call (force 'national', one area set for all)",
     "per_force": "one ingest_crime call per force, as the DAG maps the task (each call opens the warehouse, "
-                 "a new GX context, its data docs)",
+    "a new GX context, its data docs)",
     "single": "one file of all the rows (one force)",
 }
 
 
-def run_benchmark(rows: int = 500_000, n_forces: int = 43, shapes: tuple[str, ...] = ("national", "single"),
-                  echo: Callable[[str], None] = print) -> dict[str, Any]:
+def run_benchmark(
+    rows: int = 500_000,
+    n_forces: int = 43,
+    shapes: tuple[str, ...] = ("national", "single"),
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Each shape built in a new data folder, its ingest timed in a fresh process against the read_csv floor of
     the same files. The JSON's top-level figures are the first shape's."""
     figures: dict[str, Any] = {"benchmark": "ingest_crime", "rows": rows, "forces": n_forces}
@@ -274,21 +358,32 @@ def _report(step: dict[str, Any], floor_s: float, rows: int, echo: Callable[[str
             reasons[reason] = reasons.get(reason, 0) + n
     if totals["rows_read"] != rows:
         raise RuntimeError(f"{totals['rows_read']} rows read, {rows} written")
-    echo(f"ingest_crime: {wall:.2f} s wall, {rows / wall:,.0f} rows/s, peak RSS {step['peak_rss_mb']:.0f} MB "
-         f"(Great Expectations imported before the clock: {step['import_gx_s']:.1f} s)")
-    echo(f"    read {totals['rows_read']:,}, loaded {totals['rows_loaded']:,}, "
-         f"quarantined {totals['rows_quarantined']:,}: "
-         + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items())))
+    echo(
+        f"ingest_crime: {wall:.2f} s wall, {rows / wall:,.0f} rows/s, peak RSS {step['peak_rss_mb']:.0f} MB "
+        f"(Great Expectations imported before the clock: {step['import_gx_s']:.1f} s)"
+    )
+    echo(
+        f"    read {totals['rows_read']:,}, loaded {totals['rows_loaded']:,}, "
+        f"quarantined {totals['rows_quarantined']:,}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items()))
+    )
     echo(f"DuckDB read_csv of the same files (floor): {floor_s:.2f} s; ingest / floor = {wall / floor_s:.1f}x")
     stages = dict(sorted(step["stages"].items(), key=lambda kv: -kv[1]))
     for stage, seconds in stages.items():
         echo(f"    {stage:26s} {seconds:6.2f} s  {seconds / wall:6.1%}")
     other = wall - sum(stages.values())
     echo(f"    {'other':26s} {other:6.2f} s  {other / wall:6.1%}")
-    return {"wall_s": round(wall, 3), **totals, "quarantined_by_reason": reasons, "rows_per_s": round(rows / wall),
-            "floor_s": round(floor_s, 3), "ratio_to_read_csv": round(wall / floor_s, 2),
-            "peak_rss_mb": round(step["peak_rss_mb"]), "import_gx_s": round(step["import_gx_s"], 2),
-            "stages_s": {k: round(v, 3) for k, v in stages.items()}, "tasks": len(step["counts"])}
+    return {
+        "wall_s": round(wall, 3),
+        **totals,
+        "quarantined_by_reason": reasons,
+        "rows_per_s": round(rows / wall),
+        "floor_s": round(floor_s, 3),
+        "ratio_to_read_csv": round(wall / floor_s, 2),
+        "peak_rss_mb": round(step["peak_rss_mb"]),
+        "import_gx_s": round(step["import_gx_s"], 2),
+        "stages_s": {k: round(v, 3) for k, v in stages.items()},
+        "tasks": len(step["counts"]),
+    }
 
 
 if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "--run":

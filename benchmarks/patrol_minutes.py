@@ -80,8 +80,11 @@ def synthetic_pings(n_pings: int, n_devices: int = 1000, seed: int = 2) -> dict[
     del kmh
     # time-major layout: ping k of every device, devices at evenly spaced phases within the period
     dev = np.tile(np.arange(n_devices, dtype=np.int32), per_dev)
-    ts = (DAY_START.astype(np.int64) + np.arange(per_dev, dtype=np.int64)[:, None] * period_us
-          + (np.arange(n_devices, dtype=np.int64) * (period_us // n_devices))[None, :]).ravel()
+    ts = (
+        DAY_START.astype(np.int64)
+        + np.arange(per_dev, dtype=np.int64)[:, None] * period_us
+        + (np.arange(n_devices, dtype=np.int64) * (period_us // n_devices))[None, :]
+    ).ravel()
     keep = rng.random(ts.size) >= 0.05
     keep[np.cumsum(keep) > n_pings] = False
     return {
@@ -113,8 +116,10 @@ def run_benchmark(
     params = PatrolParams.from_settings(get_settings())
     areas = synthetic_areas()
     vertices = [len(shapely.get_coordinates(g)) - 1 for _, g in areas]
-    echo(f"areas: {len(areas)} irregular polygons tiling {REGION_M[0] / 1000:.0f} x {REGION_M[1] / 1000:.0f} km, "
-         f"vertices min/median/max {min(vertices)}/{int(np.median(vertices))}/{max(vertices)}")
+    echo(
+        f"areas: {len(areas)} irregular polygons tiling {REGION_M[0] / 1000:.0f} x {REGION_M[1] / 1000:.0f} km, "
+        f"vertices min/median/max {min(vertices)}/{int(np.median(vertices))}/{max(vertices)}"
+    )
     warm = synthetic_pings(20_000, 20, seed=3)
     patrol_minutes(warm, areas, params)  # compile or load the numba cache; not timed
     pings = synthetic_pings(n_pings, n_devices)
@@ -131,18 +136,21 @@ def run_benchmark(
     rss_fast = peak_rss_mb()
     stats = index.stats()
     build_s = timed("grid", 0, lambda: AreaIndex.build(areas, params.buffer_m))[1].seconds
-    echo(f"(a) fast method, all pings: {t_fast.seconds:.2f} s = {t_fast.per_s / 1e6:.2f} M pings/s, the median of "
-         f"{repeat} runs ({', '.join(f'{t.seconds:.2f}' for _, t in runs)} s; each includes the grid build, "
-         f"{build_s:.2f} s; cell {stats['cell_m']:.0f} m, {stats['certain_share']:.0%} of cell entries need no "
-         f"geometry test); {len(result)} area-days")
+    echo(
+        f"(a) fast method, all pings: {t_fast.seconds:.2f} s = {t_fast.per_s / 1e6:.2f} M pings/s, the median of "
+        f"{repeat} runs ({', '.join(f'{t.seconds:.2f}' for _, t in runs)} s; each includes the grid build, "
+        f"{build_s:.2f} s; cell {stats['cell_m']:.0f} m, {stats['certain_share']:.0%} of cell entries need no "
+        f"geometry test); {len(result)} area-days"
+    )
     echo(f"    peak RSS {rss_fast:.0f} MB (generated pings alone: {rss_before:.0f} MB)")
 
     n_sub_dev = max(1, int(round(n_devices * min(1.0, subsample / n))))
     mask = pings["device_key"] < n_sub_dev
     sub = PingArrays.from_input({k: v[mask] for k, v in pings.items()})
     m = len(sub.ts)
-    echo(f"subsample for (b) and (c): the {n_sub_dev} first devices, {m:,} pings "
-         "(whole devices, so the same semantics)")
+    echo(
+        f"subsample for (b) and (c): the {n_sub_dev} first devices, {m:,} pings (whole devices, so the same semantics)"
+    )
     sub_fast, t_sub = timed("fast", m, lambda: patrol_minutes(sub, areas, params))
     con = duckdb.connect()
     load_spatial(con)
@@ -154,8 +162,10 @@ def run_benchmark(
     echo(f"(a) fast on subsample:       {t_sub.per_s / 1e6:8.2f} M pings/s")
     echo(f"(b) DuckDB SPATIAL_JOIN:     {t_sql.per_s / 1e6:8.2f} M pings/s")
     echo(f"(c) geopandas sjoin + numba: {t_gpd.per_s / 1e6:8.2f} M pings/s")
-    echo(f"agreement on the subsample ({len(sub_sql)} area-days): "
-         f"{'exact' if agree else 'DIFFERENT: ' + '; '.join((diff_sql + diff_gpd)[:5])}")
+    echo(
+        f"agreement on the subsample ({len(sub_sql)} area-days): "
+        f"{'exact' if agree else 'DIFFERENT: ' + '; '.join((diff_sql + diff_gpd)[:5])}"
+    )
     figures = {
         "pings": n,
         "devices": n_devices,
@@ -173,6 +183,8 @@ def run_benchmark(
         "peak_rss_mb": round(peak_rss_mb()),
         "agree": agree,
     }
-    echo(f"speed-up vs SPATIAL_JOIN {figures['speedup_vs_spatial_join']}x, "
-         f"vs geopandas {figures['speedup_vs_geopandas']}x")
+    echo(
+        f"speed-up vs SPATIAL_JOIN {figures['speedup_vs_spatial_join']}x, "
+        f"vs geopandas {figures['speedup_vs_geopandas']}x"
+    )
     return figures

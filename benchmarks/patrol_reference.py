@@ -20,7 +20,14 @@ import shapely
 
 from hotspots.patrol import kernels
 from hotspots.patrol.core import (
-    US_PER_MINUTE, Days, PatrolParams, PingArrays, empty_result, figures_frame, koper_us, ping_days,
+    US_PER_MINUTE,
+    Days,
+    PatrolParams,
+    PingArrays,
+    empty_result,
+    figures_frame,
+    koper_us,
+    ping_days,
 )
 from hotspots.warehouse import read_sql
 
@@ -35,7 +42,12 @@ def ping_intervals(p: PingArrays, params: PatrolParams) -> np.ndarray:
 
 
 def reference_figures(
-    p: PingArrays, end: np.ndarray, pair_ping: np.ndarray, pair_area: np.ndarray, days: Days, n_areas: int,
+    p: PingArrays,
+    end: np.ndarray,
+    pair_ping: np.ndarray,
+    pair_area: np.ndarray,
+    days: Days,
+    n_areas: int,
     params: PatrolParams,
 ) -> tuple[np.ndarray, ...]:
     """The figures of core.fast_figures from (ping, area) pairs found by another method, pairs in time order (the
@@ -43,12 +55,12 @@ def reference_figures(
     area_ptr, start, stop, device = kernels.group_by_area(
         pair_ping.astype(np.int64, copy=False), pair_area.astype(np.int64, copy=False), n_areas, p.ts, end, p.dev
     )
-    return kernels.sweep_areas(area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win,
-                               koper_us(params))
+    return kernels.sweep_areas(
+        area_ptr, start, stop, device, max(p.n_dev, 1), days.midnights, days.win, koper_us(params)
+    )
 
 
-def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]],
-                        params: PatrolParams) -> pd.DataFrame:
+def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], params: PatrolParams) -> pd.DataFrame:
     """Daily patrol computed by the reference SQL on a DuckDB connection with spatial loaded."""
     p = pings if isinstance(pings, PingArrays) else PingArrays.from_input(pings)
     if p.ts.size == 0:
@@ -120,8 +132,7 @@ def geopandas_patrol(pings: Any, areas: Sequence[tuple[str, Any]], params: Patro
     joined = gpd.sjoin(points, polygons, how="inner", predicate="dwithin", distance=params.buffer_m)
     pairs = joined[["ping", "area"]].sort_values(["ping", "area"])
     days = ping_days(p, params)
-    figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas),
-                                params)
+    figures = reference_figures(p, end, pairs["ping"].to_numpy(), pairs["area"].to_numpy(), days, len(areas), params)
     return figures_frame(figures, [str(c) for c, _ in areas], days)
 
 
@@ -129,8 +140,10 @@ def compare(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
     """Differences between two results (exact: minutes are exact multiples of a microsecond)."""
     key = ["area_code", "date"]
     merged = expected.merge(actual, on=key, how="outer", suffixes=("_exp", "_act"), indicator=True)
-    problems = [f"{r.area_code} {r.date}: only in {'expected' if r._merge == 'left_only' else 'actual'}"
-                for r in merged[merged["_merge"] != "both"].itertuples()]
+    problems = [
+        f"{r.area_code} {r.date}: only in {'expected' if r._merge == 'left_only' else 'actual'}"
+        for r in merged[merged["_merge"] != "both"].itertuples()
+    ]
     both = merged[merged["_merge"] == "both"]
     for column in ("patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes"):
         bad = both[both[f"{column}_exp"] != both[f"{column}_act"]]

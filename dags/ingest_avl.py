@@ -10,7 +10,13 @@ from __future__ import annotations
 from airflow.sdk import Metadata, Param, dag, get_current_context, task
 
 from hotspots.dag_support import (
-    DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, interval_day, migrate_warehouse,
+    DAILY_PATROL,
+    DEFAULT_ARGS,
+    START_DATE,
+    WRITER_POOL,
+    forces,
+    interval_day,
+    migrate_warehouse,
 )
 
 
@@ -21,7 +27,9 @@ from hotspots.dag_support import (
     default_args=DEFAULT_ARGS,
     params={
         "day": Param(
-            None, type=["null", "string"], description="UTC day (YYYY-MM-DD) to load instead of the interval's",
+            None,
+            type=["null", "string"],
+            description="UTC day (YYYY-MM-DD) to load instead of the interval's",
         ),
     },
     tags=["hotspots", "ingest", "patrol"],

@@ -12,7 +12,13 @@ from __future__ import annotations
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
 from hotspots.dag_support import (
-    DAILY_PATROL, DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, evaluation_dates, migrate_warehouse,
+    DAILY_PATROL,
+    DEFAULT_ARGS,
+    START_DATE,
+    WRITER_POOL,
+    deliver_alerts,
+    evaluation_dates,
+    migrate_warehouse,
 )
 
 
@@ -23,7 +29,9 @@ from hotspots.dag_support import (
     default_args=DEFAULT_ARGS,
     params={
         "dates": Param(
-            None, type=["null", "array"], description="Local dates (YYYY-MM-DD) to evaluate for every force",
+            None,
+            type=["null", "array"],
+            description="Local dates (YYYY-MM-DD) to evaluate for every force",
         ),
     },
     tags=["hotspots", "compliance", "alerts"],
@@ -63,8 +71,10 @@ def patrol_compliance():
         recorded by the failed task."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException("Alerts not delivered: deliver_alerts failed or an evaluation did; see their logs "
-                                   "(docs/operations.md, Replay alerts).")
+        raise AirflowFailException(
+            "Alerts not delivered: deliver_alerts failed or an evaluation did; see their logs "
+            "(docs/operations.md, Replay alerts)."
+        )
 
     work = dates_to_evaluate()
     migrate_warehouse() >> work

@@ -9,7 +9,14 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from hotspots.dag_support import (
-    AREAS, CRIME, DEFAULT_ARGS, HOTSPOTS, START_DATE, WRITER_POOL, forces, migrate_warehouse,
+    AREAS,
+    CRIME,
+    DEFAULT_ARGS,
+    HOTSPOTS,
+    START_DATE,
+    WRITER_POOL,
+    forces,
+    migrate_warehouse,
 )
 
 

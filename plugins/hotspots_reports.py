@@ -21,7 +21,8 @@ def list_reports() -> str:
     root = _reports_dir()
     files = sorted(root.glob("*/*.html"), key=lambda p: (p.stem, p.parent.name), reverse=True) if root.exists() else []
     items = "".join(f'<li><a href="{p.parent.name}/{p.name}">{p.parent.name} {p.stem}</a></li>' for p in files)
-    return f"<!doctype html><title>Hot-spot reports</title><h1>Hot-spot reports</h1><ul>{items or '<li>none yet</li>'}</ul>"
+    listing = items or "<li>none yet</li>"
+    return f"<!doctype html><title>Hot-spot reports</title><h1>Hot-spot reports</h1><ul>{listing}</ul>"
 
 
 @reports_app.get("/{force}/{name}")

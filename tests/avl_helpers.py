@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
-
 from sources_fixtures import SIZE, TO_WGS84, X0, Y0, code, insert_squares
 
 DAY = "2024-05-01"
@@ -24,13 +23,23 @@ def centre(col: int, row: int, dx: float = 0.0, dy: float = 0.0) -> tuple[float,
     return X0 + (col + 0.5) * SIZE + dx, Y0 + (row + 0.5) * SIZE + dy
 
 
-def ping_rows(device: str, start: str, count: int, step_s: int, col: int = 1, row: int = 1, speed: str = "",
-              unit: str = "vehicle") -> list[dict]:
+def ping_rows(
+    device: str, start: str, count: int, step_s: int, col: int = 1, row: int = 1, speed: str = "", unit: str = "vehicle"
+) -> list[dict]:
     """count pings every step_s seconds at the centre of square (col, row), as text like a real drop."""
     t0 = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
     lon, lat = TO_WGS84.transform(*centre(col, row))
-    return [{"device_id": device, "timestamp": (t0 + timedelta(seconds=k * step_s)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "lon": f"{lon:.7f}", "lat": f"{lat:.7f}", "speed_kmh": speed, "unit_type": unit} for k in range(count)]
+    return [
+        {
+            "device_id": device,
+            "timestamp": (t0 + timedelta(seconds=k * step_s)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lon": f"{lon:.7f}",
+            "lat": f"{lat:.7f}",
+            "speed_kmh": speed,
+            "unit_type": unit,
+        }
+        for k in range(count)
+    ]
 
 
 def write_pings(folder: Path, rows: list[dict], name: str = "pings-10.csv", day: str = DAY) -> Path:

@@ -8,19 +8,29 @@ from datetime import date, timedelta
 FORCE = "testforce"
 
 
-def add_selection(con, codes: list[str], effective_from: date, *, selection_id: str = "sel1",
-                  effective_to: date | None = None, force: str = FORCE) -> None:
+def add_selection(
+    con,
+    codes: list[str],
+    effective_from: date,
+    *,
+    selection_id: str = "sel1",
+    effective_to: date | None = None,
+    force: str = FORCE,
+) -> None:
     con.execute(
         "INSERT INTO selections VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
         [force, selection_id, effective_from, effective_to, json.dumps({}), codes, codes, []],
     )
     for rank, code in enumerate(codes, start=1):
-        con.execute("INSERT INTO hotspot_ranking VALUES (?, ?, ?, ?, 10, 100, 0.1, 0.5, ?, true)",
-                    [force, selection_id, code, f"Area {code}", rank])
+        con.execute(
+            "INSERT INTO hotspot_ranking VALUES (?, ?, ?, ?, 10, 100, 0.1, 0.5, ?, true)",
+            [force, selection_id, code, f"Area {code}", rank],
+        )
 
 
-def add_patrol(con, code: str, day: date, patrol: float, *, window: float | None = None, koper: int = 0,
-               force: str = FORCE) -> None:
+def add_patrol(
+    con, code: str, day: date, patrol: float, *, window: float | None = None, koper: int = 0, force: str = FORCE
+) -> None:
     """A daily_patrol row; window minutes default to all patrol minutes."""
     con.execute(
         "INSERT OR REPLACE INTO daily_patrol VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?, now()::TIMESTAMP)",

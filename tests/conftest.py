@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures of the local Slack Web API server and the aiosmtpd SMTP server, for every test module.
+pytest_plugins = ["slack_api_server", "smtp_server"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # Airflow reads its configuration at import: give the test session its own home, never ~/airflow.
@@ -37,7 +40,12 @@ def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HOTSPOTS_PSEUDONYM_KEY", TEST_KEY)
     for name in list(os.environ):
-        if name.startswith("HOTSPOTS_") and name not in {"HOTSPOTS_DATA_DIR", "HOTSPOTS_PSEUDONYM_KEY", "HOTSPOTS_FAIL_ON_SKIP", "HOTSPOTS_SHARED_DATA"}:
+        if name.startswith("HOTSPOTS_") and name not in {
+            "HOTSPOTS_DATA_DIR",
+            "HOTSPOTS_PSEUDONYM_KEY",
+            "HOTSPOTS_FAIL_ON_SKIP",
+            "HOTSPOTS_SHARED_DATA",
+        }:
             monkeypatch.delenv(name)
     yield reload_settings()
     reload_settings()

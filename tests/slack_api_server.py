@@ -94,8 +94,14 @@ def _handler(state: SlackApiServer):
             if fault and fault[0] == "error":
                 return self._reply(200, {"ok": False, "error": fault[1]})
             channel = body.get("channel")
-            message = {"type": "message", "ts": f"{time.time():.6f}", "channel": channel, "text": body.get("text"),
-                       "blocks": body.get("blocks"), "metadata": body.get("metadata")}
+            message = {
+                "type": "message",
+                "ts": f"{time.time():.6f}",
+                "channel": channel,
+                "text": body.get("text"),
+                "blocks": body.get("blocks"),
+                "metadata": body.get("metadata"),
+            }
             with state.lock:
                 state.messages.setdefault(channel, []).append(message)
             return self._reply(200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message})

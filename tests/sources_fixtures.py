@@ -23,10 +23,16 @@ def code(col: int, row: int) -> str:
 
 def square_areas() -> gpd.GeoDataFrame:
     """16 squares of 1 km, codes E0100<col><row>, in EPSG:27700."""
-    cells = [(code(c, r), f"Square {c},{r}", box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE))
-             for c in range(N) for r in range(N)]
-    return gpd.GeoDataFrame({"LSOA11CD": [a for a, _, _ in cells], "LSOA11NM": [b for _, b, _ in cells]},
-                            geometry=[g for _, _, g in cells], crs="EPSG:27700")
+    cells = [
+        (code(c, r), f"Square {c},{r}", box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE))
+        for c in range(N)
+        for r in range(N)
+    ]
+    return gpd.GeoDataFrame(
+        {"LSOA11CD": [a for a, _, _ in cells], "LSOA11NM": [b for _, b, _ in cells]},
+        geometry=[g for _, _, g in cells],
+        crs="EPSG:27700",
+    )
 
 
 def write_areas(folder: Path, crs: str = "EPSG:4326", name: str = "areas.geojson") -> Path:
@@ -41,14 +47,31 @@ def lonlat_in(col: int, row: int, fx: float = 0.5, fy: float = 0.5) -> tuple[flo
     return TO_WGS84.transform(X0 + (col + fx) * SIZE, Y0 + (row + fy) * SIZE)
 
 
-def street_row(i: int, col: int, row: int, *, crime_type: str = "Violence and sexual offences", month: str = "2024-02",
-               crime_id: str | None = None, fx: float = 0.5, fy: float = 0.5) -> dict[str, str]:
+def street_row(
+    i: int,
+    col: int,
+    row: int,
+    *,
+    crime_type: str = "Violence and sexual offences",
+    month: str = "2024-02",
+    crime_id: str | None = None,
+    fx: float = 0.5,
+    fy: float = 0.5,
+) -> dict[str, str]:
     lon, lat = lonlat_in(col, row, fx, fy)
     return {
-        "Crime ID": f"id{i:05d}" if crime_id is None else crime_id, "Month": month, "Reported by": "Test Police",
-        "Falls within": "Test Police", "Longitude": f"{lon:.6f}", "Latitude": f"{lat:.6f}",
-        "Location": f"On or near Street {i}", "LSOA code": "E09999999", "LSOA name": "Wrong 001A",
-        "Crime type": crime_type, "Last outcome category": "", "Context": "",
+        "Crime ID": f"id{i:05d}" if crime_id is None else crime_id,
+        "Month": month,
+        "Reported by": "Test Police",
+        "Falls within": "Test Police",
+        "Longitude": f"{lon:.6f}",
+        "Latitude": f"{lat:.6f}",
+        "Location": f"On or near Street {i}",
+        "LSOA code": "E09999999",
+        "LSOA name": "Wrong 001A",
+        "Crime type": crime_type,
+        "Last outcome category": "",
+        "Context": "",
     }
 
 
@@ -74,5 +97,7 @@ def load_squares(con, settings, folder: Path, force: str = "test") -> dict:
 def insert_squares(con, force: str = "test") -> None:
     """The 16 squares straight into stg_areas (for tests of other sources; load_areas has its own tests)."""
     for area_code, name, geom in zip(*(square_areas()[c] for c in ("LSOA11CD", "LSOA11NM", "geometry"))):
-        con.execute("INSERT INTO stg_areas VALUES (?, ?, ?, ST_GeomFromText(?), ?, 'squares', now())",
-                    [force, area_code, name, geom.wkt, geom.area])
+        con.execute(
+            "INSERT INTO stg_areas VALUES (?, ?, ?, ST_GeomFromText(?), ?, 'squares', now())",
+            [force, area_code, name, geom.wkt, geom.area],
+        )

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from compliance_helpers import FORCE, add_patrol, add_selection, days
 
 D1 = date(2024, 5, 1)
@@ -45,25 +44,35 @@ def test_exact_alarms_escalations_and_recoveries(history, settings):
     raised = run_days(history, settings)
     expected = (
         [key("under_target", "A", DAYS[1]), key("recovered", "A", DAYS[2])]
-        + [key("under_target", "B", d) for d in DAYS] + [key("no_patrol", "B", DAYS[2])]
+        + [key("under_target", "B", d) for d in DAYS]
+        + [key("no_patrol", "B", DAYS[2])]
         + [key("under_target", "C", d) for d in (DAYS[1], DAYS[2], DAYS[3], DAYS[5], DAYS[6])]
         + [key("no_patrol", "C", DAYS[3]), key("recovered", "C", DAYS[4])]
     )
     assert sorted(raised) == sorted(expected)
     assert len(raised) == len(set(raised))
-    rows = history.execute("SELECT alert_key, severity, audience, team, slack_status, email_status, file_status "
-                           "FROM alerts").fetchall()
+    rows = history.execute(
+        "SELECT alert_key, severity, audience, team, slack_status, email_status, file_status FROM alerts"
+    ).fetchall()
     by_key = {r[0]: r[1:] for r in rows}
     assert by_key[key("no_patrol", "C", DAYS[3])] == ("critical", "escalation", "default", "pending", "pending", "sent")
     assert by_key[key("recovered", "A", DAYS[2])][:2] == ("info", "supervisors")
     assert by_key[key("under_target", "B", DAYS[0])][:2] == ("warning", "supervisors")
 
-    details = json.loads(history.execute("SELECT details FROM alerts WHERE alert_key = ?",
-                                         [key("no_patrol", "C", DAYS[3])]).fetchone()[0])
+    details = json.loads(
+        history.execute("SELECT details FROM alerts WHERE alert_key = ?", [key("no_patrol", "C", DAYS[3])]).fetchone()[
+            0
+        ]
+    )
     assert details["days_without_patrol"] == 3 and details["report_url"] is None
-    assert (details["delivered_minutes"], details["target_minutes"], details["last_patrol_date"],
-            details["days_since_last_patrol"], details["area_name"], details["rank"]) == (
-        0.0, 15.0, "2024-05-01", 3, "Area C", 3)
+    assert (
+        details["delivered_minutes"],
+        details["target_minutes"],
+        details["last_patrol_date"],
+        details["days_since_last_patrol"],
+        details["area_name"],
+        details["rank"],
+    ) == (0.0, 15.0, "2024-05-01", 3, "Area C", 3)
 
 
 def test_rerun_raises_nothing_new(history, settings):
@@ -83,8 +92,9 @@ def test_alarm_days_and_rule_switches(history, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_ALARM_DAYS", "2")
     monkeypatch.setenv("HOTSPOTS_ALERT_RULES", "no_patrol")
     raised = run_days(history, reload_settings())
-    assert sorted(raised) == sorted([key("no_patrol", "B", DAYS[1]), key("no_patrol", "C", DAYS[2]),
-                                     key("no_patrol", "C", DAYS[6])])
+    assert sorted(raised) == sorted(
+        [key("no_patrol", "B", DAYS[1]), key("no_patrol", "C", DAYS[2]), key("no_patrol", "C", DAYS[6])]
+    )
 
 
 def test_recovered_needs_the_day_before_under(history, settings):
@@ -101,10 +111,12 @@ def test_routing_table_sets_team_and_audience(history, tmp_path, monkeypatch):
     from hotspots.settings import reload_settings
 
     table = tmp_path / "routing.csv"
-    table.write_text("area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
-                     "A,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
-                     "C,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
-                     "*,rest,#rest,rest@example.org,,\n")
+    table.write_text(
+        "area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
+        "A,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
+        "C,north,#north,sgt.north@example.org,#north-esc,insp@example.org\n"
+        "*,rest,#rest,rest@example.org,,\n"
+    )
     monkeypatch.setenv("HOTSPOTS_ROUTING_PATH", str(table))
     run_days(history, reload_settings())
     teams = dict(history.execute("SELECT area_code, any_value(team) FROM alerts GROUP BY ALL").fetchall())
@@ -124,7 +136,8 @@ def test_not_planned_hot_spots_raise_no_under_target(warehouse, monkeypatch):
     planned = {day: make_plan(warehouse, force=FORCE, date=day, settings=settings) for day in DAYS[:2]}
     assert sorted(raised) == sorted(key("under_target", code, day) for day, codes in planned.items() for code in codes)
     assert raise_plan_alerts(warehouse, force=FORCE, date=DAYS[0], settings=settings) == [
-        key("planned", planned[DAYS[0]][0], DAYS[0])]
+        key("planned", planned[DAYS[0]][0], DAYS[0])
+    ]
 
 
 def test_intraday_no_visit_yet(warehouse, settings):
@@ -144,11 +157,17 @@ def test_intraday_no_visit_yet(warehouse, settings):
     assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=later_day, settings=settings) == []
     details = json.loads(warehouse.execute("SELECT details FROM alerts WHERE area_code = 'B'").fetchone()[0])
     assert (details["as_of"], details["delivered_minutes"], details["patrol_minutes"], details["target_minutes"]) == (
-        "20:00", 0.0, 20.0, 15.0)
+        "20:00",
+        0.0,
+        20.0,
+        15.0,
+    )
 
 
-ROUTING_CSV = ("area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
-               "A,north,#north,sgt.north@example.org,,\n*,rest,#rest,rest@example.org,,\n")
+ROUTING_CSV = (
+    "area_code,team,slack_channel,email_to,escalation_slack_channel,escalation_email_to\n"
+    "A,north,#north,sgt.north@example.org,,\n*,rest,#rest,rest@example.org,,\n"
+)
 
 
 def test_rules_take_the_team_from_area_teams(history, tmp_path, monkeypatch):
@@ -173,8 +192,11 @@ def test_routing_file_parsed_once_per_run(history, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_ROUTING_PATH", str(tmp_path / "routing.csv"))
     settings = reload_settings()
     for code in "ABC":
-        history.execute("INSERT INTO stg_areas (force, area_code, area_name, geom) "
-                        "VALUES (?, ?, ?, 'POLYGON((0 0, 1 0, 1 1, 0 0))'::GEOMETRY)", [FORCE, code, f"Area {code}"])
+        history.execute(
+            "INSERT INTO stg_areas (force, area_code, area_name, geom) "
+            "VALUES (?, ?, ?, 'POLYGON((0 0, 1 0, 1 1, 0 0))'::GEOMETRY)",
+            [FORCE, code, f"Area {code}"],
+        )
     parsed = []
     real = routing.load_routing
     monkeypatch.setattr(routing, "load_routing", lambda s: parsed.append(s.routing_path) or real(s))
@@ -200,6 +222,8 @@ def test_one_target_rule_for_compliance_and_alerts(warehouse, tmp_path, monkeypa
     compliance = dict(warehouse.execute("SELECT area_code, target_minutes FROM daily_compliance").fetchall())
     assert compliance == {"A": 15.0, "B": 30.0, "C": 15.0}
     now = datetime(2024, 5, 1, 20, 0, tzinfo=ZoneInfo("Europe/London"))
-    for alerts in (evaluate_plan(warehouse, force=FORCE, date=D1, settings=settings),
-                   evaluate_intraday(warehouse, force=FORCE, date=D1, now_local=now, settings=settings)):
+    for alerts in (
+        evaluate_plan(warehouse, force=FORCE, date=D1, settings=settings),
+        evaluate_intraday(warehouse, force=FORCE, date=D1, now_local=now, settings=settings),
+    ):
         assert {a.area_code: a.details["target_minutes"] for a in alerts} == compliance

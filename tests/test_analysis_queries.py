@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 import warehouse_rows as rows
 
 ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"
@@ -32,8 +31,9 @@ def run(con, name: str) -> list[dict]:
 
 def test_every_analysis_query_has_a_header_and_a_test():
     files = sorted(p.stem for p in ANALYSIS.glob("*.sql"))
-    assert files == sorted(["week_compliance_by_team", "hotspots_unpatrolled_7d", "harm_trend_hotspots_vs_rest",
-                            "dose_vs_harm"])
+    assert files == sorted(
+        ["week_compliance_by_team", "hotspots_unpatrolled_7d", "harm_trend_hotspots_vs_rest", "dose_vs_harm"]
+    )
     for name in files:
         assert (ANALYSIS / f"{name}.sql").read_text().startswith("-- "), f"{name}.sql needs a header comment"
 
@@ -44,7 +44,13 @@ def test_week_compliance_by_team(populated):
     north, south = result["north"], result["south"]
     assert (north["week_start"], north["week_end"]) == (date(2024, 5, 25), date(2024, 5, 31))
     # north: T03 met 7 days at 20 min, T07 under 7 days at 5 min.
-    assert (north["hotspots"], north["hotspot_days"], north["days_met"], north["days_under"], north["days_none"]) == (2, 14, 7, 7, 0)
+    assert (north["hotspots"], north["hotspot_days"], north["days_met"], north["days_under"], north["days_none"]) == (
+        2,
+        14,
+        7,
+        7,
+        0,
+    )
     assert north["delivered_minutes"] == 175.0 and north["target_minutes"] == 210.0
     # south: T08 none x7; T12 met on 26, 28, 30 May (18 min) and none otherwise; T16 met x6, under on the 31st (8 min).
     assert (south["hotspot_days"], south["days_met"], south["days_under"], south["days_none"]) == (21, 9, 1, 11)
@@ -65,9 +71,9 @@ def test_unrouted_hot_spots_are_grouped(populated):
 def test_hotspots_unpatrolled_7d(populated):
     result = run(populated, "hotspots_unpatrolled_7d")
     # Only T08 had no patrol at all from 25 to 31 May; T12 was patrolled every other day.
-    assert [(r["area_code"], r["rank"], r["days_on_list"], r["last_patrol_date"], r["days_without_patrol"]) for r in result] == [
-        ("T08", 3, 7, date(2024, 5, 23), 8)
-    ]
+    assert [
+        (r["area_code"], r["rank"], r["days_on_list"], r["last_patrol_date"], r["days_without_patrol"]) for r in result
+    ] == [("T08", 3, 7, date(2024, 5, 23), 8)]
 
 
 def test_harm_trend_hotspots_vs_rest(populated):
@@ -86,7 +92,12 @@ def test_dose_vs_harm(populated):
     result = {r["area_code"]: r for r in run(populated, "dose_vs_harm")}
     assert list(result) == rows.HOTSPOTS  # ordered by rank
     t03, t07 = result["T03"], result["T07"]
-    assert (t03["days"], t03["delivered_minutes"], t03["target_minutes"], t03["dose_ratio"]) == (28, 560.0, 420.0, 1.333)
+    assert (t03["days"], t03["delivered_minutes"], t03["target_minutes"], t03["dose_ratio"]) == (
+        28,
+        560.0,
+        420.0,
+        1.333,
+    )
     assert t07["minutes_per_1000_harm"] == round(1000 * 140 / 2600, 2)
     delivered = {c: result[c]["delivered_minutes"] for c in rows.HOTSPOTS}
     harm = {c: rows.harm_of(c) for c in rows.HOTSPOTS}

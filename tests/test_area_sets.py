@@ -38,16 +38,26 @@ def _squares_geojson(path, cols: int, rows: int, cell_m: float = 10.0, repeat_at
     x0, y0 = 500_000.0, 200_000.0
     codes = []
     with path.open("w") as handle:
-        handle.write('{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:27700"}},"features":[')
+        handle.write(
+            '{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:27700"}},"features":['
+        )
         for i in range(cols * rows):
             c, r = divmod(i, rows)
             code = f"C{c}_{r}" if i != repeat_at else "C0_0"
             codes.append(code)
             xa, ya = x0 + c * cell_m, y0 + r * cell_m
             ring = [[xa, ya], [xa + cell_m, ya], [xa + cell_m, ya + cell_m], [xa, ya + cell_m], [xa, ya]]
-            handle.write(("," if i else "") + json.dumps(
-                {"type": "Feature", "properties": {"area_code": code, "area_name": f"cell {i}"},
-                 "geometry": {"type": "Polygon", "coordinates": [ring]}}, separators=(",", ":")))
+            handle.write(
+                ("," if i else "")
+                + json.dumps(
+                    {
+                        "type": "Feature",
+                        "properties": {"area_code": code, "area_name": f"cell {i}"},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    },
+                    separators=(",", ":"),
+                )
+            )
         handle.write("]}")
     return codes
 
@@ -106,6 +116,7 @@ def test_a_code_in_two_files_fails_naming_both(warehouse, settings, tmp_path):
     with pytest.raises(InputFileError, match=r"b\.geojson: area code 'C0_0' \(and 1 more\) is also in a\.geojson"):
         load_areas(warehouse, force="t", path=folder, settings=settings)
     assert warehouse.execute("SELECT count(*) FROM stg_areas WHERE force = 't'").fetchone()[0] == 4  # rolled back
-    counts = load_areas(warehouse, force="t", path=[folder / "a.geojson", tmp_path / "areas" / "a.geojson"],
-                        settings=settings)
+    counts = load_areas(
+        warehouse, force="t", path=[folder / "a.geojson", tmp_path / "areas" / "a.geojson"], settings=settings
+    )
     assert counts["rows_loaded"] == 4  # the same file named twice is one file

@@ -7,8 +7,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from avl_helpers import DAY, FORCE, load_square_areas, ping_rows, write_pings
+
 from hotspots.pseudonym import MissingPseudonymKey
 from hotspots.sources.avl import ingest_ping_file, parse_columns
 from hotspots.validation.core import InputFileError
@@ -27,7 +27,10 @@ def good(n: int = 60, device: str = "AVL-1") -> list[dict]:
 def ingest(con, settings, path, **kw) -> dict:
     counts = ingest_ping_file(con, force=FORCE, path=path, settings=settings, **kw)
     assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
-    assert con.execute("SELECT count(*) FROM stg_pings WHERE source_file = ?", [counts["source_file"]]).fetchone()[0] == counts["rows_loaded"]
+    assert (
+        con.execute("SELECT count(*) FROM stg_pings WHERE source_file = ?", [counts["source_file"]]).fetchone()[0]
+        == counts["rows_loaded"]
+    )
     return counts
 
 
@@ -42,7 +45,11 @@ def nothing_loaded(con) -> bool:
 @pytest.mark.parametrize(
     "name,text,match",
     [
-        ("no-device.csv", "timestamp,lon,lat\n2024-05-01T10:00:00Z,-0.4,52.1\n", "required column 'device_id' is missing"),
+        (
+            "no-device.csv",
+            "timestamp,lon,lat\n2024-05-01T10:00:00Z,-0.4,52.1\n",
+            "required column 'device_id' is missing",
+        ),
         ("empty.csv", "", "empty"),
         ("header-only.csv", "device_id,timestamp,lon,lat\n", "no data rows"),
         ("semicolons.csv", "device_id;timestamp;lon;lat\nA;2024-05-01T10:00:00Z;-0.4;52.1\n", "semicolons"),
@@ -91,20 +98,28 @@ def test_no_areas_loaded_for_the_force(warehouse, settings, tmp_path):
 
 def test_row_faults_are_quarantined_with_their_reason(con, settings, tmp_path):
     rows = good(100)
-    rows[3]["timestamp"] = "2024-05-01T25:61:00Z"                      # row 4
-    rows[10]["timestamp"] = "2024-04-20T10:00:00Z"                     # row 11: before the late-arrival window
-    rows[20]["lon"], rows[20]["lat"] = "", ""                         # row 21
+    rows[3]["timestamp"] = "2024-05-01T25:61:00Z"  # row 4
+    rows[10]["timestamp"] = "2024-04-20T10:00:00Z"  # row 11: before the late-arrival window
+    rows[20]["lon"], rows[20]["lat"] = "", ""  # row 21
     rows[30]["lon"], rows[30]["lat"] = rows[30]["lat"], rows[30]["lon"]  # row 31: lat/lon swapped -> far away
-    rows[40]["speed_kmh"] = "-5"                                       # row 41
-    rows[50]["unit_type"] = "bicycle"                                  # row 51
-    rows[60]["device_id"] = " "                                        # row 61
+    rows[40]["speed_kmh"] = "-5"  # row 41
+    rows[50]["unit_type"] = "bicycle"  # row 51
+    rows[60]["device_id"] = " "  # row 61
     lon = float(rows[70]["lon"])
-    rows[70]["lon"] = f"{lon + 0.05:.7f}"                              # row 71: 3.4 km in 30 s and back: a spike
-    rows.insert(80, dict(rows[79]))                                    # row 81: exact duplicate of row 80
+    rows[70]["lon"] = f"{lon + 0.05:.7f}"  # row 71: 3.4 km in 30 s and back: a spike
+    rows.insert(80, dict(rows[79]))  # row 81: exact duplicate of row 80
     counts = ingest(con, settings, write_pings(tmp_path, rows))
-    expected = [(4, "bad_timestamp"), (11, "timestamp_outside_window"), (21, "missing_coordinates"),
-                (31, "outside_force_area"), (41, "invalid_speed"), (51, "invalid_unit_type"), (61, "invalid_device_id"),
-                (71, "impossible_jump"), (81, "duplicate_ping")]
+    expected = [
+        (4, "bad_timestamp"),
+        (11, "timestamp_outside_window"),
+        (21, "missing_coordinates"),
+        (31, "outside_force_area"),
+        (41, "invalid_speed"),
+        (51, "invalid_unit_type"),
+        (61, "invalid_device_id"),
+        (71, "impossible_jump"),
+        (81, "duplicate_ping"),
+    ]
     assert quarantined(con) == expected
     assert counts["rows_loaded"] == 101 - len(expected)
     raw = json.loads(con.execute("SELECT raw_row FROM quarantine WHERE source_row = 81").fetchone()[0])

@@ -17,9 +17,15 @@ EXTENT = (500_000.0, 245_000.0, 504_000.0, 249_000.0)
 def pings(n: int = 12) -> dict:
     """One device walking 10 m every 10 s inside the extent: every row passes."""
     return {
-        "devices": ["AVL-1", "bad id"], "device": np.zeros(n, np.int32), "ts_us": T0 + np.arange(n) * 10_000_000,
-        "ts_ok": np.ones(n, bool), "easting": 501_000.0 + 10 * np.arange(n), "northing": np.full(n, 246_000.0),
-        "speed_ok": np.ones(n, bool), "unit_ok": np.ones(n, bool), "source_row": np.arange(1, n + 1),
+        "devices": ["AVL-1", "bad id"],
+        "device": np.zeros(n, np.int32),
+        "ts_us": T0 + np.arange(n) * 10_000_000,
+        "ts_ok": np.ones(n, bool),
+        "easting": 501_000.0 + 10 * np.arange(n),
+        "northing": np.full(n, 246_000.0),
+        "speed_ok": np.ones(n, bool),
+        "unit_ok": np.ones(n, bool),
+        "source_row": np.arange(1, n + 1),
     }
 
 
@@ -40,8 +46,20 @@ def test_a_row_fails_only_its_first_rule():
     rows["speed_ok"][8] = False
     rows["ts_us"][10] = rows["ts_us"][9]  # a repeat with nothing else wrong
     got = judge(rows)
-    assert got == ["", "invalid_device_id", "", "bad_timestamp", "", "outside_force_area", "", "", "invalid_speed",
-                   "", "duplicate_ping", ""]
+    assert got == [
+        "",
+        "invalid_device_id",
+        "",
+        "bad_timestamp",
+        "",
+        "outside_force_area",
+        "",
+        "",
+        "invalid_speed",
+        "",
+        "duplicate_ping",
+        "",
+    ]
     columns = check_columns(np.array([REASONS.index(r) + 1 if r else 0 for r in got], np.uint8))
     assert np.isnan(columns["speed_ok"][1]) and columns["device_id_ok"][1] == 0.0  # judged once, by its first rule
     assert columns["first_copy"][10] == 0.0 and np.isnan(columns["first_copy"][8])

@@ -10,24 +10,33 @@ from datetime import date, datetime, timezone
 import numpy as np
 import pandas as pd
 import pytest
-
 from avl_helpers import DAY, FORCE, load_square_areas
+from sources_fixtures import SIZE, TO_WGS84, X0, Y0
+
 from hotspots.pseudonym import device_key, pseudonym_key
 from hotspots.sources.avl import ingest_ping_file
-from sources_fixtures import SIZE, TO_WGS84, X0, Y0
 
 DEVICES, PINGS, STEP_S = 100, 3000, 10  # 300,000 rows; a device pings every 10 s from 06:00 UTC
 T0 = int(datetime.fromisoformat(f"{DAY}T06:00:00").replace(tzinfo=timezone.utc).timestamp())
 # planted rows: 1-based row in the file -> reason (spread over the row groups, never a device's first or last ping)
 PLANTED = {
-    1_503: "invalid_device_id", 130_007: "invalid_device_id",
-    2_611: "bad_timestamp", 140_215: "bad_timestamp",
-    3_702: "timestamp_outside_window", 250_418: "timestamp_outside_window",
-    4_805: "missing_coordinates", 123_001: "missing_coordinates",
-    5_909: "outside_force_area", 260_123: "outside_force_area",
-    7_013: "invalid_speed", 200_517: "invalid_speed",
-    8_117: "invalid_unit_type", 245_763: "invalid_unit_type",
-    9_221: "impossible_jump", 170_335: "impossible_jump", 290_001: "impossible_jump",
+    1_503: "invalid_device_id",
+    130_007: "invalid_device_id",
+    2_611: "bad_timestamp",
+    140_215: "bad_timestamp",
+    3_702: "timestamp_outside_window",
+    250_418: "timestamp_outside_window",
+    4_805: "missing_coordinates",
+    123_001: "missing_coordinates",
+    5_909: "outside_force_area",
+    260_123: "outside_force_area",
+    7_013: "invalid_speed",
+    200_517: "invalid_speed",
+    8_117: "invalid_unit_type",
+    245_763: "invalid_unit_type",
+    9_221: "impossible_jump",
+    170_335: "impossible_jump",
+    290_001: "impossible_jump",
 }
 DUPLICATES = (150_000, 280_000)  # a copy of the row before each is inserted here: duplicate_ping
 
@@ -43,23 +52,35 @@ def lines() -> pd.DataFrame:
     dist = speed[dev] * step * STEP_S
     x = start[dev, 0] + np.cos(heading[dev]) * dist
     y = start[dev, 1] + np.sin(heading[dev]) * dist
-    return pd.DataFrame({"device": [f"AVL-{d:03d}" for d in dev], "t": T0 + step * STEP_S, "x": x, "y": y,
-                         "speed": (dev % 50).astype(float)})
+    return pd.DataFrame(
+        {
+            "device": [f"AVL-{d:03d}" for d in dev],
+            "t": T0 + step * STEP_S,
+            "x": x,
+            "y": y,
+            "speed": (dev % 50).astype(float),
+        }
+    )
 
 
 def text_rows(truth: pd.DataFrame) -> pd.DataFrame:
     """The pings as a CSV drop would carry them (9 decimals: 0.1 mm), faults planted, duplicates inserted."""
     lon, lat = TO_WGS84.transform(truth["x"].to_numpy(), truth["y"].to_numpy())
-    rows = pd.DataFrame({
-        "device_id": truth["device"],
-        "timestamp": pd.to_datetime(truth["t"], unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "lon": [f"{v:.9f}" for v in lon], "lat": [f"{v:.9f}" for v in lat],
-        "speed_kmh": truth["speed"].map("{:.1f}".format),
-        "unit_type": "vehicle",
-    })
+    rows = pd.DataFrame(
+        {
+            "device_id": truth["device"],
+            "timestamp": pd.to_datetime(truth["t"], unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lon": [f"{v:.9f}" for v in lon],
+            "lat": [f"{v:.9f}" for v in lat],
+            "speed_kmh": truth["speed"].map("{:.1f}".format),
+            "unit_type": "vehicle",
+        }
+    )
     rows = rows.astype(object)
     for row in sorted(DUPLICATES):  # in file order, so each number counts the copies before it
-        rows = pd.concat([rows.iloc[: row - 1], rows.iloc[[row - 1 - DEVICES]], rows.iloc[row - 1:]], ignore_index=True)
+        rows = pd.concat(
+            [rows.iloc[: row - 1], rows.iloc[[row - 1 - DEVICES]], rows.iloc[row - 1 :]], ignore_index=True
+        )
     for row, reason in PLANTED.items():
         i = row - 1
         if reason == "invalid_device_id":
@@ -121,7 +142,9 @@ def test_planted_rows_and_positions_in_a_file_of_several_row_groups(warehouse, s
     text = rows.drop(index=[r - 1 for r in expected]).assign(
         device_key=lambda f: [device_key(d, key) for d in f["device_id"]],
         t=lambda f: (pd.to_datetime(f["timestamp"]) - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1),
-        lon=lambda f: f["lon"].astype(float), lat=lambda f: f["lat"].astype(float))[["device_key", "t", "lon", "lat"]]
+        lon=lambda f: f["lon"].astype(float),
+        lat=lambda f: f["lat"].astype(float),
+    )[["device_key", "t", "lon", "lat"]]
     warehouse.register("written", text)
     worst = warehouse.execute(
         """SELECT max(greatest(abs(s.easting - ST_X(p)), abs(s.northing - ST_Y(p)))), count(*) FROM (
@@ -135,7 +158,7 @@ def test_planted_rows_and_positions_in_a_file_of_several_row_groups(warehouse, s
 def test_pq_drop_of_several_row_groups_through_the_dag_step(settings, tmp_path):
     """A typed Parquet drop named .pq in the landing folder is ingested by pipeline.ingest_avl (it was skipped)."""
     from hotspots.pipeline import ingest_avl
-    from hotspots.warehouse import connect, apply_schema
+    from hotspots.warehouse import apply_schema, connect
 
     con = connect(settings=settings)
     apply_schema(con, settings)
@@ -143,8 +166,15 @@ def test_pq_drop_of_several_row_groups_through_the_dag_step(settings, tmp_path):
     con.close()
     truth = lines()
     lon, lat = TO_WGS84.transform(truth["x"].to_numpy(), truth["y"].to_numpy())
-    frame = pd.DataFrame({"device_id": truth["device"], "timestamp": pd.to_datetime(truth["t"], unit="s", utc=True),
-                          "lon": lon, "lat": lat, "speed_kmh": truth["speed"]})
+    frame = pd.DataFrame(
+        {
+            "device_id": truth["device"],
+            "timestamp": pd.to_datetime(truth["t"], unit="s", utc=True),
+            "lon": lon,
+            "lat": lat,
+            "speed_kmh": truth["speed"],
+        }
+    )
     missing, swapped = 140_001, 250_001
     frame.loc[missing - 1, "lon"] = np.nan
     frame.loc[swapped - 1, ["lon", "lat"]] = frame.loc[swapped - 1, ["lat", "lon"]].to_numpy()
@@ -158,7 +188,9 @@ def test_pq_drop_of_several_row_groups_through_the_dag_step(settings, tmp_path):
     con = connect(settings=settings)
     try:
         assert dict(con.execute("SELECT source_row, reason FROM quarantine").fetchall()) == {
-            missing: "missing_coordinates", swapped: "outside_force_area"}
+            missing: "missing_coordinates",
+            swapped: "outside_force_area",
+        }
         stored = con.execute(
             "SELECT device_key, CAST(epoch(ts_utc) AS BIGINT) AS t, easting, northing FROM stg_pings"
         ).df()

@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 import test_avl_bad_inputs as avl_cases
 from avl_helpers import DAY, ping_rows, write_pings
 from conftest import TEST_KEY
-from hotspots.cli import app
 from sources_fixtures import good_rows, street_csv, write_areas
 from test_bad_inputs import CASES
+from typer.testing import CliRunner
+
+from hotspots.cli import app
 
 HOTSPOTS = Path(sys.executable).with_name("hotspots")
 CLI_CASES = [c for c in CASES if c.kind in ("police_uk", "areas")]  # force records have no command yet
@@ -42,19 +42,33 @@ def good_pings(tmp: Path, name: str = "pings-10.csv") -> Path:
 
 def select(tmp: Path, crime: Path, *extra: str):
     areas = write_areas(tmp / "squares")
-    return CliRunner().invoke(app, ["select", "--crime", str(crime), "--areas", str(areas), "--out",
-                                    str(tmp / "ranked.csv"), "--json", *extra])
+    return CliRunner().invoke(
+        app,
+        ["select", "--crime", str(crime), "--areas", str(areas), "--out", str(tmp / "ranked.csv"), "--json", *extra],
+    )
 
 
 def patrol(tmp: Path, pings: Path, areas: Path | None = None, *extra: str):
     areas = areas or write_areas(tmp / "squares")
-    return CliRunner().invoke(app, ["patrol-minutes", "--pings", str(pings), "--areas", str(areas), "--out",
-                                    str(tmp / "patrol.csv"), "--json", *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "patrol-minutes",
+            "--pings",
+            str(pings),
+            "--areas",
+            str(areas),
+            "--out",
+            str(tmp / "patrol.csv"),
+            "--json",
+            *extra,
+        ],
+    )
 
 
 def summary_of(result) -> dict:
     assert result.exit_code == 0, result.output[-3000:]
-    return json.loads(result.stdout[result.stdout.index("{"):])
+    return json.loads(result.stdout[result.stdout.index("{") :])
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])
@@ -95,8 +109,13 @@ def test_ping_row_faults_are_quarantined_through_the_cli(settings, tmp_path):
     lon = float(rows[70]["lon"])
     rows[70]["lon"] = f"{lon + 0.05:.7f}"
     summary = summary_of(patrol(tmp_path, write_pings(tmp_path, rows)))
-    assert summary["quarantined_by_reason"] == {"bad_timestamp": 1, "timestamp_outside_window": 1,
-                                                "missing_coordinates": 1, "invalid_device_id": 1, "impossible_jump": 1}
+    assert summary["quarantined_by_reason"] == {
+        "bad_timestamp": 1,
+        "timestamp_outside_window": 1,
+        "missing_coordinates": 1,
+        "invalid_device_id": 1,
+        "impossible_jump": 1,
+    }
     assert (summary["rows_read"], summary["rows_loaded"], summary["rows_quarantined"]) == (100, 95, 5)
 
 
@@ -114,8 +133,15 @@ def crime_file(tmp: Path, text: str) -> Path:
 
 
 def select_args(tmp: Path, crime: Path, areas: Path | None = None) -> list[str]:
-    return ["select", "--crime", str(crime), "--areas", str(areas or write_areas(tmp / "squares")),
-            "--out", str(tmp / "o.csv")]
+    return [
+        "select",
+        "--crime",
+        str(crime),
+        "--areas",
+        str(areas or write_areas(tmp / "squares")),
+        "--out",
+        str(tmp / "o.csv"),
+    ]
 
 
 def landed_day(tmp: Path) -> Path:
@@ -132,13 +158,27 @@ def missing_key(t: Path) -> list[str]:
 
 
 def empty_pings(t: Path) -> list[str]:
-    return ["patrol-minutes", "--pings", str(write_empty(t)), "--areas", str(write_areas(t / "sq")),
-            "--out", str(t / "p.csv")]
+    return [
+        "patrol-minutes",
+        "--pings",
+        str(write_empty(t)),
+        "--areas",
+        str(write_areas(t / "sq")),
+        "--out",
+        str(t / "p.csv"),
+    ]
 
 
 def good_patrol(t: Path) -> list[str]:
-    return ["patrol-minutes", "--pings", str(good_pings(t)), "--areas", str(write_areas(t / "sq")),
-            "--out", str(t / "p.csv")]
+    return [
+        "patrol-minutes",
+        "--pings",
+        str(good_pings(t)),
+        "--areas",
+        str(write_areas(t / "sq")),
+        "--out",
+        str(t / "p.csv"),
+    ]
 
 
 def crime_without_areas(t: Path) -> list[str]:
@@ -154,23 +194,51 @@ def good_crime(t: Path) -> Path:
 
 # case: (build args, environment changes, what the message names, the rule it states)
 SUBPROCESS_CASES = {
-    "missing_column": (lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace("Crime type", "Kind"))),
-                       {}, "2024-02-test-street.csv", "'Crime type' is missing"),
+    "missing_column": (
+        lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace("Crime type", "Kind"))),
+        {},
+        "2024-02-test-street.csv",
+        "'Crime type' is missing",
+    ),
     "empty_file": (empty_pings, {}, "empty.csv", "empty"),
-    "truncated_geojson": (lambda t: select_args(t, good_crime(t), truncated_geojson(t)), {}, "cut.geojson",
-                          "cannot be read"),
-    "semicolon_csv": (lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace(",", ";"))),
-                      {}, "2024-02-test-street.csv", "semicolons"),
-    "missing_pseudonym_key": (missing_key, {"HOTSPOTS_PSEUDONYM_KEY": None, "HOTSPOTS_FORCES": "test"},
-                              "HOTSPOTS_PSEUDONYM_KEY", "is not set"),
-    "unknown_weights": (lambda t: select_args(t, good_crime(t)) + ["--weights", "ons"], {}, "--weights",
-                        "cchi, count or sqrt"),
+    "truncated_geojson": (
+        lambda t: select_args(t, good_crime(t), truncated_geojson(t)),
+        {},
+        "cut.geojson",
+        "cannot be read",
+    ),
+    "semicolon_csv": (
+        lambda t: select_args(t, crime_file(t, street_csv(good_rows(5)).replace(",", ";"))),
+        {},
+        "2024-02-test-street.csv",
+        "semicolons",
+    ),
+    "missing_pseudonym_key": (
+        missing_key,
+        {"HOTSPOTS_PSEUDONYM_KEY": None, "HOTSPOTS_FORCES": "test"},
+        "HOTSPOTS_PSEUDONYM_KEY",
+        "is not set",
+    ),
+    "unknown_weights": (
+        lambda t: select_args(t, good_crime(t)) + ["--weights", "ons"],
+        {},
+        "--weights",
+        "cchi, count or sqrt",
+    ),
     "bad_month": (lambda t: ["run", "ingest_crime", "--month", "2024-13"], {}, "--month", "YYYY-MM"),
     "bad_setting": (good_patrol, {"HOTSPOTS_BUFFER_M": "-5"}, "HOTSPOTS_BUFFER_M", "-5"),
-    "steps_out_of_order": (crime_without_areas, {"HOTSPOTS_FORCES": "test"}, "No areas loaded for force 'test'",
-                           "run the ingest_areas task"),
-    "no_area_file_landed": (lambda t: ["run", "ingest_areas"], {"HOTSPOTS_FORCES": "test"}, "landing/test/areas",
-                            "HOTSPOTS_AREAS_PATH"),
+    "steps_out_of_order": (
+        crime_without_areas,
+        {"HOTSPOTS_FORCES": "test"},
+        "No areas loaded for force 'test'",
+        "run the ingest_areas task",
+    ),
+    "no_area_file_landed": (
+        lambda t: ["run", "ingest_areas"],
+        {"HOTSPOTS_FORCES": "test"},
+        "landing/test/areas",
+        "HOTSPOTS_AREAS_PATH",
+    ),
 }
 
 

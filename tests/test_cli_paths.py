@@ -19,14 +19,19 @@ runner = CliRunner()
 PATHS = {"--crime", "--areas"}
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["--crime", "a", "b", "--out", "o"], ["--crime", "a", "--crime", "b", "--out", "o"]),
-    (["--crime=a", "b", "--json"], ["--crime=a", "--crime", "b", "--json"]),
-    (["--crime", "a", "--areas", "x", "y", "--crime", "c"],
-     ["--crime", "a", "--areas", "x", "--areas", "y", "--crime", "c"]),
-    (["--out", "o", "b"], ["--out", "o", "b"]),  # a bare word after another option stays an (unexpected) argument
-    (["--crime", "a", "--", "b"], ["--crime", "a", "--", "b"]),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--crime", "a", "b", "--out", "o"], ["--crime", "a", "--crime", "b", "--out", "o"]),
+        (["--crime=a", "b", "--json"], ["--crime=a", "--crime", "b", "--json"]),
+        (
+            ["--crime", "a", "--areas", "x", "y", "--crime", "c"],
+            ["--crime", "a", "--areas", "x", "--areas", "y", "--crime", "c"],
+        ),
+        (["--out", "o", "b"], ["--out", "o", "b"]),  # a bare word after another option stays an (unexpected) argument
+        (["--crime", "a", "--", "b"], ["--crime", "a", "--", "b"]),
+    ],
+)
 def test_spread_path_values(args, expected):
     assert spread_path_values(args, PATHS) == expected
 
@@ -34,7 +39,7 @@ def test_spread_path_values(args, expected):
 def _select(args: list[str], tmp: Path) -> dict:
     result = runner.invoke(app, ["select", *args, "--out", str(tmp / "ranked.csv"), "--json"])
     assert result.exit_code == 0, result.output[-3000:]
-    return json.loads(result.stdout[result.stdout.index("{"):])
+    return json.loads(result.stdout[result.stdout.index("{") :])
 
 
 def test_select_path_forms_read_the_same_files(shared_data, settings, tmp_path):
@@ -62,8 +67,9 @@ def test_select_names_an_area_code_in_two_files(shared_data, settings, tmp_path)
     copy = tmp_path / "copy.json"
     shutil.copy(lsoa, copy)
     crime = sorted((shared_data / "police-uk").glob("*.csv"))[0]
-    result = runner.invoke(app, ["select", "--crime", str(crime), "--areas", str(lsoa), str(copy), "--out",
-                                 str(tmp_path / "r.csv")])
+    result = runner.invoke(
+        app, ["select", "--crime", str(crime), "--areas", str(lsoa), str(copy), "--out", str(tmp_path / "r.csv")]
+    )
     assert result.exit_code == 2
     assert f"{lsoa.name} and {copy.name}" in result.output and "in both files" in result.output
 
@@ -98,8 +104,9 @@ def test_patrol_minutes_path_forms_and_the_dag_agree(day_folder, sample, setting
     summary, table = results["folder"]
     assert summary["rows_read"] == sum(len(pd.read_csv(p)) for p in files) > 0
     for name, (other, other_table) in results.items():
-        assert {k: other[k] for k in ("rows_read", "rows_loaded", "quarantined_by_reason")} == \
-            {k: summary[k] for k in ("rows_read", "rows_loaded", "quarantined_by_reason")}, name
+        assert {k: other[k] for k in ("rows_read", "rows_loaded", "quarantined_by_reason")} == {
+            k: summary[k] for k in ("rows_read", "rows_loaded", "quarantined_by_reason")
+        }, name
         pd.testing.assert_frame_equal(other_table, table, obj=name)
 
     # The DAG's step on the same files: the same counts and the same daily_patrol rows.
@@ -111,7 +118,10 @@ def test_patrol_minutes_path_forms_and_the_dag_agree(day_folder, sample, setting
     pipeline.ingest_areas(sample.force, dag_settings)
     step = pipeline.ingest_avl(sample.force, day, dag_settings)
     assert (step["rows_read"], step["rows_loaded"], step["rows_quarantined"]) == (
-        summary["rows_read"], summary["rows_loaded"], summary["rows_quarantined"])
+        summary["rows_read"],
+        summary["rows_loaded"],
+        summary["rows_quarantined"],
+    )
     con = connect(dag_settings.warehouse_path, read_only=True, settings=dag_settings)
     try:
         dag = con.execute(f"SELECT {', '.join(table.columns)} FROM daily_patrol ORDER BY area_code, date").df()
@@ -130,6 +140,7 @@ def test_a_file_named_twice_is_read_once_and_a_clash_is_refused(shared_data, set
     other = tmp_path / "copy" / crime.name
     other.parent.mkdir()
     shutil.copy(crime, other)
-    result = runner.invoke(app, ["select", "--crime", str(crime), str(other), "--areas", areas, "--out",
-                                 str(tmp_path / "r.csv")])
+    result = runner.invoke(
+        app, ["select", "--crime", str(crime), str(other), "--areas", areas, "--out", str(tmp_path / "r.csv")]
+    )
     assert result.exit_code == 2 and "would be stored under the same name" in result.output

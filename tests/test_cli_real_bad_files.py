@@ -48,12 +48,14 @@ def with_frame(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path
         path = tmp / MONTH
         change(frame(real)).to_csv(path, index=False)
         return path
+
     return build
 
 
 def duplicated(k: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def change(f: pd.DataFrame) -> pd.DataFrame:
         return pd.concat([f, f[f["Crime ID"] != ""].head(k)], ignore_index=True)
+
     return change
 
 
@@ -66,6 +68,7 @@ def geojson(change: Callable[[dict], dict], name: str = "areas.geojson") -> Call
         path = tmp / name
         path.write_text(json.dumps(change(json.loads(lsoa(real).read_text()))))
         return path
+
     return build
 
 
@@ -94,31 +97,53 @@ def empty_folder(real: Path, tmp: Path) -> Path:
 
 CASES = [
     Bad("missing_column", with_frame(lambda f: f.drop(columns="Crime type")), error=r"'Crime type' is missing"),
-    Bad("renamed_header", lambda r, t: write(t, text(r).replace("Latitude", "Lat", 1)),
-        error=r"'Latitude' is missing.*'Lat'"),
+    Bad(
+        "renamed_header",
+        lambda r, t: write(t, text(r).replace("Latitude", "Lat", 1)),
+        error=r"'Latitude' is missing.*'Lat'",
+    ),
     Bad("semicolons", lambda r, t: write(t, text(r).replace(",", ";")), error="separated by semicolons"),
     Bad("tabs", lambda r, t: write(t, text(r).replace(",", "\t")), error="separated by tabs"),
     Bad("empty_file", lambda r, t: write(t, ""), error="the file is empty"),
     Bad("header_only", lambda r, t: write(t, text(r).split("\n", 1)[0] + "\n"), error="header but no data rows"),
     Bad("cut_mid_line", lambda r, t: write(t, text(r)[: len(text(r)) // 2]), error="cannot be parsed as CSV"),
     Bad("gzip_named_csv", lambda r, t: write(t, gzip.compress(text(r).encode())), error="compressed"),
-    Bad("lat_lon_swapped", with_frame(lambda f: f.assign(Longitude=f["Latitude"], Latitude=f["Longitude"])),
-        error=r"lat_lon_swapped.*beyond its tolerance"),
+    Bad(
+        "lat_lon_swapped",
+        with_frame(lambda f: f.assign(Longitude=f["Latitude"], Latitude=f["Longitude"])),
+        error=r"lat_lon_swapped.*beyond its tolerance",
+    ),
     Bad("excel_dates_in_month", with_frame(lambda f: f.assign(Month="01/02/2024")), error=r"malformed_month.*beyond"),
-    Bad("another_county", with_frame(lambda f: f.assign(Longitude=(f["Longitude"].replace("", None).astype(float) - 2)
-                                                       .map(lambda v: "" if pd.isna(v) else f"{v:.6f}"))),
-        error=r"outside_force_area.*beyond"),
-    Bad("every_row_twice", with_frame(lambda f: pd.concat([f, f], ignore_index=True)),
-        error=r"duplicate_crime_id.*beyond"),
+    Bad(
+        "another_county",
+        with_frame(
+            lambda f: f.assign(
+                Longitude=(f["Longitude"].replace("", None).astype(float) - 2).map(
+                    lambda v: "" if pd.isna(v) else f"{v:.6f}"
+                )
+            )
+        ),
+        error=r"outside_force_area.*beyond",
+    ),
+    Bad(
+        "every_row_twice",
+        with_frame(lambda f: pd.concat([f, f], ignore_index=True)),
+        error=r"duplicate_crime_id.*beyond",
+    ),
     Bad("latin1_encoding", lambda r, t: write(t, text(r), encoding="latin-1")),
     Bad("bom_and_crlf", lambda r, t: write(t, "\ufeff" + text(r).replace("\n", "\r\n"))),
     Bad("a_few_repeated_rows", with_frame(duplicated(7)), extra_duplicates=7),
-    Bad("truncated_geojson", areas=lambda r, t: write(t, lsoa(r).read_text()[:50_000], "cut.json"),
-        error="cannot be read"),
+    Bad(
+        "truncated_geojson",
+        areas=lambda r, t: write(t, lsoa(r).read_text()[:50_000], "cut.json"),
+        error="cannot be read",
+    ),
     Bad("empty_geojson", areas=lambda r, t: write(t, "", "empty.geojson"), error="cannot be read"),
-    Bad("geojson_without_properties",
+    Bad(
+        "geojson_without_properties",
         areas=geojson(lambda g: g | {"features": [f | {"properties": None} for f in g["features"]]}),
-        error="no area code field"),
+        error="no area code field",
+    ),
     Bad("geojson_without_features", areas=geojson(lambda g: g | {"features": []}), error="has no features"),
     Bad("metres_without_crs", areas=metres_without_crs, error=r"look like metres.*HOTSPOTS_SOURCE_CRS=EPSG:27700"),
     Bad("crime_csv_as_areas", areas=lambda r, t: r / "police-uk" / MONTH, error="no geometry"),
@@ -130,8 +155,21 @@ CASES = [
 def run_select(real: Path, tmp: Path, case: Bad):
     crime = case.crime(real, tmp) if case.crime else real / "police-uk" / MONTH
     areas = case.areas(real, tmp) if case.areas else real / "lsoa-2011"
-    result = CliRunner().invoke(app, ["select", "--crime", str(crime), "--areas", str(areas), "--months", "1",
-                                      "--out", str(tmp / "ranked.csv"), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "select",
+            "--crime",
+            str(crime),
+            "--areas",
+            str(areas),
+            "--months",
+            "1",
+            "--out",
+            str(tmp / "ranked.csv"),
+            "--json",
+        ],
+    )
     return result, (crime if case.crime or not case.areas else areas)
 
 
@@ -145,7 +183,7 @@ def baseline(shared_data, tmp_path_factory):
         result, _ = run_select(shared_data, tmp_path_factory.mktemp("b"), Bad("real"))
         reload_settings()
     assert result.exit_code == 0, result.output[-3000:]
-    return json.loads(result.stdout[result.stdout.index("{"):])
+    return json.loads(result.stdout[result.stdout.index("{") :])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -159,7 +197,7 @@ def test_real_bad_file_through_select(case, shared_data, baseline, settings, tmp
         assert path.name in lines[0] and re.search(case.error, lines[0]), lines[0]
         return
     assert result.exit_code == 0, result.output[-3000:]
-    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["rows_read"] == baseline["rows_read"] + case.extra_duplicates
     assert summary["rows_loaded"] == baseline["rows_loaded"]
 

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from hotspots.cli import app
 from hotspots.runner import RUNNERS
 from hotspots.validation.avl import MOSTLY
-from slack_api_server import slack_api  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -64,11 +63,11 @@ def ran(sample, tmp_path_factory):
                 args += [f"--{option}", ",".join(value) if isinstance(value, list) else value]
             result = runner.invoke(app, args)
             assert result.exit_code == 0, (args, result.output[-3000:])
-            outputs.append(json.loads(result.stdout[result.stdout.index("{"):]))
+            outputs.append(json.loads(result.stdout[result.stdout.index("{") :]))
         for dag_id in ("daily_plan", "intraday_check"):  # the supervision DAGs run too (plan_k unset: no plan)
             result = runner.invoke(app, ["run", dag_id, "--day", sample.avl_dates[-1].isoformat(), "--json"])
             assert result.exit_code == 0, result.output[-3000:]
-            outputs.append(json.loads(result.stdout[result.stdout.index("{"):]))
+            outputs.append(json.loads(result.stdout[result.stdout.index("{") :]))
     reload_settings()
     return outputs, sample, settings
 
@@ -92,8 +91,10 @@ def test_run_prints_each_step_with_its_seconds(ran):
         assert all(s["seconds"] >= 0 for s in output["steps"])
     avl = next(o for o in outputs if o["dag_id"] == "ingest_avl")
     load = next(s for s in avl["steps"] if s["task"] == "load_pings_and_patrol")
-    assert load["force"] == sample.force and load["result"]["rows_read"] == (
-        load["result"]["rows_loaded"] + load["result"]["rows_quarantined"]) > 0
+    assert (
+        load["force"] == sample.force
+        and load["result"]["rows_read"] == (load["result"]["rows_loaded"] + load["result"]["rows_quarantined"]) > 0
+    )
     assert set(load["result"]["quarantined_by_reason"]) <= set(MOSTLY)
 
 
@@ -102,9 +103,13 @@ def test_run_gives_the_truth_hotspots_patrol_and_compliance(ran):
     truth = sample.truth("hotspots").sort_values("rank")["area_code"].tolist()
     assert [r[0] for r in _query(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")] == truth
     patrol = sample.truth("patrol")
-    got = {(a, d.isoformat()): (p, w, v, k, n) for a, d, p, w, v, k, n in _query(
-        settings,
-        "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol")}
+    got = {
+        (a, d.isoformat()): (p, w, v, k, n)
+        for a, d, p, w, v, k, n in _query(
+            settings,
+            "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol",
+        )
+    }
     assert set(got) == {(r.area_code, str(r.date)) for r in patrol.itertuples()}
     for r in patrol.itertuples():
         p, w, v, k, n = got[(r.area_code, str(r.date))]
@@ -116,8 +121,12 @@ def test_run_gives_the_truth_hotspots_patrol_and_compliance(ran):
     expected = {(r.area_code, str(r.date)): r.status for r in sample.truth("compliance").itertuples()}
     assert compliance == expected
     # the evening check's 'no_visit_yet' alerts are not in the truth (the demo runs no supervision DAG)
-    alerts = {(rule, a, d.isoformat()) for rule, a, d in _query(
-        settings, "SELECT rule, area_code, date FROM alerts WHERE rule NOT IN ('no_visit_yet', 'planned')")}
+    alerts = {
+        (rule, a, d.isoformat())
+        for rule, a, d in _query(
+            settings, "SELECT rule, area_code, date FROM alerts WHERE rule NOT IN ('no_visit_yet', 'planned')"
+        )
+    }
     assert alerts == {(r.rule, r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples()}
 
 
@@ -136,6 +145,7 @@ def test_patrol_compliance_publishes_the_report_after_a_failed_delivery_then_fai
     from datetime import date
 
     from compliance_helpers import FORCE, add_patrol, add_selection
+
     from hotspots.report import report_path
     from hotspots.settings import reload_settings
 
@@ -145,8 +155,10 @@ def test_patrol_compliance_publishes_the_report_after_a_failed_delivery_then_fai
     warehouse.close()
     monkeypatch.setenv("HOTSPOTS_FORCES", FORCE)
     monkeypatch.setenv("HOTSPOTS_ALERT_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
-        {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_API_DEFAULT",
+        json.dumps({"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}),
+    )
     slack_api.fail(*[("error", "channel_not_found")] * 20)
     settings = reload_settings()
     result = runner.invoke(app, ["run", "patrol_compliance", "--dates", day.isoformat()])

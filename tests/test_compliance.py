@@ -7,7 +7,6 @@ import json
 from datetime import date
 
 import pytest
-
 from compliance_helpers import FORCE, add_patrol, add_selection, days
 
 D1 = date(2024, 5, 1)
@@ -47,10 +46,13 @@ def test_statuses_targets_streaks_and_ratios(history):
         build_compliance(history, force=FORCE, date=day, settings=settings)
 
     first = rows(history, D1)
-    figures = {c: (r["status"], r["target_minutes"], r["delivered_minutes"], r["koper_visits"])
-               for c, r in first.items()}
+    figures = {
+        c: (r["status"], r["target_minutes"], r["delivered_minutes"], r["koper_visits"]) for c, r in first.items()
+    }
     assert figures == {
-        "A": ("met", 15.0, 20.0, 1), "B": ("under", 15.0, 5.0, 0), "C": ("none", 15.0, 0.0, 0),
+        "A": ("met", 15.0, 20.0, 1),
+        "B": ("under", 15.0, 5.0, 0),
+        "C": ("none", 15.0, 0.0, 0),
         "D": ("under", 30.0, 20.0, 2),
     }
     # C's streak counts from the selection's first day, though its last patrol was earlier.
@@ -77,8 +79,20 @@ def test_rebuild_is_idempotent(history):
     first = build_compliance(history, force=FORCE, date=D1, settings=settings)
     before = rows(history, D1)
     again = build_compliance(history, force=FORCE, date=D1, settings=settings)
-    assert first == again == {"force": FORCE, "date": "2024-05-01", "selection_id": "sel1", "hotspots": 4,
-                              "met": 1, "under": 2, "none": 1, "not_planned": 0}
+    assert (
+        first
+        == again
+        == {
+            "force": FORCE,
+            "date": "2024-05-01",
+            "selection_id": "sel1",
+            "hotspots": 4,
+            "met": 1,
+            "under": 2,
+            "none": 1,
+            "not_planned": 0,
+        }
+    )
     assert rows(history, D1) == before
     assert history.execute("SELECT count(*) FROM daily_compliance").fetchone()[0] == 4
 
@@ -128,8 +142,10 @@ def test_daily_plan_draws_k_reproducibly(warehouse, settings, monkeypatch):
     expected = draw(codes, 2, day_seed(42, FORCE, D1))
     assert make_plan(warehouse, force=FORCE, date=D1, settings=settings) == expected
     assert make_plan(warehouse, force=FORCE, date=D1, settings=settings) == expected  # never redrawn
-    stored = warehouse.execute("SELECT area_code, planned, draw_order, k, n, plan_seed, day_seed FROM daily_plan "
-                               "WHERE planned ORDER BY draw_order").fetchall()
+    stored = warehouse.execute(
+        "SELECT area_code, planned, draw_order, k, n, plan_seed, day_seed FROM daily_plan "
+        "WHERE planned ORDER BY draw_order"
+    ).fetchall()
     assert stored == [(code, True, i + 1, 2, 5, 42, day_seed(42, FORCE, D1)) for i, code in enumerate(expected)]
     other_days = {tuple(draw(codes, 2, day_seed(42, FORCE, d))) for d in days(D1, 10)}
     assert len(other_days) > 1  # the draw changes from day to day
@@ -161,8 +177,17 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
     for r in _truth(truth / "patrol.csv"):
         warehouse.execute(
             "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [sample.force, r["area_code"], r["date"], float(r["patrol_minutes"]), float(r["officer_minutes"]),
-             int(r["visits"]), int(r["koper_visits"]), int(r["devices"]), float(r["window_minutes"])],
+            [
+                sample.force,
+                r["area_code"],
+                r["date"],
+                float(r["patrol_minutes"]),
+                float(r["officer_minutes"]),
+                int(r["visits"]),
+                int(r["koper_visits"]),
+                int(r["devices"]),
+                float(r["window_minutes"]),
+            ],
         )
     raised = set()
     for day in sorted(sample.avl_dates):
@@ -172,7 +197,8 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
     expected = _truth(truth / "compliance.csv")
     columns = ["target_minutes", "delivered_minutes", "patrol_minutes", "status", "days_without_patrol"]
     cursor = warehouse.execute(
-        f"SELECT area_code, date::VARCHAR, {', '.join(columns)} FROM daily_compliance WHERE force = ?", [sample.force])
+        f"SELECT area_code, date::VARCHAR, {', '.join(columns)} FROM daily_compliance WHERE force = ?", [sample.force]
+    )
     got = {(r[0], r[1]): dict(zip(columns, r[2:])) for r in cursor.fetchall()}
     assert set(got) == {(r["area_code"], r["date"]) for r in expected}
     for row in expected:
@@ -182,10 +208,15 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
         for column in ("target_minutes", "delivered_minutes", "patrol_minutes"):
             assert mine[column] == pytest.approx(float(row[column]), abs=1e-6), (row, column, mine)
 
-    want = {(r["rule"], f"{r['rule']}|{sample.force}|{r['area_code']}|{r['date']}", r["severity"], r["audience"])
-            for r in _truth(truth / "alerts.csv")}
+    want = {
+        (r["rule"], f"{r['rule']}|{sample.force}|{r['area_code']}|{r['date']}", r["severity"], r["audience"])
+        for r in _truth(truth / "alerts.csv")
+    }
     assert want, "the sample should call for some alerts"
-    stored = set(warehouse.execute("SELECT rule, alert_key, severity, audience FROM alerts WHERE force = ?",
-                                   [sample.force]).fetchall())
+    stored = set(
+        warehouse.execute(
+            "SELECT rule, alert_key, severity, audience FROM alerts WHERE force = ?", [sample.force]
+        ).fetchall()
+    )
     assert stored == want
     assert raised == {key for _, key, _, _ in want}

@@ -158,8 +158,14 @@ def test_dockerfile_builds_on_the_airflow_in_the_venv():
     assert f"FROM apache/airflow:{airflow.__version__}-python3.11\n" in dockerfile
     assert f"AIRFLOW_VERSION={airflow.__version__}\n" in dockerfile
     assert "-r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt" in dockerfile
-    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for sources in re.findall(r"^COPY (?:--\S+ )*(.+) \S+$", dockerfile, re.MULTILINE):
         for source in sources.split():
             assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is missing at the repository root"
-            assert not any(fnmatch.fnmatch(source, pattern.rstrip("/")) for pattern in ignored), f".dockerignore hides {source}"
+            assert not any(fnmatch.fnmatch(source, pattern.rstrip("/")) for pattern in ignored), (
+                f".dockerignore hides {source}"
+            )

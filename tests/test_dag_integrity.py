@@ -12,7 +12,13 @@ import pytest
 DAGS = sorted((Path(__file__).resolve().parents[1] / "dags").glob("*.py"))
 HEAVY = ("great_expectations", "geopandas", "pandas", "duckdb", "shapely", "matplotlib", "pyproj")
 EXPECTED_DAGS = {
-    "ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance", "daily_plan", "intraday_check",
+    "ingest_areas",
+    "ingest_crime",
+    "select_hotspots",
+    "ingest_avl",
+    "patrol_compliance",
+    "daily_plan",
+    "intraday_check",
 }
 
 
@@ -72,12 +78,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
 
 def test_dags_are_linked_by_assets(dagbag):
     """select_hotspots runs on new crime or areas; patrol_compliance runs on new daily patrol."""
-    produced = {
-        asset.name
-        for dag_id in dagbag.dag_ids
-        for task in dagbag.dags[dag_id].tasks
-        for asset in task.outlets
-    }
+    produced = {asset.name for dag_id in dagbag.dag_ids for task in dagbag.dags[dag_id].tasks for asset in task.outlets}
     assert {"stg_areas", "stg_crimes", "selections", "daily_patrol", "alerts"} <= produced
     assert "daily_patrol" in str(dagbag.dags["patrol_compliance"].timetable.asset_condition)
     assert "stg_crimes" in str(dagbag.dags["select_hotspots"].timetable.asset_condition)

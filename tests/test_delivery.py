@@ -8,10 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from compliance_helpers import FORCE, add_patrol, add_selection, days
-from slack_api_server import slack_api  # noqa: F401  (fixture)
-from smtp_server import SmtpSink, smtp_server  # noqa: F401  (fixture)
+from smtp_server import SmtpSink
 
 D1 = date(2024, 5, 1)
 DEVICE_IDS = ["RADIO-0017", "AVL-PC-4411"]
@@ -48,9 +46,10 @@ def raised(warehouse, tmp_path, monkeypatch):
     add_patrol(warehouse, "C", D1, 15, koper=1)
     keys = [device_key(d, pseudonym_key(settings)) for d in DEVICE_IDS]
     for key in keys:  # the devices behind the patrol minutes are in the warehouse, never in a message
-        warehouse.execute("INSERT INTO stg_pings VALUES "
-                          "(?, ?, '2024-05-01 15:00', '2024-05-01', 1, 2, 3, 'foot', 'f', NULL)",
-                          [FORCE, key])
+        warehouse.execute(
+            "INSERT INTO stg_pings VALUES (?, ?, '2024-05-01 15:00', '2024-05-01', 1, 2, 3, 'foot', 'f', NULL)",
+            [FORCE, key],
+        )
     new = []
     for day in days(D1, 3):
         build_compliance(warehouse, force=FORCE, date=day, settings=settings)
@@ -66,8 +65,14 @@ def slack_connection(api) -> str:
 
 def smtp_connection(sink: SmtpSink, **extra) -> str:
     """AIRFLOW_CONN_<ID> JSON for the local SMTP server (plain SMTP: no SSL, no STARTTLS)."""
-    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": sink.port,
-                       "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 2} | extra})
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": sink.port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 2} | extra,
+        }
+    )
 
 
 @pytest.fixture
@@ -96,8 +101,9 @@ def smtp_target(monkeypatch):
 
 
 def statuses(con):
-    return con.execute("SELECT alert_key, slack_status, email_status, slack_attempts, email_attempts FROM alerts "
-                       "ORDER BY alert_key").fetchall()
+    return con.execute(
+        "SELECT alert_key, slack_status, email_status, slack_attempts, email_attempts FROM alerts ORDER BY alert_key"
+    ).fetchall()
 
 
 def part(message, subtype):
@@ -119,15 +125,21 @@ def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server, slack_
     header = "Hot-spot patrol · north · 2024-05-01 to 2024-05-03"
     assert north["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": header}}
     sections = {b["block_id"]: b["text"]["text"] for b in north["blocks"] if b["type"] == "section"}
-    assert set(sections) == {f"under_target|{FORCE}|A|2024-05-01", f"recovered|{FORCE}|A|2024-05-02",
-                             f"under_target|{FORCE}|C|2024-05-02", f"under_target|{FORCE}|C|2024-05-03"}
+    assert set(sections) == {
+        f"under_target|{FORCE}|A|2024-05-01",
+        f"recovered|{FORCE}|A|2024-05-02",
+        f"under_target|{FORCE}|C|2024-05-02",
+        f"under_target|{FORCE}|C|2024-05-03",
+    }
     a_under = sections[f"under_target|{FORCE}|A|2024-05-01"]
     assert "*#1 Area A (A)* — Under target on 2024-05-01: under target" in a_under
     assert "5 of 15 min target · 0 Koper visits · 0 days since last patrol (2024-05-01)" in a_under
     assert "<https://reports.example.org/hotspots/testforce/2024-05-01.html#A|Map and report>" in a_under
     assert "20 of 15 min target · 1 Koper visits" in sections[f"recovered|{FORCE}|A|2024-05-02"]
-    assert "0 of 15 min target · 0 Koper visits · 2 days since last patrol (2024-05-01)" in sections[
-        f"under_target|{FORCE}|C|2024-05-03"]
+    assert (
+        "0 of 15 min target · 0 Koper visits · 2 days since last patrol (2024-05-01)"
+        in sections[f"under_target|{FORCE}|C|2024-05-03"]
+    )
     default = [b for b in messages["#hotspots"]["blocks"] if b["type"] == "section"]
     assert default[0]["block_id"] == f"no_patrol|{FORCE}|B|2024-05-03"  # critical first
     assert "No patrol for 3 days (escalation)" in default[0]["text"]["text"]
@@ -183,8 +195,9 @@ def test_faults_then_exactly_once(raised, slack_api, slack_target, smtp_target):
     assert sorted(part(m, "plain").count("\n[") for _, m in sink.received) == [4, 4]
 
 
-def test_dead_after_max_attempts_fails_loudly_without_blocking_email(raised, slack_api, smtp_server, monkeypatch,
-                                                                    slack_target, smtp_target):
+def test_dead_after_max_attempts_fails_loudly_without_blocking_email(
+    raised, slack_api, smtp_server, monkeypatch, slack_target, smtp_target
+):
     from hotspots.alerts.outbox import AlertDeliveryError, deliver_pending
     from hotspots.settings import reload_settings
 
@@ -198,8 +211,12 @@ def test_dead_after_max_attempts_fails_loudly_without_blocking_email(raised, sla
         deliver_pending(con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server))
     assert {row[1:4] for row in statuses(con)} == {("dead", "sent", 2)}
     # dead alerts are not retried, and raise no second failure
-    assert deliver_pending(con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server))[
-        "slack"]["messages"] == 0
+    assert (
+        deliver_pending(con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server))["slack"][
+            "messages"
+        ]
+        == 0
+    )
     assert len(slack_api.delivered()) == 0 and len(smtp_server.received) == 2
 
 
@@ -222,8 +239,9 @@ def test_crash_between_send_and_record(raised, slack_api, smtp_server, monkeypat
     assert {row[1] for row in statuses(con)} == {"sending", "pending"}
     assert len(slack_api.delivered()) == 1
 
-    summary = outbox.deliver_pending(con, settings=settings, slack=slack_target(slack_api),
-                                     smtp=smtp_target(smtp_server))
+    summary = outbox.deliver_pending(
+        con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server)
+    )
     assert summary["slack"]["messages"] == 1  # only the digest that had not been posted
     delivered = [b["block_id"] for m in slack_api.delivered() for b in m["blocks"] if b["type"] == "section"]
     assert len(delivered) == len(set(delivered)) == 8
@@ -245,20 +263,40 @@ def test_targets_from_airflow_connections(settings, monkeypatch, tmp_path):
     from hotspots.alerts.targets import SlackTarget, SmtpTarget, targets_from_airflow
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
-        {"conn_type": "slack", "password": "xoxb-1",
-         "extra": {"base_url": "http://127.0.0.1:9/api", "timeout": 5, "channel": "#ops"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_API_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "slack",
+                "password": "xoxb-1",
+                "extra": {"base_url": "http://127.0.0.1:9/api", "timeout": 5, "channel": "#ops"},
+            }
+        ),
+    )
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     slack, smtp = targets_from_airflow(settings)
     assert slack == SlackTarget(conn_id="slack_api_default", default_channel="#ops") and smtp is None
     client = slack.client()
     assert (client.token, client.base_url, client.timeout) == ("xoxb-1", "http://127.0.0.1:9/api/", 5)
     assert [type(h).__name__ for h in client.retry_handlers] == [
-        "RateLimitErrorRetryHandler", "ServerErrorRetryHandler", "ConnectionErrorRetryHandler"]
+        "RateLimitErrorRetryHandler",
+        "ServerErrorRetryHandler",
+        "ConnectionErrorRetryHandler",
+    ]
     assert "xoxb-1" not in repr(slack)
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
-        {"conn_type": "smtp", "host": "mail.example.org", "port": 2525, "login": "u", "password": "p",
-         "extra": {"disable_ssl": True, "from_email": "alerts@example.org"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "mail.example.org",
+                "port": 2525,
+                "login": "u",
+                "password": "p",
+                "extra": {"disable_ssl": True, "from_email": "alerts@example.org"},
+            }
+        ),
+    )
     _, smtp = targets_from_airflow(settings)
     assert smtp == SmtpTarget(conn_id="smtp_default", from_addr="alerts@example.org")
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({"conn_type": "smtp", "host": "mail.example.org"}))
@@ -271,8 +309,10 @@ def test_smtp_connection_ssl_default_is_the_providers(raised, smtp_server, monke
     from hotspots.alerts.targets import SmtpTarget
 
     con, settings, _ = raised
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
-        {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "extra": {"timeout": 2}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "extra": {"timeout": 2}}),
+    )
     first = deliver_pending(con, settings=settings, slack=None, smtp=SmtpTarget())
     assert first["email"]["failed"] == 8 and smtp_server.received == []
     errors = {e for (e,) in con.execute("SELECT email_error FROM alerts").fetchall()}
@@ -281,7 +321,8 @@ def test_smtp_connection_ssl_default_is_the_providers(raised, smtp_server, monke
     second = deliver_pending(con, settings=settings, slack=None, smtp=SmtpTarget())
     assert second["email"] == {"sent": 8, "failed": 0, "skipped": 0, "dead": 0, "messages": 2}
     assert {m["Message-ID"] for _, m in smtp_server.received} == {
-        f"<{d}@hotspots>" for (d,) in con.execute("SELECT DISTINCT email_digest FROM alerts").fetchall()}
+        f"<{d}@hotspots>" for (d,) in con.execute("SELECT DISTINCT email_digest FROM alerts").fetchall()
+    }
 
 
 def test_failure_mail_goes_the_alerts_email_path(settings, smtp_server, monkeypatch):
@@ -314,9 +355,12 @@ def test_no_hand_built_slack_or_smtp_clients_in_include():
     """Slack and email go through the providers' hooks only."""
     root = Path(__file__).resolve().parents[1]
     pattern = re.compile(r"\b(WebClient|SMTP|SMTP_SSL)\(")
-    found = [f"{path.relative_to(root)}:{n}: {line.strip()}"
-             for path in sorted((root / "include").rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), start=1) if pattern.search(line)]
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in sorted((root / "include").rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
     assert found == []
 
 
@@ -332,11 +376,21 @@ def test_cli_dry_run_changes_nothing_then_delivers(warehouse, settings, slack_ap
     warehouse.close()
     monkeypatch.setenv("HOTSPOTS_FORCES", FORCE)
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_API_DEFAULT", json.dumps(
-        {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}))
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
-        {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_server.port,
-         "extra": {"disable_ssl": True, "disable_tls": True}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_API_DEFAULT",
+        json.dumps({"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": smtp_server.port,
+                "extra": {"disable_ssl": True, "disable_tls": True},
+            }
+        ),
+    )
     from hotspots.settings import reload_settings
 
     reload_settings()

@@ -41,9 +41,12 @@ def _table_digest(settings) -> dict[str, list]:
         out = {}
         for table in MARTS:
             columns = [
-                c for (c,) in con.execute(
+                c
+                for (c,) in con.execute(
                     "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND column_name NOT IN "
-                    "('loaded_at', 'computed_at', 'created_at', 'quarantined_at', 'geom')", [table]).fetchall()
+                    "('loaded_at', 'computed_at', 'created_at', 'quarantined_at', 'geom')",
+                    [table],
+                ).fetchall()
             ]
             cols = ", ".join(f'"{c}"' for c in columns)
             out[table] = con.execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()
@@ -56,7 +59,12 @@ def test_every_dag_run_succeeded(demo):
     result, sample, _ = demo
     assert result.runs and all(r["state"] == "success" for r in result.runs)
     assert {r["run"].split()[0] for r in result.runs} == {
-        "ingest_areas", "ingest_crime", "select_hotspots", "ingest_avl", "patrol_compliance"}
+        "ingest_areas",
+        "ingest_crime",
+        "select_hotspots",
+        "ingest_avl",
+        "patrol_compliance",
+    }
 
 
 def test_selected_hotspots_equal_ground_truth(demo):
@@ -70,7 +78,11 @@ def test_selected_hotspots_equal_ground_truth(demo):
 def test_patrol_minutes_match_ground_truth(demo):
     _, sample, settings = demo
     truth = sample.truth("patrol")
-    rows = _query(settings, "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, window_minutes FROM daily_patrol")
+    rows = _query(
+        settings,
+        "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, "
+        "window_minutes FROM daily_patrol",
+    )
     got = {(a, d.isoformat()): (p, o, v, k, n, w) for a, d, p, o, v, k, n, w in rows}
     expected_keys = {(r.area_code, str(r.date)) for r in truth.itertuples()}
     assert set(got) == expected_keys
@@ -84,7 +96,9 @@ def test_patrol_minutes_match_ground_truth(demo):
 def test_alerts_are_exactly_the_truth_and_one_file_each(demo):
     _, sample, settings = demo
     truth = {(r.rule, r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples()}
-    got = {(rule, area, d.isoformat()) for rule, area, d in _query(settings, "SELECT rule, area_code, date FROM alerts")}
+    got = {
+        (rule, area, d.isoformat()) for rule, area, d in _query(settings, "SELECT rule, area_code, date FROM alerts")
+    }
     assert got == truth
     under = {(a, d) for rule, a, d in truth if rule == "under_target"}
     expected_under = {

@@ -6,10 +6,10 @@ import csv
 import json
 
 import pytest
+import warehouse_rows as rows
 from pyproj import Transformer
 from typer.testing import CliRunner
 
-import warehouse_rows as rows
 from hotspots.cli import app
 
 TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)

@@ -33,7 +33,8 @@ ROW_GROUP = 122_880  # DuckDB's rows per row group
 def _digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -77,8 +78,9 @@ def _read_crimes(sample, areas) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     has_xy = frame["Longitude"].ne("")
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    x, y = to_bng.transform(frame.loc[has_xy, "Longitude"].astype(float).to_numpy(),
-                            frame.loc[has_xy, "Latitude"].astype(float).to_numpy())
+    x, y = to_bng.transform(
+        frame.loc[has_xy, "Longitude"].astype(float).to_numpy(), frame.loc[has_xy, "Latitude"].astype(float).to_numpy()
+    )
     tree = shapely.STRtree(polygons)
     point_idx, poly_idx = tree.query(shapely.points(x, y), predicate="within")
     assert len(np.unique(point_idx)) == len(point_idx), "a crime point lies in two areas"
@@ -158,7 +160,8 @@ def test_cli_generate_scale(sample, tmp_path):
     assert manifest["avl"]["rows"] > sample.manifest["avl"]["rows"] + 24 * len(sample.avl_dates) * SCALE_ROWS
     for name in ("patrol", "compliance", "alerts"):
         assert (tmp_path / "two" / "truth" / sample.force / f"{name}.csv").read_bytes() == (
-            sample.truth_dir / f"{name}.csv").read_bytes()
+            sample.truth_dir / f"{name}.csv"
+        ).read_bytes()
 
 
 def test_crime_files_use_the_exact_police_uk_layout(generated, shared_data):
@@ -198,7 +201,9 @@ def test_crime_dirt_matches_manifest(generated, crimes):
         assert (group.loc[missing, "Latitude"] == "").all() and group.loc[missing, "Location"].eq("No Location").all()
         outside = group["Longitude"].ne("") & group["area_code"].isna()
         assert files[name] == {
-            "rows": len(group), "rows_without_coordinates": int(missing.sum()), "outside_points": int(outside.sum()),
+            "rows": len(group),
+            "rows_without_coordinates": int(missing.sum()),
+            "outside_points": int(outside.sum()),
             "outside_violent": int((outside & group["Crime type"].isin(VIOLENT_TYPES)).sum()),
             "placed_rows": int(group["area_code"].notna().sum()),
         }
@@ -209,7 +214,8 @@ def test_outside_points_lie_5_to_20_km_from_the_county(generated, crimes, areas)
     county = shapely.union_all(areas[1])
     outside = crimes[crimes["Longitude"].ne("") & crimes["area_code"].isna()]
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
-        outside["Longitude"].astype(float).to_numpy(), outside["Latitude"].astype(float).to_numpy())
+        outside["Longitude"].astype(float).to_numpy(), outside["Latitude"].astype(float).to_numpy()
+    )
     distance = shapely.distance(county, shapely.points(x, y))
     assert ((distance >= 4990) & (distance <= 20010)).all()
 
@@ -218,7 +224,8 @@ def test_crime_points_are_well_inside_their_areas(crimes, areas):
     codes, polygons = areas
     placed = crimes[crimes["area_code"].notna()]
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
-        placed["Longitude"].astype(float).to_numpy(), placed["Latitude"].astype(float).to_numpy())
+        placed["Longitude"].astype(float).to_numpy(), placed["Latitude"].astype(float).to_numpy()
+    )
     boundaries = np.array([polygons[codes.index(c)].boundary for c in placed["area_code"]])
     assert shapely.distance(boundaries, shapely.points(x, y)).min() > 5.0
 
@@ -245,10 +252,14 @@ def test_areas_tile_a_county_near_bedford_like_ons_lsoas(generated, areas):
 def test_hotspot_truth_is_the_independent_top_n(generated, crimes):
     weights = harm_weights()
     violent = crimes[crimes["Crime type"].isin(VIOLENT_TYPES) & crimes["area_code"].notna()]
-    per_area = violent.groupby("area_code").agg(events=("Crime type", "size"),
-                                                harm=("Crime type", lambda s: s.map(weights).sum()))
-    ranked = per_area[per_area["events"] >= 2].reset_index().sort_values(
-        ["harm", "events", "area_code"], ascending=[False, False, True])
+    per_area = violent.groupby("area_code").agg(
+        events=("Crime type", "size"), harm=("Crime type", lambda s: s.map(weights).sum())
+    )
+    ranked = (
+        per_area[per_area["events"] >= 2]
+        .reset_index()
+        .sort_values(["harm", "events", "area_code"], ascending=[False, False, True])
+    )
     n = generated.manifest["params"]["hotspot_count"]
     truth = generated.truth("hotspots")
     assert truth["area_code"].tolist() == ranked["area_code"].head(n).tolist()
@@ -351,17 +362,22 @@ def test_patrol_truth_equals_the_visit_schedule(sample):
         union = _union(list(zip(group["s"], group["e"])))
         window_from = pd.Timestamp(f"{day} 14:00", tz=LONDON)
         window_to = pd.Timestamp(date.fromisoformat(day) + timedelta(days=1), tz=LONDON)
-        rows.append({
-            "area_code": area, "date": day,
-            "patrol_minutes": sum((e - s).total_seconds() for s, e in union) / 60,
-            "officer_minutes": (group["e"] - group["s"]).dt.total_seconds().sum() / 60,
-            "visits": len(union),
-            "koper_visits": sum((e - s).total_seconds() >= 600 for s, e in union),
-            "devices": group["device_id"].nunique(),
-            "window_minutes": sum(
-                max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union) / 60,
-            "tolerance_minutes": group["ping_interval_s"].sum() / 60,
-        })
+        rows.append(
+            {
+                "area_code": area,
+                "date": day,
+                "patrol_minutes": sum((e - s).total_seconds() for s, e in union) / 60,
+                "officer_minutes": (group["e"] - group["s"]).dt.total_seconds().sum() / 60,
+                "visits": len(union),
+                "koper_visits": sum((e - s).total_seconds() >= 600 for s, e in union),
+                "devices": group["device_id"].nunique(),
+                "window_minutes": sum(
+                    max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union
+                )
+                / 60,
+                "tolerance_minutes": group["ping_interval_s"].sum() / 60,
+            }
+        )
     expected = pd.DataFrame(rows).sort_values(["date", "area_code"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(sample.truth("patrol"), expected, check_dtype=False, atol=1e-6)
 
@@ -372,7 +388,8 @@ def _presence_from_pings(pings: pd.DataFrame, codes, polygons) -> pd.DataFrame:
     frame["ts"] = pd.to_datetime(frame["timestamp"], format="%Y-%m-%dT%H:%M:%SZ", errors="coerce", utc=True)
     frame = frame[frame["ts"].notna() & frame["lon"].ne("")].copy()
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
-        frame["lon"].astype(float).to_numpy(), frame["lat"].astype(float).to_numpy())
+        frame["lon"].astype(float).to_numpy(), frame["lat"].astype(float).to_numpy()
+    )
     frame["x"], frame["y"] = x, y
     frame = frame[shapely.contains_xy(shapely.union_all(polygons).buffer(5000), x, y)]
     frame = frame.sort_values(["device_id", "ts"]).reset_index(drop=True)
@@ -387,9 +404,14 @@ def _presence_from_pings(pings: pd.DataFrame, codes, polygons) -> pd.DataFrame:
     devices = frame["device_id"].to_numpy()[:-1][keep]
     points = shapely.points(frame["x"].to_numpy()[:-1][keep], frame["y"].to_numpy()[:-1][keep])
     p_idx, a_idx = shapely.STRtree(polygons).query(points, predicate="dwithin", distance=100.0)
-    intervals = pd.DataFrame({"area_code": np.array(codes)[a_idx], "device": devices[p_idx],
-                              "s": pd.to_datetime(start[p_idx], unit="s", utc=True),
-                              "e": pd.to_datetime(end[p_idx], unit="s", utc=True)})
+    intervals = pd.DataFrame(
+        {
+            "area_code": np.array(codes)[a_idx],
+            "device": devices[p_idx],
+            "s": pd.to_datetime(start[p_idx], unit="s", utc=True),
+            "e": pd.to_datetime(end[p_idx], unit="s", utc=True),
+        }
+    )
     intervals = _split_at_local_midnight(intervals).rename(columns={"local_date": "date"})
     for column in ("s", "e"):
         intervals[column] = (intervals[column] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
@@ -398,12 +420,18 @@ def _presence_from_pings(pings: pd.DataFrame, codes, polygons) -> pd.DataFrame:
         union = _union(list(zip(group["s"], group["e"])))
         window_from = int(pd.Timestamp(f"{day} 14:00", tz=LONDON).timestamp())
         assert all(e <= window_from + 10 * 3600 for _, e in union)  # split at local midnight
-        rows.append({"area_code": area, "date": day,
-                     "patrol_minutes": sum(e - s for s, e in union) / 60,
-                     "officer_minutes": (group["e"] - group["s"]).sum() / 60,
-                     "visits": len(union), "koper_visits": sum(e - s >= 600 for s, e in union),
-                     "devices": group["device"].nunique(),
-                     "window_minutes": sum(max(0, e - max(s, window_from)) for s, e in union) / 60})
+        rows.append(
+            {
+                "area_code": area,
+                "date": day,
+                "patrol_minutes": sum(e - s for s, e in union) / 60,
+                "officer_minutes": (group["e"] - group["s"]).sum() / 60,
+                "visits": len(union),
+                "koper_visits": sum(e - s >= 600 for s, e in union),
+                "devices": group["device"].nunique(),
+                "window_minutes": sum(max(0, e - max(s, window_from)) for s, e in union) / 60,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -490,5 +518,14 @@ def test_truth_files_and_manifest(sample):
     assert manifest["avl_dates"] == [d.isoformat() for d in sample.avl_dates]
     assert manifest["effective_from"] == "2024-05-01"
     with (sample.truth_dir / "patrol.csv").open() as handle:
-        assert next(csv.reader(handle)) == ["area_code", "date", "patrol_minutes", "officer_minutes", "visits",
-                                            "koper_visits", "devices", "window_minutes", "tolerance_minutes"]
+        assert next(csv.reader(handle)) == [
+            "area_code",
+            "date",
+            "patrol_minutes",
+            "officer_minutes",
+            "visits",
+            "koper_visits",
+            "devices",
+            "window_minutes",
+            "tolerance_minutes",
+        ]

@@ -27,7 +27,9 @@ def test_load_harm_weights_is_idempotent(warehouse, settings):
     assert first == second == warehouse.execute("SELECT count(*) FROM harm_weights").fetchone()[0]
     with open(harm.CATEGORY_FILE, newline="") as handle:
         categories = list(csv.DictReader(handle))
-    assert warehouse.execute("SELECT count(*) FROM harm_weights WHERE key_type = 'crime_type'").fetchone()[0] == len(categories)
+    assert warehouse.execute("SELECT count(*) FROM harm_weights WHERE key_type = 'crime_type'").fetchone()[0] == len(
+        categories
+    )
     assert warehouse.execute(
         "SELECT weight, proactive FROM harm_weights WHERE key_type = 'crime_type' AND key = 'Robbery'"
     ).fetchone() == (365.0, False)

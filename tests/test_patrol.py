@@ -22,7 +22,12 @@ X0, Y0 = 500_000.0, 245_000.0
 AREAS = [
     ("A", shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)),
     ("B", shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)),
-    ("C", shapely.box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000).difference(shapely.box(X0 + 5400, Y0 + 400, X0 + 5600, Y0 + 600))),
+    (
+        "C",
+        shapely.box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000).difference(
+            shapely.box(X0 + 5400, Y0 + 400, X0 + 5600, Y0 + 600)
+        ),
+    ),
 ]
 
 
@@ -37,11 +42,21 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-def track(device: str, start: str, seconds: list[float], x: float = 500, y: float = 500, speed: float | None = None) -> list[dict]:
+def track(
+    device: str, start: str, seconds: list[float], x: float = 500, y: float = 500, speed: float | None = None
+) -> list[dict]:
     """Pings of one device at start + each offset (seconds), at (x, y) metres from the origin."""
     t0 = utc(start)
-    return [{"device_key": device, "ts": t0 + timedelta(seconds=s), "easting": X0 + x, "northing": Y0 + y,
-             "speed_kmh": np.nan if speed is None else speed} for s in seconds]
+    return [
+        {
+            "device_key": device,
+            "ts": t0 + timedelta(seconds=s),
+            "easting": X0 + x,
+            "northing": Y0 + y,
+            "speed_kmh": np.nan if speed is None else speed,
+        }
+        for s in seconds
+    ]
 
 
 def run(rows: list[dict], **params) -> pd.DataFrame:
@@ -63,7 +78,14 @@ def every(step: float, minutes: float) -> list[float]:
 def test_one_visit_counts_from_first_to_last_ping():
     result = run(track("d1", "2024-01-15T14:00:00", every(60, 20)))
     r = row(result, "A", "2024-01-15")
-    assert (r["patrol_minutes"], r["officer_minutes"], r["visits"], r["koper_visits"], r["devices"], r["window_minutes"]) == (20, 20, 1, 1, 1, 20)
+    assert (
+        r["patrol_minutes"],
+        r["officer_minutes"],
+        r["visits"],
+        r["koper_visits"],
+        r["devices"],
+        r["window_minutes"],
+    ) == (20, 20, 1, 1, 1, 20)
     assert set(result["area_code"]) == {"A"}  # 500 m from B: outside its 100 m buffer
 
 
@@ -71,13 +93,24 @@ def test_visit_across_midnight_is_split_and_counted_on_both_days():
     result = run(track("d1", "2024-01-15T23:50:00", every(60, 20)))
     first, second = row(result, "A", "2024-01-15"), row(result, "A", "2024-01-16")
     assert (first["patrol_minutes"], first["visits"], first["koper_visits"], first["window_minutes"]) == (10, 1, 1, 10)
-    assert (second["patrol_minutes"], second["visits"], second["koper_visits"], second["window_minutes"]) == (10, 1, 1, 0)
+    assert (second["patrol_minutes"], second["visits"], second["koper_visits"], second["window_minutes"]) == (
+        10,
+        1,
+        1,
+        0,
+    )
 
 
 def test_two_devices_overlapping_union_and_sum():
     rows = track("d1", "2024-01-15T15:00:00", every(60, 10)) + track("d2", "2024-01-15T15:05:00", every(60, 10), x=520)
     r = row(run(rows), "A", "2024-01-15")
-    assert (r["patrol_minutes"], r["officer_minutes"], r["visits"], r["koper_visits"], r["devices"]) == (15, 20, 1, 1, 2)
+    assert (r["patrol_minutes"], r["officer_minutes"], r["visits"], r["koper_visits"], r["devices"]) == (
+        15,
+        20,
+        1,
+        1,
+        2,
+    )
 
 
 def test_gap_just_under_and_just_over_max_gap():
@@ -112,7 +145,9 @@ def test_visit_inside_the_buffer_only():
 def test_hole_in_a_polygon_and_its_buffer():
     deep = run(track("d1", "2024-01-15T10:00:00", every(30, 5), x=5500, y=500), buffer_m=50.0)  # 100 m into the hole
     assert deep.empty
-    edge = run(track("d1", "2024-01-15T10:00:00", every(30, 5), x=5500, y=580), buffer_m=50.0)  # 20 m from the hole's edge
+    edge = run(
+        track("d1", "2024-01-15T10:00:00", every(30, 5), x=5500, y=580), buffer_m=50.0
+    )  # 20 m from the hole's edge
     assert row(edge, "C", "2024-01-15")["patrol_minutes"] == 5
 
 
@@ -154,7 +189,10 @@ def test_transit_filter_reported_and_derived_speed():
     # no reported speed: 30 m a minute (1.8 km/h) is patrol, 500 m a minute (30 km/h) is transit
     slow = [dict(p, easting=X0 + 100 + 30 * k) for k, p in enumerate(track("d1", "2024-01-15T10:00:00", every(60, 10)))]
     assert row(run(slow), "A", "2024-01-15")["patrol_minutes"] == 10
-    fast = [dict(p, easting=X0 - 50 + 50 * k, northing=Y0 + 500) for k, p in enumerate(track("d1", "2024-01-15T10:00:00", every(6, 1)))]
+    fast = [
+        dict(p, easting=X0 - 50 + 50 * k, northing=Y0 + 500)
+        for k, p in enumerate(track("d1", "2024-01-15T10:00:00", every(6, 1)))
+    ]
     assert run(fast).empty  # 50 m in 6 s = 30 km/h
     assert row(run(fast, max_speed_kmh=None), "A", "2024-01-15")["patrol_minutes"] == 1
     # a reported slow speed wins over the derived one
@@ -190,10 +228,16 @@ def test_bad_parameters_are_refused():
 
 def random_case(seed: int, n: int = 6000):
     rng = np.random.default_rng(seed)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(rng.uniform(0, 3000, (25, 2))),
-                                                       extend_to=shapely.box(0, 0, 3000, 3000)))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(rng.uniform(0, 3000, (25, 2))), extend_to=shapely.box(0, 0, 3000, 3000)
+        )
+    )
     cells = shapely.intersection(cells, shapely.box(0, 0, 3000, 3000))
-    areas = [(f"V{i:02d}", shapely.transform(shapely.segmentize(c, 90.0), lambda xy: xy + (X0, Y0))) for i, c in enumerate(cells)]
+    areas = [
+        (f"V{i:02d}", shapely.transform(shapely.segmentize(c, 90.0), lambda xy: xy + (X0, Y0)))
+        for i, c in enumerate(cells)
+    ]
     dev = rng.integers(0, 15, n)
     ts = np.datetime64("2024-03-30T20:00:00", "us") + np.sort(rng.integers(0, 40 * 3600, n)).astype("timedelta64[s]")
     x = X0 + rng.uniform(-300, 3300, n)
@@ -203,8 +247,9 @@ def random_case(seed: int, n: int = 6000):
     return pings, areas
 
 
-@pytest.mark.parametrize("seed,overrides", [(11, dict(max_gap_s=1800)),
-                                            (12, dict(max_gap_s=600, max_speed_kmh=None, buffer_m=0.0))])
+@pytest.mark.parametrize(
+    "seed,overrides", [(11, dict(max_gap_s=1800)), (12, dict(max_gap_s=600, max_speed_kmh=None, buffer_m=0.0))]
+)
 def test_fast_method_equals_spatial_join_and_geopandas(seed, overrides):
     import duckdb
 
@@ -231,12 +276,15 @@ def _tiny_squares():
     return {"easting": xy[:, 0], "northing": xy[:, 1]}, areas
 
 
-@pytest.mark.parametrize("buffer_m,cell_m,case", [
-    (100.0, 40.0, "random"),  # every uncertain cell lies outside the polygon: distance test only
-    (10.0, 40.0, "random"),   # uncertain cells straddle the boundary: full test
-    (0.0, 25.0, "random"),
-    (300.0, 40.0, "tiny"),    # more candidates per cell than the 32-bit hit mask holds
-])
+@pytest.mark.parametrize(
+    "buffer_m,cell_m,case",
+    [
+        (100.0, 40.0, "random"),  # every uncertain cell lies outside the polygon: distance test only
+        (10.0, 40.0, "random"),  # uncertain cells straddle the boundary: full test
+        (0.0, 25.0, "random"),
+        (300.0, 40.0, "tiny"),  # more candidates per cell than the 32-bit hit mask holds
+    ],
+)
 def test_grid_lists_every_area_a_ping_may_belong_to(buffer_m, cell_m, case):
     pings, areas = random_case(5, n=2000) if case == "random" else _tiny_squares()
     index = AreaIndex.build(areas, buffer_m, cell_m=cell_m)
@@ -244,7 +292,9 @@ def test_grid_lists_every_area_a_ping_may_belong_to(buffer_m, cell_m, case):
     got = set(zip(pair_ping.tolist(), pair_area.tolist()))
     assert np.all(np.diff(pair_ping) >= 0) and len(got) == len(pair_ping)  # point order, no repeats
     points = shapely.points(pings["easting"], pings["northing"])
-    expected = {(int(i), a) for a, (_, g) in enumerate(areas) for i in np.flatnonzero(shapely.dwithin(g, points, buffer_m))}
+    expected = {
+        (int(i), a) for a, (_, g) in enumerate(areas) for i in np.flatnonzero(shapely.dwithin(g, points, buffer_m))
+    }
     assert len(expected) > 1000 and got == expected
 
 
@@ -266,9 +316,25 @@ def test_parallel_chunks_give_the_same_result_as_one_pass():
         end, found, hits = np.empty(p.ts.size, np.int64), np.empty(p.ts.size, np.int32), np.empty(p.ts.size, np.uint32)
         records = kernels.close_and_locate(*base, index.grid, index.shape, index.buffer_m, nch, end, found, hits)
         assert np.array_equal(end, kernels.presence_intervals(*base, nch))
-        out = kernels.daily_figures(p.ts, end, p.dev, p.x, p.y, found, hits, records, len(areas), p.n_dev,
-                                    index.max_per_cell, index.grid, index.shape, index.buffer_m, days.midnights, days.win,
-                                    koper_us(params))
+        out = kernels.daily_figures(
+            p.ts,
+            end,
+            p.dev,
+            p.x,
+            p.y,
+            found,
+            hits,
+            records,
+            len(areas),
+            p.n_dev,
+            index.max_per_cell,
+            index.grid,
+            index.shape,
+            index.buffer_m,
+            days.midnights,
+            days.win,
+            koper_us(params),
+        )
         return end, out
 
     end, one = figures(1)
@@ -296,7 +362,8 @@ def test_patrol_parameters_have_one_owner_the_settings(monkeypatch):
     params = PatrolParams.from_settings(settings)
     assert (params.buffer_m, params.window_start) == (40.0, time(18, 30))
     assert {name: getattr(params, name) for name in SETTING_OF} == {
-        name: getattr(settings, setting) for name, setting in SETTING_OF.items()}
+        name: getattr(settings, setting) for name, setting in SETTING_OF.items()
+    }
     assert PatrolParams.from_settings(settings, max_speed_kmh=None, timezone="UTC").max_speed_kmh is None
     assert settings.max_speed_kmh == 25.0  # overrides leave the settings alone
     with pytest.raises(TypeError, match="not a patrol parameter"):

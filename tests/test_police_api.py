@@ -9,25 +9,37 @@ from urllib.parse import parse_qs
 
 import pytest
 from shapely.geometry import Point, Polygon
+from sources_fixtures import X0, Y0, insert_squares, lonlat_in
 
 from hotspots.sources.police_api import ApiError, PoliceApiClient, category_name, write_street_csv
-from sources_fixtures import X0, Y0, insert_squares, lonlat_in
 
 SLUGS = ["violent-crime", "robbery", "possession-of-weapons", "anti-social-behaviour", "burglary"]
 
 
 def api_record(i: int, lon: float, lat: float, slug: str) -> dict:
     return {
-        "category": slug, "location_type": "Force",
-        "location": {"latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}", "street": {"id": 1000 + i, "name": f"On or near Road {i}"}},
-        "context": "", "outcome_status": None if slug == "anti-social-behaviour" else {"category": "Under investigation", "date": "2024-02"},
-        "persistent_id": "" if slug == "anti-social-behaviour" else f"pid{i:04d}", "id": 900000 + i,
-        "location_subtype": "", "month": "2024-02",
+        "category": slug,
+        "location_type": "Force",
+        "location": {
+            "latitude": f"{lat:.6f}",
+            "longitude": f"{lon:.6f}",
+            "street": {"id": 1000 + i, "name": f"On or near Road {i}"},
+        },
+        "context": "",
+        "outcome_status": None
+        if slug == "anti-social-behaviour"
+        else {"category": "Under investigation", "date": "2024-02"},
+        "persistent_id": "" if slug == "anti-social-behaviour" else f"pid{i:04d}",
+        "id": 900000 + i,
+        "location_subtype": "",
+        "month": "2024-02",
     }
 
 
 # 40 crimes spread over the 4 x 4 km squares, one on the vertical mid-line (counted twice by a naive split).
-CRIMES = [api_record(i, *lonlat_in(i % 4, (i // 4) % 4, 0.2 + 0.015 * i, 0.35), SLUGS[i % len(SLUGS)]) for i in range(40)]
+CRIMES = [
+    api_record(i, *lonlat_in(i % 4, (i // 4) % 4, 0.2 + 0.015 * i, 0.35), SLUGS[i % len(SLUGS)]) for i in range(40)
+]
 
 
 class FakeApi(BaseHTTPRequestHandler):
@@ -46,7 +58,11 @@ class FakeApi(BaseHTTPRequestHandler):
         assert self.path == "/api/crimes-street/all-crime" and body["date"] == ["2024-02"]
         ring = [tuple(float(v) for v in pair.split(",")) for pair in body["poly"][0].split(":")]
         polygon = Polygon([(lng, lat) for lat, lng in ring])
-        inside = [c for c in CRIMES if polygon.covers(Point(float(c["location"]["longitude"]), float(c["location"]["latitude"])))]
+        inside = [
+            c
+            for c in CRIMES
+            if polygon.covers(Point(float(c["location"]["longitude"]), float(c["location"]["latitude"])))
+        ]
         if len(inside) > FakeApi.max_results:
             self.send_response(503)
             self.end_headers()
@@ -121,8 +137,13 @@ def test_api_results_flow_through_the_csv_ingest(api, warehouse, settings, tmp_p
     counts = ingest_crime_file(warehouse, force="test", path=path, settings=settings)
     assert counts["rows_read"] == counts["rows_loaded"] == 40 and counts["rows_quarantined"] == 0
     by_type = dict(warehouse.execute("SELECT crime_type, count(*) FROM stg_crimes GROUP BY 1").fetchall())
-    assert by_type == {"Violence and sexual offences": 8, "Robbery": 8, "Possession of weapons": 8,
-                       "Anti-social behaviour": 8, "Burglary": 8}
+    assert by_type == {
+        "Violence and sexual offences": 8,
+        "Robbery": 8,
+        "Possession of weapons": 8,
+        "Anti-social behaviour": 8,
+        "Burglary": 8,
+    }
     # crime i was placed at (i % 4, (i // 4) % 4): check every placement against that truth
     placed = dict(warehouse.execute("SELECT location, area_code FROM stg_crimes").fetchall())
     assert all(placed[f"On or near Road {i}"] == f"E0100{i % 4}{(i // 4) % 4}" for i in range(40))

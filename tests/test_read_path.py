@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import warehouse_rows as rows
 from typer.testing import CliRunner
 
-import warehouse_rows as rows
 from hotspots.cli import app
 
 ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"
@@ -33,10 +33,18 @@ def invoke(*args: str, **kwargs):
 
 
 def test_query_formats(published):
-    sql = "SELECT area_code, status, delivered_minutes, date FROM daily_compliance WHERE date = '2024-05-31' ORDER BY area_code"
+    sql = (
+        "SELECT area_code, status, delivered_minutes, date FROM daily_compliance WHERE date = "
+        "'2024-05-31' ORDER BY area_code"
+    )
     as_json = invoke("query", sql, "--format", "json")
     assert as_json.exit_code == 0, as_json.output
-    assert json.loads(as_json.output)[1] == {"area_code": "T07", "status": "under", "delivered_minutes": 5.0, "date": "2024-05-31"}
+    assert json.loads(as_json.output)[1] == {
+        "area_code": "T07",
+        "status": "under",
+        "delivered_minutes": 5.0,
+        "date": "2024-05-31",
+    }
     as_csv = invoke("query", sql, "-f", "csv")
     assert as_csv.output.splitlines()[:2] == ["area_code,status,delivered_minutes,date", "T03,met,20.0,2024-05-31"]
     as_table = invoke("query", sql)
@@ -59,7 +67,10 @@ def test_snapshot_is_read_only(published):
 
 
 def test_shell(published):
-    script = "SELECT 6 * 7\n  AS answer;\n.mode csv\nSELECT count(*) AS hotspots FROM current_hotspots;\n.schema area_teams\nDROP TABLE alerts;\n.quit\n"
+    script = (
+        "SELECT 6 * 7\n  AS answer;\n.mode csv\nSELECT count(*) AS hotspots FROM "
+        "current_hotspots;\n.schema area_teams\nDROP TABLE alerts;\n.quit\n"
+    )
     result = invoke("shell", input=script)
     assert result.exit_code == 0, result.output
     assert "│     42 │" in result.output
@@ -132,8 +143,12 @@ def test_analysts_query_while_the_pipeline_writes(published, tmp_path):
     processes = {}
     for name, script in (("session", SESSION), ("reader", READER), ("writer", WRITER.format(runs=2))):
         (tmp_path / f"{name}.py").write_text(textwrap.dedent(script))
-        processes[name] = subprocess.Popen([sys.executable, str(tmp_path / f"{name}.py"), *flags],
-                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes[name] = subprocess.Popen(
+            [sys.executable, str(tmp_path / f"{name}.py"), *flags],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     outputs = {}
     try:
         for name, process in processes.items():

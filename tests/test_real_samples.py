@@ -33,13 +33,17 @@ def test_bedfordshire_lsoas_and_three_months(shared_data, warehouse, settings):
     # Independent placement for one month: geopandas point in polygon in EPSG:27700.
     raw = pd.read_csv(files[0], dtype=str, keep_default_na=False)
     raw = raw[(raw["Longitude"] != "") & (raw["Latitude"] != "")]
-    points = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["Longitude"].astype(float), raw["Latitude"].astype(float)),
-                              crs="EPSG:4326").to_crs(27700)
+    points = gpd.GeoDataFrame(
+        raw, geometry=gpd.points_from_xy(raw["Longitude"].astype(float), raw["Latitude"].astype(float)), crs="EPSG:4326"
+    ).to_crs(27700)
     joined = gpd.sjoin(points, lsoas.to_crs(27700)[["LSOA11CD", "geometry"]], predicate="within", how="inner")
     expected = joined["LSOA11CD"].value_counts()
-    loaded = dict(warehouse.execute(
-        "SELECT area_code, count(*) FROM stg_crimes WHERE source_file = ? AND area_code IS NOT NULL GROUP BY 1",
-        [files[0].name]).fetchall())
+    loaded = dict(
+        warehouse.execute(
+            "SELECT area_code, count(*) FROM stg_crimes WHERE source_file = ? AND area_code IS NOT NULL GROUP BY 1",
+            [files[0].name],
+        ).fetchall()
+    )
     busiest = expected.index[0]
     assert loaded[busiest] == expected[busiest] > 20
     assert sum(loaded.values()) == pytest.approx(len(joined), abs=3)  # boundary points may differ by a few
@@ -65,8 +69,12 @@ def test_repeated_crime_ids_load_once_with_the_most_advanced_outcome(shared_data
     load_areas(warehouse, force="bedfordshire", path=shared_data / "lsoa-2011", settings=settings)
     real = shared_data / "police-uk" / "2024-03-bedfordshire-street.csv"
     before = ingest_crime_file(warehouse, force="bedfordshire", path=real, settings=settings)
-    clean = [r[0] for r in warehouse.execute(
-        "SELECT crime_key FROM stg_crimes WHERE crime_key NOT LIKE 'h:%' ORDER BY source_row").fetchall()]
+    clean = [
+        r[0]
+        for r in warehouse.execute(
+            "SELECT crime_key FROM stg_crimes WHERE crime_key NOT LIKE 'h:%' ORDER BY source_row"
+        ).fetchall()
+    ]
     rows = pd.read_csv(real, dtype=str, keep_default_na=False).to_dict("records")
     rng = np.random.default_rng(12)
     chosen = set(rng.choice(clean, 190, replace=False).tolist())
@@ -83,22 +91,33 @@ def test_repeated_crime_ids_load_once_with_the_most_advanced_outcome(shared_data
         if kind == 0:  # exact copy later in the file: the last copy is kept
             entries += [(float(i), row, cid, "copy"), (later(), dict(row), cid, "keep")]
         elif kind == 1:  # final outcome published earlier than the pending one: the final one is kept
-            entries += [(float(i), row | {"Last outcome category": PENDING}, cid, "copy"),
-                        (rng.uniform(-1, i - 0.01), row | {"Last outcome category": FINAL}, cid, "keep")]
+            entries += [
+                (float(i), row | {"Last outcome category": PENDING}, cid, "copy"),
+                (rng.uniform(-1, i - 0.01), row | {"Last outcome category": FINAL}, cid, "keep"),
+            ]
         elif kind == 2:  # an outcome that says nothing, later: the final outcome is kept
-            entries += [(float(i), row | {"Last outcome category": FINAL}, cid, "keep"),
-                        (later(), row | {"Last outcome category": NONE}, cid, "copy")]
+            entries += [
+                (float(i), row | {"Last outcome category": FINAL}, cid, "keep"),
+                (later(), row | {"Last outcome category": NONE}, cid, "copy"),
+            ]
         else:  # three pending copies (same rank): the last one is kept
             k1 = later()
-            entries += [(float(i), row | {"Last outcome category": PENDING}, cid, "copy"),
-                        (k1, row | {"Last outcome category": "Awaiting court outcome"}, cid, "copy"),
-                        (rng.uniform(k1 + 0.001, len(rows) + 1), row | {"Last outcome category": PENDING}, cid, "keep")]
+            entries += [
+                (float(i), row | {"Last outcome category": PENDING}, cid, "copy"),
+                (k1, row | {"Last outcome category": "Awaiting court outcome"}, cid, "copy"),
+                (rng.uniform(k1 + 0.001, len(rows) + 1), row | {"Last outcome category": PENDING}, cid, "keep"),
+            ]
     entries.sort(key=lambda e: e[0])
     planted = pd.DataFrame([e[1] for e in entries])
     path = tmp_path / real.name
     planted.to_csv(path, index=False)
-    roles = pd.DataFrame({"crime_id": [e[2] for e in entries], "role": [e[3] for e in entries],
-                          "source_row": np.arange(1, len(entries) + 1)})
+    roles = pd.DataFrame(
+        {
+            "crime_id": [e[2] for e in entries],
+            "role": [e[3] for e in entries],
+            "source_row": np.arange(1, len(entries) + 1),
+        }
+    )
     kept = roles[roles["role"] == "keep"].set_index("crime_id")["source_row"]
     copies = set(roles.loc[roles["role"] == "copy", "source_row"])
     assert 0.04 < len(copies) / len(planted) < 0.05 and len(kept) == 190
@@ -107,25 +126,29 @@ def test_repeated_crime_ids_load_once_with_the_most_advanced_outcome(shared_data
     assert counts["rows_read"] == len(planted) == before["rows_read"] + len(copies)
     assert counts["quarantined_by_reason"] == before["quarantined_by_reason"] | {"duplicate_crime_id": len(copies)}
     assert counts["rows_loaded"] == before["rows_loaded"]
-    stored = pd.DataFrame(warehouse.execute(
-        "SELECT crime_key, source_row FROM stg_crimes WHERE source_file = ?", [path.name]).fetchall(),
-        columns=["crime_key", "source_row"])
+    stored = pd.DataFrame(
+        warehouse.execute("SELECT crime_key, source_row FROM stg_crimes WHERE source_file = ?", [path.name]).fetchall(),
+        columns=["crime_key", "source_row"],
+    )
     assert stored["crime_key"].is_unique
     assert stored.set_index("crime_key").loc[kept.index, "source_row"].to_dict() == kept.to_dict()
     assert set(stored["crime_key"]) == set(clean) | set(
-        r[0] for r in warehouse.execute("SELECT crime_key FROM stg_crimes WHERE crime_key LIKE 'h:%'").fetchall())
+        r[0] for r in warehouse.execute("SELECT crime_key FROM stg_crimes WHERE crime_key LIKE 'h:%'").fetchall()
+    )
     duplicates = warehouse.execute(
         "SELECT source_row, reason FROM quarantine WHERE source_file = ? AND reason LIKE '%duplicate%'", [path.name]
     ).fetchall()
     assert {r for r, _ in duplicates} == copies and {reason for _, reason in duplicates} == {"duplicate_crime_id"}
     quarantined_ids = warehouse.execute(
         "SELECT DISTINCT raw_row->>'Crime ID' FROM quarantine WHERE source_file = ? AND reason = 'duplicate_crime_id'",
-        [path.name]).fetchall()
+        [path.name],
+    ).fetchall()
     assert {r[0] for r in quarantined_ids} == set(kept.index)
 
 
-def test_street_file_of_several_row_groups_keeps_every_crime_at_its_own_point(shared_data, warehouse, settings,
-                                                                              tmp_path):
+def test_street_file_of_several_row_groups_keeps_every_crime_at_its_own_point(
+    shared_data, warehouse, settings, tmp_path
+):
     """300,000 rows (more than two DuckDB row groups of 122,880) from a real month: its crimes with coordinates
     inside Bedfordshire, repeated with new Crime IDs and coordinates shifted by a known step, plus planted bad rows.
     Every stored crime has, joined by Crime ID, the easting/northing pyproj gives for its own coordinates and the
@@ -134,8 +157,9 @@ def test_street_file_of_several_row_groups_keeps_every_crime_at_its_own_point(sh
     lsoas = _bedfordshire_lsoas(shared_data)
     real = pd.read_csv(shared_data / "police-uk" / "2024-02-bedfordshire-street.csv", dtype=str, keep_default_na=False)
     real = real[(real["Crime ID"] != "") & (real["Longitude"] != "")].reset_index(drop=True)
-    points = gpd.GeoDataFrame(real, geometry=gpd.points_from_xy(real["Longitude"].astype(float),
-                                                                real["Latitude"].astype(float)), crs=4326).to_crs(27700)
+    points = gpd.GeoDataFrame(
+        real, geometry=gpd.points_from_xy(real["Longitude"].astype(float), real["Latitude"].astype(float)), crs=4326
+    ).to_crs(27700)
     inside = gpd.sjoin(points, lsoas[["LSOA11CD", "geometry"]], predicate="within", how="inner").index.unique()
     base = real.loc[np.sort(inside)].reset_index(drop=True)
     n = 300_000
@@ -163,21 +187,26 @@ def test_street_file_of_several_row_groups_keeps_every_crime_at_its_own_point(sh
     bad = {"missing_coordinates": missing, "lat_lon_swapped": swapped, "outside_force_area": far}
     expected_reasons = {reason: int(mask.sum()) for reason, mask in bad.items()} | {"duplicate_crime_id": len(repeat)}
     assert counts["rows_read"] == len(frame) and counts["quarantined_by_reason"] == expected_reasons
-    quarantined = pd.DataFrame(warehouse.execute("SELECT source_row, reason FROM quarantine").fetchall(),
-                               columns=["source_row", "reason"])
+    quarantined = pd.DataFrame(
+        warehouse.execute("SELECT source_row, reason FROM quarantine").fetchall(), columns=["source_row", "reason"]
+    )
     expected_rows = {(int(r) + 1, reason) for reason, mask in bad.items() for r in np.flatnonzero(mask)}
     expected_rows |= {(int(r) + 1, "duplicate_crime_id") for r in repeat}
     assert set(zip(quarantined["source_row"], quarantined["reason"])) == expected_rows
 
     good = frame.iloc[:n][~(missing | swapped | far)]
-    truth = gpd.GeoDataFrame(good[["Crime ID"]], geometry=gpd.points_from_xy(
-        good["Longitude"].astype(float), good["Latitude"].astype(float)), crs=4326).to_crs(27700)
+    truth = gpd.GeoDataFrame(
+        good[["Crime ID"]],
+        geometry=gpd.points_from_xy(good["Longitude"].astype(float), good["Latitude"].astype(float)),
+        crs=4326,
+    ).to_crs(27700)
     truth["easting"], truth["northing"] = truth.geometry.x, truth.geometry.y
     placed = gpd.sjoin(truth, lsoas[["LSOA11CD", "geometry"]], predicate="within", how="left")
     placed = placed[~placed.index.duplicated()].set_index("Crime ID")
-    stored = pd.DataFrame(warehouse.execute(
-        "SELECT crime_key, source_row, easting, northing, area_code FROM stg_crimes").fetchall(),
-        columns=["crime_key", "source_row", "easting", "northing", "area_code"]).set_index("crime_key")
+    stored = pd.DataFrame(
+        warehouse.execute("SELECT crime_key, source_row, easting, northing, area_code FROM stg_crimes").fetchall(),
+        columns=["crime_key", "source_row", "easting", "northing", "area_code"],
+    ).set_index("crime_key")
     assert len(stored) == len(good) and stored.index.is_unique and set(stored.index) == set(placed.index)
     stored = stored.loc[placed.index]
     assert np.abs(stored["easting"].to_numpy() - placed["easting"].to_numpy()).max() < 0.01

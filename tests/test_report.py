@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import warehouse_rows as rows
 from typer.testing import CliRunner
 
-import warehouse_rows as rows
 from hotspots.cli import app
 from hotspots.report import STATUS_COLOURS, build_report, report_path
 
@@ -111,10 +111,23 @@ def test_report_renders_in_chromium(report, tmp_path):
     screenshot = ARTIFACTS / f"report-{rows.FORCE}-{DAY}.png"
     screenshot.unlink(missing_ok=True)
     command = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
-        "--window-size=1400,2200", f"--screenshot={screenshot}", "--dump-dom", report.as_uri(),
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--hide-scrollbars",
+        "--window-size=1400,2200",
+        f"--screenshot={screenshot}",
+        "--dump-dom",
+        report.as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -130,7 +143,7 @@ def test_report_renders_in_chromium(report, tmp_path):
     colours = {colour for _, colour in image.getcolors(maxcolors=1 << 20)}
 
     def drawn(hex_colour: str) -> bool:
-        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
         return any(abs(r - x) < 24 and abs(g - y) < 24 and abs(b - z) < 24 for x, y, z in colours)
 
     assert all(drawn(STATUS_COLOURS[s]) for s in ("met", "under", "none")), "the map's status colours are on screen"

@@ -93,8 +93,11 @@ def test_selection_and_ranking_equal_ground_truth(crime_steps):
     assert results["selection"]["hotspots"] == truth
     chosen = [r[0] for r in _query(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")]
     assert chosen == truth
-    ranking = _query(settings, "SELECT area_code, events, harm FROM hotspot_ranking WHERE selection_id = ?",
-                     [results["selection"]["selection_id"]])
+    ranking = _query(
+        settings,
+        "SELECT area_code, events, harm FROM hotspot_ranking WHERE selection_id = ?",
+        [results["selection"]["selection_id"]],
+    )
     per_area = sample.manifest["selection"]["per_area"]
     assert {a: e for a, e, _ in ranking} == {a: v["events"] for a, v in per_area.items()}
     assert {a: h for a, _, h in ranking} == pytest.approx({a: v["harm"] for a, v in per_area.items()})
@@ -109,17 +112,22 @@ def test_pings_load_and_exactly_the_dirty_rows_are_quarantined(avl_steps):
     for item in avl["invalid"]:
         expected[item["reason"]] = expected.get(item["reason"], 0) + 1
     assert reasons == expected
-    located = _query(settings, "SELECT source_file, source_row FROM quarantine WHERE source = 'avl' "
-                               "AND reason <> 'duplicate_ping'")
+    located = _query(
+        settings, "SELECT source_file, source_row FROM quarantine WHERE source = 'avl' AND reason <> 'duplicate_ping'"
+    )
     assert {(f.rsplit("/", 1)[-1], r) for f, r in located} == {
-        (item["file"].rsplit("/", 1)[-1], item["row"]) for item in avl["invalid"]}
+        (item["file"].rsplit("/", 1)[-1], item["row"]) for item in avl["invalid"]
+    }
 
 
 def test_patrol_minutes_match_ground_truth(avl_steps):
     sample, settings, _ = avl_steps
     truth = sample.truth("patrol")
-    rows = _query(settings, "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, "
-                            "window_minutes FROM daily_patrol")
+    rows = _query(
+        settings,
+        "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, "
+        "window_minutes FROM daily_patrol",
+    )
     got = {(a, d.isoformat()): (p, o, v, k, n, w) for a, d, p, o, v, k, n, w in rows}
     assert set(got) == {(r.area_code, str(r.date)) for r in truth.itertuples()}
     for r in truth.itertuples():
@@ -133,8 +141,10 @@ def test_patrol_minutes_match_ground_truth(avl_steps):
 def test_compliance_and_alerts_match_ground_truth(avl_steps):
     sample, settings, results = avl_steps
     truth = sample.truth("compliance")
-    rows = _query(settings, "SELECT area_code, date, delivered_minutes, patrol_minutes, status, days_without_patrol "
-                            "FROM daily_compliance")
+    rows = _query(
+        settings,
+        "SELECT area_code, date, delivered_minutes, patrol_minutes, status, days_without_patrol FROM daily_compliance",
+    )
     got = {(a, d.isoformat()): (w, p, s, n) for a, d, w, p, s, n in rows}
     assert set(got) == {(r.area_code, r.date) for r in truth.itertuples()}
     patrol = sample.truth("patrol").set_index(["area_code", "date"])["tolerance_minutes"]

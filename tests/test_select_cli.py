@@ -48,9 +48,18 @@ def bedfordshire(shared_data, tmp_path_factory):
     """One `hotspots select --json` run over the three real months and the 381 LSOAs."""
     out_dir = tmp_path_factory.mktemp("select_cli")
     args = [
-        "select", "--crime", str(shared_data / "police-uk"), "--areas", str(shared_data / "lsoa-2011"),
-        "--out", str(out_dir / "ranked.csv"), "--plot", str(out_dir / "curve.png"),
-        "--warehouse", str(out_dir / "wh.duckdb"), "--json",
+        "select",
+        "--crime",
+        str(shared_data / "police-uk"),
+        "--areas",
+        str(shared_data / "lsoa-2011"),
+        "--out",
+        str(out_dir / "ranked.csv"),
+        "--plot",
+        str(out_dir / "curve.png"),
+        "--warehouse",
+        str(out_dir / "wh.duckdb"),
+        "--json",
     ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOTSPOTS_DATA_DIR", str(out_dir / "data"))
@@ -60,7 +69,7 @@ def bedfordshire(shared_data, tmp_path_factory):
         result = runner.invoke(app, args)
         reload_settings()
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
     ranked = pd.read_csv(out_dir / "ranked.csv", dtype={"area_code": str})
     return summary, ranked, out_dir
 
@@ -112,11 +121,16 @@ def test_select_ranking_matches_independent_computation(bedfordshire, independen
     assert both["harm"].to_numpy() == pytest.approx(both["harm_cli"].to_numpy())
     # Top 21 by harm desc, events desc, code asc among areas with >= 2 events.
     expected = (
-        per_area[per_area["events"] >= 2].reset_index()
-        .sort_values(["harm", "events", "LSOA11CD"], ascending=[False, False, True])["LSOA11CD"].head(21).tolist()
+        per_area[per_area["events"] >= 2]
+        .reset_index()
+        .sort_values(["harm", "events", "LSOA11CD"], ascending=[False, False, True])["LSOA11CD"]
+        .head(21)
+        .tolist()
     )
     assert summary["hotspots"] == expected == ranked.loc[ranked["selected"], "area_code"].tolist()
-    assert summary["selected_harm_share"] == pytest.approx(per_area.loc[expected, "harm"].sum() / per_area["harm"].sum())
+    assert summary["selected_harm_share"] == pytest.approx(
+        per_area.loc[expected, "harm"].sum() / per_area["harm"].sum()
+    )
     harm = ranked["harm"].to_numpy()
     gini = abs(harm[:, None] - harm[None, :]).sum() / (2 * len(harm) ** 2 * harm.mean())
     assert summary["gini"] == pytest.approx(gini)
@@ -125,10 +139,26 @@ def test_select_ranking_matches_independent_computation(bedfordshire, independen
 def test_select_text_summary_and_budget_options(shared_data, settings, tmp_path):
     month = shared_data / "police-uk" / "2024-04-bedfordshire-street.csv"
     out = tmp_path / "ranked.csv"
-    result = runner.invoke(app, [
-        "select", "--crime", str(month), "--areas", str(shared_data / "lsoa-2011"), "--out", str(out),
-        "--harm-share", "0.2", "--weights", "sqrt", "--types", "Robbery,Violence and sexual offences", "--months", "1",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "select",
+            "--crime",
+            str(month),
+            "--areas",
+            str(shared_data / "lsoa-2011"),
+            "--out",
+            str(out),
+            "--harm-share",
+            "0.2",
+            "--weights",
+            "sqrt",
+            "--types",
+            "Robbery,Violence and sexual offences",
+            "--months",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Rows read 5343" in result.output
     ranked = pd.read_csv(out)
@@ -136,8 +166,22 @@ def test_select_text_summary_and_budget_options(shared_data, settings, tmp_path)
     # harm_share: the fewest areas reaching 20% of harm (all selected areas here have >= 2 events).
     assert selected["harm_share"].sum() >= 0.2 > selected["harm_share"].sum() - selected["harm_share"].iloc[-1]
     assert f"Selected {len(selected)} hot spots" in result.output
-    both = runner.invoke(app, ["select", "--crime", str(month), "--areas", str(shared_data / "lsoa-2011"),
-                               "--out", str(out), "--top", "3", "--area-share", "0.1"])
+    both = runner.invoke(
+        app,
+        [
+            "select",
+            "--crime",
+            str(month),
+            "--areas",
+            str(shared_data / "lsoa-2011"),
+            "--out",
+            str(out),
+            "--top",
+            "3",
+            "--area-share",
+            "0.1",
+        ],
+    )
     assert both.exit_code != 0 and "one budget" in both.output
 
 
@@ -149,10 +193,21 @@ def test_select_counts_equal_the_ingest_crime_step(shared_data, settings, tmp_pa
     from hotspots.settings import reload_settings
 
     month = shared_data / "police-uk" / "2024-02-bedfordshire-street.csv"
-    result = runner.invoke(app, ["select", "--crime", str(month), "--areas", str(shared_data / "lsoa-2011"),
-                                 "--out", str(tmp_path / "ranked.csv"), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "select",
+            "--crime",
+            str(month),
+            "--areas",
+            str(shared_data / "lsoa-2011"),
+            "--out",
+            str(tmp_path / "ranked.csv"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output[-3000:]
-    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
     landing = tmp_path / "dag" / "landing" / "bedfordshire"
     shutil.copytree(shared_data / "lsoa-2011", landing / "areas")
     (landing / "crime" / "2024-02").mkdir(parents=True)

@@ -34,7 +34,8 @@ def add_crimes(con, rows, force=FORCE):
         area, month, crime_type, *code = row
         insert_crimes(
             con,
-            "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, offence_code, area_code, source_file, source_row) "
+            "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, offence_code, area_code, "
+            "source_file, source_row) "
             "VALUES (?, 'police_uk', ?, ?, ?, ?, ?, 'test.csv', ?)",
             [force, f"k{n}", month_start(month), crime_type, code[0] if code else None, area, n],
         )
@@ -50,7 +51,9 @@ def ranking(con, selection_id):
         "WHERE selection_id = ? ORDER BY rank",
         [selection_id],
     ).fetchall()
-    return {r[0]: dict(zip(("events", "harm", "harm_share", "cumulative_share", "rank", "selected"), r[1:])) for r in rows}
+    return {
+        r[0]: dict(zip(("events", "harm", "harm_share", "cumulative_share", "rank", "selected"), r[1:])) for r in rows
+    }
 
 
 @pytest.fixture
@@ -62,12 +65,20 @@ def county(warehouse):
     add_areas(warehouse, ["A", "B", "C", "D", "E"])
     add_crimes(
         warehouse,
-        [("A", "2024-03", R), ("A", "2024-04", R),
-         ("B", "2024-02", V), ("B", "2024-03", V), ("B", "2024-04", V),
-         ("C", "2024-04", W), ("C", "2024-04", W),
-         ("D", "2024-04", R),
-         ("E", "2024-04", B), ("E", "2024-04", B), ("E", "2024-04", B),
-         (None, "2024-04", V)],
+        [
+            ("A", "2024-03", R),
+            ("A", "2024-04", R),
+            ("B", "2024-02", V),
+            ("B", "2024-03", V),
+            ("B", "2024-04", V),
+            ("C", "2024-04", W),
+            ("C", "2024-04", W),
+            ("D", "2024-04", R),
+            ("E", "2024-04", B),
+            ("E", "2024-04", B),
+            ("E", "2024-04", B),
+            (None, "2024-04", V),
+        ],
     )
     return warehouse
 
@@ -96,9 +107,19 @@ def test_min_events_zero_lets_single_event_in(county, settings):
 
 def test_ties_broken_by_events_then_area_code(warehouse, settings):
     add_areas(warehouse, ["Z", "Y", "X", "W"])
-    add_crimes(warehouse, [("Z", "2024-01", V), ("Z", "2024-01", V), ("Y", "2024-01", V), ("Y", "2024-01", V),
-                           ("X", "2024-01", R), ("X", "2024-01", "Public order"),
-                           ("W", "2024-01", V), ("W", "2024-01", V)])
+    add_crimes(
+        warehouse,
+        [
+            ("Z", "2024-01", V),
+            ("Z", "2024-01", V),
+            ("Y", "2024-01", V),
+            ("Y", "2024-01", V),
+            ("X", "2024-01", R),
+            ("X", "2024-01", "Public order"),
+            ("W", "2024-01", V),
+            ("W", "2024-01", V),
+        ],
+    )
     types = [V, R, "Public order"]
     result = select_hotspots(warehouse, force=FORCE, settings=with_(settings, crime_types=types, hotspot_count=2))
     rows = ranking(warehouse, result["selection_id"])
@@ -110,8 +131,12 @@ def test_ties_broken_by_events_then_area_code(warehouse, settings):
 def test_ties_on_harm_broken_by_events(warehouse, settings):
     add_areas(warehouse, ["P", "Q"])
     # P: 2 x Public order 7.5 = 15 (2 events); Q: Shoplifting 1 + 7 x Other theft 2 = 15 (8 events).
-    add_crimes(warehouse, [("P", "2024-01", "Public order"), ("P", "2024-01", "Public order")]
-               + [("Q", "2024-01", "Shoplifting")] + [("Q", "2024-01", "Other theft")] * 7)
+    add_crimes(
+        warehouse,
+        [("P", "2024-01", "Public order"), ("P", "2024-01", "Public order")]
+        + [("Q", "2024-01", "Shoplifting")]
+        + [("Q", "2024-01", "Other theft")] * 7,
+    )
     types = ["Public order", "Shoplifting", "Other theft"]
     result = select_hotspots(warehouse, force=FORCE, settings=with_(settings, crime_types=types, hotspot_count=1))
     rows = ranking(warehouse, result["selection_id"])
@@ -145,23 +170,33 @@ def test_lookback_window_and_as_of_month(county, settings):
     assert rows["B"]["events"] == 2 and rows["B"]["harm"] == 400
     assert result["params"]["first_month"] == "2024-03" and result["params"]["last_month"] == "2024-04"
     # Ending 2024-03 (as_of_month) counts Feb and Mar only: A 365 (1 event), B 400 (2 events).
-    earlier = select_hotspots(county, force=FORCE, settings=with_(settings, lookback_months=2, hotspot_count=4),
-                              as_of_month="2024-03")
+    earlier = select_hotspots(
+        county, force=FORCE, settings=with_(settings, lookback_months=2, hotspot_count=4), as_of_month="2024-03"
+    )
     assert earlier["effective_from"] == result["effective_from"]  # not published: a newer list exists
     assert earlier["changed"] is False
 
 
 def test_consistency_k_of_n_years(warehouse, settings):
     add_areas(warehouse, ["OLD", "NEW", "STEADY"])
-    add_crimes(warehouse, [
-        ("NEW", "2024-06", R), ("NEW", "2024-05", R), ("NEW", "2024-04", R),   # only in the last year
-        ("STEADY", "2024-06", V), ("STEADY", "2024-01", V), ("STEADY", "2023-03", V),  # last year and the one before
-        ("OLD", "2022-01", R), ("OLD", "2022-02", R),                             # 3rd year back only
-    ])
+    add_crimes(
+        warehouse,
+        [
+            ("NEW", "2024-06", R),
+            ("NEW", "2024-05", R),
+            ("NEW", "2024-04", R),  # only in the last year
+            ("STEADY", "2024-06", V),
+            ("STEADY", "2024-01", V),
+            ("STEADY", "2023-03", V),  # last year and the one before
+            ("OLD", "2022-01", R),
+            ("OLD", "2022-02", R),  # 3rd year back only
+        ],
+    )
     off = select_hotspots(warehouse, force=FORCE, settings=with_(settings, hotspot_count=5))
     assert off["hotspots"] == ["NEW", "STEADY"]
-    on = select_hotspots(warehouse, force=FORCE,
-                         settings=with_(settings, hotspot_count=5, consistency_years_k=2, consistency_years_n=3))
+    on = select_hotspots(
+        warehouse, force=FORCE, settings=with_(settings, hotspot_count=5, consistency_years_k=2, consistency_years_n=3)
+    )
     assert on["hotspots"] == ["STEADY"]
     # Same month, new parameters: the list published for July is replaced (compared with no earlier list).
     assert on["added"] == ["STEADY"] and on["removed"] == []
@@ -181,12 +216,18 @@ def ten_areas(warehouse):
 
 
 def test_budget_top(ten_areas, settings):
-    assert select_hotspots(ten_areas, force=FORCE, settings=with_(settings, hotspot_count=3))["hotspots"] == ["A0", "A1", "A2"]
+    assert select_hotspots(ten_areas, force=FORCE, settings=with_(settings, hotspot_count=3))["hotspots"] == [
+        "A0",
+        "A1",
+        "A2",
+    ]
 
 
 @pytest.mark.parametrize(("share", "expected"), [(0.2, 2), (0.29, 2), (0.3, 3), (0.01, 1)])
 def test_budget_area_share(ten_areas, settings, share, expected):
-    result = select_hotspots(ten_areas, force=FORCE, settings=with_(settings, budget_mode="area_share", area_share=share))
+    result = select_hotspots(
+        ten_areas, force=FORCE, settings=with_(settings, budget_mode="area_share", area_share=share)
+    )
     assert result["hotspots"] == [f"A{i}" for i in range(expected)]
     assert result["params"]["budget_mode"] == "area_share" and result["params"]["budget"] == share
 
@@ -195,7 +236,9 @@ def test_budget_area_share(ten_areas, settings, share, expected):
 def test_budget_harm_share(ten_areas, settings, share, expected):
     # Total 55 events: cumulative 10, 19, 27, 34, ... -> 50% needs 4 areas (34/55 >= 0.5 > 27/55).
     # 100% needs all 10, but A9 has 1 event (< min_events 2), so 9 is the most that can be selected.
-    result = select_hotspots(ten_areas, force=FORCE, settings=with_(settings, budget_mode="harm_share", harm_share=share))
+    result = select_hotspots(
+        ten_areas, force=FORCE, settings=with_(settings, budget_mode="harm_share", harm_share=share)
+    )
     assert result["hotspots"] == [f"A{i}" for i in range(expected)]
 
 
@@ -292,7 +335,9 @@ def test_gini_of_random_harm_matches_numpy(warehouse, settings):
     counts = rng.poisson(3, size=40)
     codes = [f"G{i:02d}" for i in range(40)]
     add_areas(warehouse, codes)
-    add_crimes(warehouse, [(code, "2024-04", R if i % 3 else V) for i, code in enumerate(codes) for _ in range(counts[i])])
+    add_crimes(
+        warehouse, [(code, "2024-04", R if i % 3 else V) for i, code in enumerate(codes) for _ in range(counts[i])]
+    )
     result = select_hotspots(warehouse, force=FORCE, settings=settings)
     harm_values = [counts[i] * (CCHI[V] if i % 3 == 0 else CCHI[R]) for i in range(40)]
     assert result["gini"] == pytest.approx(numpy_gini(harm_values))
@@ -325,7 +370,7 @@ def sample_selection(request, tmp_path_factory):
     from hotspots.warehouse import apply_schema, connect
 
     sample = request.getfixturevalue("sample")
-    env = {k[len("HOTSPOTS_"):].lower(): v for k, v in sample.settings_env.items() if k.startswith("HOTSPOTS_")}
+    env = {k[len("HOTSPOTS_") :].lower(): v for k, v in sample.settings_env.items() if k.startswith("HOTSPOTS_")}
     env["data_dir"] = str(tmp_path_factory.mktemp("sample_wh"))
     env.pop("warehouse_path", None)
     env.pop("snapshot_path", None)
@@ -349,7 +394,9 @@ def test_sample_default_selection_matches_truth(sample_selection):
     per_area = sample.manifest["selection"]["per_area"]
     rows = ranking(con, result["selection_id"])
     assert {code: r["events"] for code, r in rows.items()} == {code: v["events"] for code, v in per_area.items()}
-    assert {code: r["harm"] for code, r in rows.items()} == pytest.approx({code: v["harm"] for code, v in per_area.items()})
+    assert {code: r["harm"] for code, r in rows.items()} == pytest.approx(
+        {code: v["harm"] for code, v in per_area.items()}
+    )
     assert result["changed"] is False or result["added"] == truth
 
 

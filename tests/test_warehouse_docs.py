@@ -12,8 +12,18 @@ from hotspots.settings import PROJECT_ROOT, Settings
 DOCS = PROJECT_ROOT / "docs" / "warehouse.md"
 CHECKOUT = Settings(sql_dir=PROJECT_ROOT / "sql")
 
-MARTS = {"selections", "selection_history", "current_hotspots", "daily_patrol", "daily_compliance", "alerts",
-         "alerts_status", "harm_concentration", "monthly_harm", "area_teams"}
+MARTS = {
+    "selections",
+    "selection_history",
+    "current_hotspots",
+    "daily_patrol",
+    "daily_compliance",
+    "alerts",
+    "alerts_status",
+    "harm_concentration",
+    "monthly_harm",
+    "area_teams",
+}
 
 
 @pytest.fixture(scope="module")

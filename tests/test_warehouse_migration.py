@@ -22,11 +22,13 @@ from hotspots.settings import PROJECT_ROOT, reload_settings
 from hotspots.warehouse import WarehouseBehind, connect, migrate, models_hash, open_snapshot, open_warehouse
 
 ROWS = """
-SELECT force, 'police_uk', CASE WHEN id = '' THEN 'h:' || md5(file || ':' || row::VARCHAR) ELSE id END, DATE '2024-01-01',
+SELECT force, 'police_uk', CASE WHEN id = '' THEN 'h:' || md5(file || ':' || row::VARCHAR) ELSE id END,
+    DATE '2024-01-01',
        NULL, kind, NULL, NULL, lon, lat, e, n, loc, lsoa, area, file, row, TIMESTAMP '2024-02-03 04:05:06'
 FROM (VALUES
     ('north', 'a1', 'Robbery', -0.1, 51.5, 530000.0, 180000.0, 'On or near High Street', 'E01000001', 'A', 'f1.csv', 1),
-    ('north', '', 'Anti-social behaviour', -0.1, 51.5, 530000.0, 180000.0, 'On or near High Street', 'E01000001', 'A', 'f1.csv', 2),
+    ('north', '', 'Anti-social behaviour', -0.1, 51.5, 530000.0, 180000.0,
+        'On or near High Street', 'E01000001', 'A', 'f1.csv', 2),
     ('north', 'a3', 'Robbery', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'f1.csv', 3),
     ('north', 'a4', 'Robbery', -0.1, 51.5, 530000.0, 180000.0, 'On or near High Street', 'E01000009', 'A', 'f2.csv', 1),
     ('north', 'a5', 'Burglary', -0.2, 51.6, 520000.0, 190000.0, NULL, NULL, NULL, 'f2.csv', 2),
@@ -47,22 +49,36 @@ def test_old_stg_crimes_table_is_migrated_once_with_every_row(settings):
             pass
     first = migrate_warehouse(settings)
     second = migrate(settings)  # the second run finds the version and does nothing more
-    assert first == {"warehouse": str(settings.warehouse_path), "schema_version": models_hash(settings),
-                     "previous": None, "migrated": True}
+    assert first == {
+        "warehouse": str(settings.warehouse_path),
+        "schema_version": models_hash(settings),
+        "previous": None,
+        "migrated": True,
+    }
     assert second["migrated"] is False and second["previous"] == models_hash(settings)
 
     con = connect(settings=settings)
-    kinds = dict(con.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE 'stg_crime%'").fetchall())
-    assert kinds == {"stg_crimes": "VIEW", "stg_crime_files": "BASE TABLE", "stg_crime_points": "BASE TABLE",
-                     "stg_crime_records": "BASE TABLE"}
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE 'stg_crime%'"
+        ).fetchall()
+    )
+    assert kinds == {
+        "stg_crimes": "VIEW",
+        "stg_crime_files": "BASE TABLE",
+        "stg_crime_points": "BASE TABLE",
+        "stg_crime_records": "BASE TABLE",
+    }
     after = con.execute("SELECT * FROM stg_crimes ORDER BY force, source_file, source_row").fetchall()
     assert after == before and len(after) == 6
     assert after[0][-1] == datetime(2024, 2, 3, 4, 5, 6)
     # Three files (north f1, f2; south f1); points are shared within a force only, and an LSOA code that
     # differs makes another point: north has 4 (High St twice, no location, Burglary's point), south 1.
     assert con.execute("SELECT count(*) FROM stg_crime_files").fetchone()[0] == 3
-    assert dict(con.execute("SELECT force, count(*) FROM stg_crime_points GROUP BY 1").fetchall()) == {"north": 4, "south": 1}
+    assert dict(con.execute("SELECT force, count(*) FROM stg_crime_points GROUP BY 1").fetchall()) == {
+        "north": 4,
+        "south": 1,
+    }
     assert con.execute("SELECT count(*) FILTER (WHERE crime_id IS NULL) FROM stg_crime_records").fetchone()[0] == 1
     con.close()
 
@@ -93,8 +109,12 @@ def test_changed_models_stop_writers_until_hotspots_migrate(settings, monkeypatc
 
     done = runner.invoke(app, ["migrate"])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.output) == {"warehouse": str(settings.warehouse_path), "schema_version": new,
-                                       "previous": old, "migrated": True}
+    assert json.loads(done.output) == {
+        "warehouse": str(settings.warehouse_path),
+        "schema_version": new,
+        "previous": old,
+        "migrated": True,
+    }
     with open_warehouse(settings) as con:
         comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'daily_compliance'").fetchone()
     assert comment == ("Changed by the test.",)
@@ -116,8 +136,9 @@ with open_warehouse() as con:
 
 
 def _writer(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_live_read_never_takes_the_writers_lock(settings, tmp_path):

@@ -67,8 +67,24 @@ def compliance_rows() -> list[tuple]:
             history.append(delivered)
             ratio_7d = sum(history[-7:]) / (TARGET * len(history[-7:]))
             ratio_28d = sum(history[-28:]) / (TARGET * len(history[-28:]))
-            rows.append((FORCE, code, day, "sel-1", True, TARGET, delivered, patrol, koper,
-                         status(delivered, patrol), streak, last, ratio_7d, ratio_28d))
+            rows.append(
+                (
+                    FORCE,
+                    code,
+                    day,
+                    "sel-1",
+                    True,
+                    TARGET,
+                    delivered,
+                    patrol,
+                    koper,
+                    status(delivered, patrol),
+                    streak,
+                    last,
+                    ratio_7d,
+                    ratio_28d,
+                )
+            )
             day += timedelta(days=1)
     return rows
 
@@ -90,15 +106,28 @@ def ranking_rows(selection_id: str, selected: list[str]) -> list[tuple]:
     rows, cumulative = [], 0.0
     for rank, (code, harm) in enumerate(zip(codes, harms), start=1):
         cumulative += harm
-        rows.append((FORCE, selection_id, code, f"Test {code}", 10, harm, harm / total, cumulative / total, rank,
-                     code in selected))
+        rows.append(
+            (
+                FORCE,
+                selection_id,
+                code,
+                f"Test {code}",
+                10,
+                harm,
+                harm / total,
+                cumulative / total,
+                rank,
+                code in selected,
+            )
+        )
     return rows
 
 
 # The columns of the view stg_crimes (and of the table it was before the split), for rows written in tests.
 CRIME_COLUMNS = (
     "force VARCHAR, source VARCHAR, crime_key VARCHAR, month DATE, occurred_at TIMESTAMP, crime_type VARCHAR, "
-    "offence_code VARCHAR, knife_flag BOOLEAN, lon DOUBLE, lat DOUBLE, easting DOUBLE, northing DOUBLE, location VARCHAR, "
+    "offence_code VARCHAR, knife_flag BOOLEAN, lon DOUBLE, lat DOUBLE, easting DOUBLE, northing DOUBLE, "
+    "location VARCHAR, "
     "file_lsoa_code VARCHAR, area_code VARCHAR, source_file VARCHAR, source_row BIGINT, loaded_at TIMESTAMP"
 )
 
@@ -164,19 +193,23 @@ def populate(con) -> None:
     rows = compliance_rows()
     _insert_many(
         con,
-        "INSERT INTO daily_compliance (force, area_code, date, selection_id, planned, target_minutes, delivered_minutes,"
+        "INSERT INTO daily_compliance (force, area_code, date, selection_id, planned, target_minutes, "
+        "delivered_minutes,"
         " patrol_minutes, koper_visits, status, days_without_patrol, last_patrol_date, ratio_7d, ratio_28d)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     _insert_many(
         con,
-        "INSERT INTO daily_patrol (force, area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices,"
+        "INSERT INTO daily_patrol (force, area_code, date, patrol_minutes, officer_minutes, visits, "
+        "koper_visits, devices,"
         " window_minutes) VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?)",
         [(r[0], r[1], r[2], r[7], r[7], r[8], r[6]) for r in rows if r[7] > 0],
     )
     _insert_many(
-        con, "INSERT INTO area_teams (force, area_code, team) VALUES (?, ?, ?)", [(FORCE, c, t) for c, t in TEAMS.items()]
+        con,
+        "INSERT INTO area_teams (force, area_code, team) VALUES (?, ?, ?)",
+        [(FORCE, c, t) for c, t in TEAMS.items()],
     )
     con.execute(
         """
@@ -193,19 +226,26 @@ def populate(con) -> None:
     )
     _insert_many(
         con,
-        "INSERT OR REPLACE INTO harm_weights (key_type, key, weight, proactive, source) VALUES ('crime_type', ?, ?, ?, 'test')",
-        [("Violence and sexual offences", 200.0, False), ("Robbery", 365.0, False),
-         ("Possession of weapons", 273.75, True), ("Shoplifting", 1.0, False)],
+        "INSERT OR REPLACE INTO harm_weights (key_type, key, weight, proactive, source) VALUES "
+        "('crime_type', ?, ?, ?, 'test')",
+        [
+            ("Violence and sexual offences", 200.0, False),
+            ("Robbery", 365.0, False),
+            ("Possession of weapons", 273.75, True),
+            ("Shoplifting", 1.0, False),
+        ],
     )
     crimes = []
     for month, per_hotspot, per_rest in ((date(2024, 3, 1), 4, 1), (date(2024, 4, 1), 3, 1), (date(2024, 5, 1), 2, 1)):
         for code in area_codes():
             for k in range(per_hotspot if code in HOTSPOTS else per_rest):
-                crimes.append((FORCE, "police_uk", f"{code}-{month}-{k}", month, "Robbery", code, "test", len(crimes) + 1))
+                crimes.append(
+                    (FORCE, "police_uk", f"{code}-{month}-{k}", month, "Robbery", code, "test", len(crimes) + 1)
+                )
         crimes.append((FORCE, "police_uk", f"shop-{month}", month, "Shoplifting", "T01", "test", len(crimes) + 1))
     insert_crimes(
         con,
-        "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, area_code, source_file, source_row) VALUES "
-        + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(crimes)),
+        "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, area_code, source_file, "
+        "source_row) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(crimes)),
         [v for row in crimes for v in row],
     )

@@ -76,8 +76,13 @@ def write_result(rel: duckdb.DuckDBPyRelation | None, fmt: OutputFormat, out: IO
         out.write("\n")
 
 
-def run_query(sql: str, fmt: OutputFormat = OutputFormat.table, out: IO[str] | None = None,
-              settings: Settings | None = None, max_rows: int = 1000) -> None:
+def run_query(
+    sql: str,
+    fmt: OutputFormat = OutputFormat.table,
+    out: IO[str] | None = None,
+    settings: Settings | None = None,
+    max_rows: int = 1000,
+) -> None:
     """Run one SQL text on the snapshot and print the result of its last statement."""
     with open_snapshot(settings) as con:
         write_result(con.sql(sql), fmt, out or sys.stdout, max_rows=max_rows)

@@ -58,12 +58,21 @@ class HotspotsGroup(TyperGroup):
     """The root group: turns user errors raised by any command into one message and exit status 2, printed as
     plain lines (usage, then 'Error: ...'), never in a box that wraps file names across lines."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, windows_expand_args=True,
-             **extra):
+    def main(
+        self, args=None, prog_name=None, complete_var=None, standalone_mode=True, windows_expand_args=True, **extra
+    ):
         from typer.core import _main
 
-        return _main(self, args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=standalone_mode,
-                     windows_expand_args=windows_expand_args, rich_markup_mode=None, **extra)
+        return _main(
+            self,
+            args=args,
+            prog_name=prog_name,
+            complete_var=complete_var,
+            standalone_mode=standalone_mode,
+            windows_expand_args=windows_expand_args,
+            rich_markup_mode=None,
+            **extra,
+        )
 
     def invoke(self, ctx: click.Context):
         try:

@@ -64,7 +64,8 @@ def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selecti
     """
     history = con.execute(
         "SELECT effective_from, effective_to, hotspots FROM selections WHERE force = ? AND effective_from < ? "
-        "ORDER BY effective_from DESC", [force, selection.effective_from]
+        "ORDER BY effective_from DESC",
+        [force, selection.effective_from],
     ).fetchall()
     since = {}
     for code in selection.hotspots:
@@ -80,8 +81,16 @@ def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selecti
 def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> dict:
     """Replace the day's daily_compliance rows for `force`; idempotent. Returns counts per status."""
     selection = selection_on(con, force, date)
-    summary = {"force": force, "date": date.isoformat(), "selection_id": None, "hotspots": 0,
-               "met": 0, "under": 0, "none": 0, "not_planned": 0}
+    summary = {
+        "force": force,
+        "date": date.isoformat(),
+        "selection_id": None,
+        "hotspots": 0,
+        "met": 0,
+        "under": 0,
+        "none": 0,
+        "not_planned": 0,
+    }
     if selection is None:
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
         log.warning("No hot-spot selection in force for %s on %s: no compliance rows", force, date)
@@ -89,11 +98,13 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
     if settings.plan_k is not None:
         make_plan(con, force=force, date=date, settings=settings)
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_targets (area_code VARCHAR, target_minutes DOUBLE)")
-    con.executemany("INSERT INTO compliance_targets VALUES (?, ?)",
-                    list(hotspot_targets(selection.hotspots, settings).items()))
+    con.executemany(
+        "INSERT INTO compliance_targets VALUES (?, ?)", list(hotspot_targets(selection.hotspots, settings).items())
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
-    con.executemany("INSERT INTO compliance_hotspot_since VALUES (?, ?)",
-                    list(hotspot_since(con, force, selection).items()))
+    con.executemany(
+        "INSERT INTO compliance_hotspot_since VALUES (?, ?)", list(hotspot_since(con, force, selection).items())
+    )
     params = {
         "force": force,
         "date": date,

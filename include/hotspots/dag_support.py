@@ -60,8 +60,9 @@ class FailureRecord(BaseNotifier):
 
         _, smtp = targets_from_airflow(settings)
         if smtp is None:
-            self.log.warning("Failure mail to %s not sent: no SMTP connection %r", settings.failure_email,
-                             settings.smtp_conn_id)
+            self.log.warning(
+                "Failure mail to %s not sent: no SMTP connection %r", settings.failure_email, settings.smtp_conn_id
+            )
             return
         try:
             smtp.send(failure_message(record, from_addr=smtp.from_addr, to=settings.failure_email))

@@ -67,21 +67,33 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
 
     settings = Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in settings_env.items()})
     with open_snapshot(settings) as con:
-        hotspots = [r[0] for r in con.execute(
-            "SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]).fetchall()]
+        hotspots = [
+            r[0]
+            for r in con.execute(
+                "SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]
+            ).fetchall()
+        ]
         last_day = con.execute("SELECT max(date) FROM daily_compliance WHERE force = ?", [force]).fetchone()[0]
         compliance = con.execute(
             "SELECT area_code, delivered_minutes, target_minutes, status, days_without_patrol FROM daily_compliance "
-            "WHERE force = ? AND date = ? ORDER BY area_code", [force, last_day]).fetchall()
+            "WHERE force = ? AND date = ? ORDER BY area_code",
+            [force, last_day],
+        ).fetchall()
         alerts = con.execute(
-            "SELECT rule, count(*) FROM alerts WHERE force = ? GROUP BY rule ORDER BY rule", [force]).fetchall()
+            "SELECT rule, count(*) FROM alerts WHERE force = ? GROUP BY rule ORDER BY rule", [force]
+        ).fetchall()
     return {
         "force": force,
         "hotspots": hotspots,
         "last_day": last_day.isoformat() if last_day else None,
         "last_day_compliance": [
-            {"area_code": a, "delivered_minutes": round(m, 1), "target_minutes": t, "status": s,
-             "days_without_patrol": d}
+            {
+                "area_code": a,
+                "delivered_minutes": round(m, 1),
+                "target_minutes": t,
+                "status": s,
+                "days_without_patrol": d,
+            }
             for a, m, t, s, d in compliance
         ],
         "alerts_by_rule": dict(alerts),

@@ -10,9 +10,7 @@ import duckdb
 from hotspots.settings import Settings, resolve_settings
 from hotspots.warehouse import apply_schema, load_spatial, model_files
 
-CREATE_RE = re.compile(
-    r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE
-)
+CREATE_RE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 
 HEADER = """\
 # Warehouse reference

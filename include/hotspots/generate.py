@@ -61,8 +61,18 @@ from shapely.geometry import MultiPoint, Polygon, shape
 from shapely.geometry.polygon import orient
 
 CRIME_HEADER = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
 ]
 PING_HEADER = ["device_id", "timestamp", "lon", "lat", "speed_kmh", "unit_type"]
 SAMPLE_PSEUDONYM_KEY = "synthetic-sample-pseudonym-key-not-a-secret"
@@ -87,27 +97,74 @@ BACKGROUND_DUPLICATES = 0.02  # share of background pings sent twice (as in the 
 
 # data.police.uk category mix of the non-violent rows (shares of a Bedfordshire month, rounded)
 OTHER_TYPES = {
-    "Anti-social behaviour": 0.27, "Vehicle crime": 0.13, "Public order": 0.12, "Shoplifting": 0.115,
-    "Criminal damage and arson": 0.105, "Other theft": 0.10, "Burglary": 0.07, "Drugs": 0.045,
-    "Other crime": 0.03, "Theft from the person": 0.012, "Bicycle theft": 0.011,
+    "Anti-social behaviour": 0.27,
+    "Vehicle crime": 0.13,
+    "Public order": 0.12,
+    "Shoplifting": 0.115,
+    "Criminal damage and arson": 0.105,
+    "Other theft": 0.10,
+    "Burglary": 0.07,
+    "Drugs": 0.045,
+    "Other crime": 0.03,
+    "Theft from the person": 0.012,
+    "Bicycle theft": 0.011,
 }
 OUTCOMES = [
-    ("Investigation complete; no suspect identified", 0.33), ("Unable to prosecute suspect", 0.31),
-    ("Under investigation", 0.19), ("Awaiting court outcome", 0.07),
-    ("Action to be taken by another organisation", 0.04), ("Local resolution", 0.025),
-    ("Offender given a caution", 0.015), ("Formal action is not in the public interest", 0.01),
+    ("Investigation complete; no suspect identified", 0.33),
+    ("Unable to prosecute suspect", 0.31),
+    ("Under investigation", 0.19),
+    ("Awaiting court outcome", 0.07),
+    ("Action to be taken by another organisation", 0.04),
+    ("Local resolution", 0.025),
+    ("Offender given a caution", 0.015),
+    ("Formal action is not in the public interest", 0.01),
     ("Further action is not in the public interest", 0.005),
     ("Further investigation is not in the public interest", 0.005),
 ]
 STREETS = [
-    "Mill", "Church", "High", "Station", "Park", "Victoria", "Queens", "Kings", "Castle", "Bridge", "Manor",
-    "Ashburnham", "Kimbolton", "Goldington", "Bromham", "Elstow", "Tavistock", "Harpur", "Midland", "Ampthill",
-    "Clapham", "Kempston", "Cauldwell", "Newnham", "Russell", "Howard", "Bunyan", "Brickhill", "Putnoe", "Denmark",
+    "Mill",
+    "Church",
+    "High",
+    "Station",
+    "Park",
+    "Victoria",
+    "Queens",
+    "Kings",
+    "Castle",
+    "Bridge",
+    "Manor",
+    "Ashburnham",
+    "Kimbolton",
+    "Goldington",
+    "Bromham",
+    "Elstow",
+    "Tavistock",
+    "Harpur",
+    "Midland",
+    "Ampthill",
+    "Clapham",
+    "Kempston",
+    "Cauldwell",
+    "Newnham",
+    "Russell",
+    "Howard",
+    "Bunyan",
+    "Brickhill",
+    "Putnoe",
+    "Denmark",
 ]
 SUFFIXES = ["Road", "Street", "Lane", "Close", "Way", "Avenue", "Drive", "Crescent", "Gardens", "Place"]
 PLACES = [
-    "Supermarket", "Parking Area", "Petrol Station", "Shopping Area", "Nightclub", "Sports/Recreation Area",
-    "Further/Higher Educational Building", "Hospital", "Bus/Coach Station", "Pedestrian Subway",
+    "Supermarket",
+    "Parking Area",
+    "Petrol Station",
+    "Shopping Area",
+    "Nightclub",
+    "Sports/Recreation Area",
+    "Further/Higher Educational Building",
+    "Hospital",
+    "Bus/Coach Station",
+    "Pedestrian Subway",
 ]
 
 
@@ -195,11 +252,13 @@ def _write_areas(path: Path, polygons: list[Polygon], codes: list[str], names: l
         ring = np.asarray(orient(poly, 1.0).exterior.coords)
         lon, lat = to_wgs.transform(ring[:, 0], ring[:, 1])
         coords = [[round(float(a), 9), round(float(b), 9)] for a, b in zip(lon, lat)]
-        features.append({
-            "type": "Feature",
-            "properties": {"LSOA11CD": code, "LSOA11NM": name},
-            "geometry": {"type": "Polygon", "coordinates": [coords]},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"LSOA11CD": code, "LSOA11NM": name},
+                "geometry": {"type": "Polygon", "coordinates": [coords]},
+            }
+        )
     collection = {
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
@@ -420,7 +479,8 @@ def _schedule(rng, requests, n_devices: int) -> list[_Visit]:
             if any(s - 900 < end and start < e + 900 for s, e in by_area_time.get(req["area"], [])):
                 continue
         free = [
-            dev for dev in range(n_devices)
+            dev
+            for dev in range(n_devices)
             if all(start >= e + DEVICE_GAP_S or end + DEVICE_GAP_S <= s for s, e in busy[dev])
         ]
         if not free:
@@ -507,25 +567,28 @@ def _patrol_truth(visits: list[_Visit], codes: list[str], devices: list[str]) ->
     for (area, day), group in groups.items():
         _, window, midnight = _local_day_bounds(day)
         union = _union([(s, e) for s, e, _ in group])
-        rows.append({
-            "area_code": codes[area],
-            "date": day.isoformat(),
-            "patrol_minutes": sum(e - s for s, e in union) / 60,
-            "officer_minutes": sum(e - s for s, e, _ in group) / 60,
-            "visits": len(union),
-            "koper_visits": sum(1 for s, e in union if e - s >= 600),
-            "devices": len({devices[v.device] for _, _, v in group}),
-            "window_minutes": sum(max(0, min(e, midnight) - max(s, window)) for s, e in union) / 60,
-            "tolerance_minutes": sum(v.dt for _, _, v in group) / 60,
-        })
+        rows.append(
+            {
+                "area_code": codes[area],
+                "date": day.isoformat(),
+                "patrol_minutes": sum(e - s for s, e in union) / 60,
+                "officer_minutes": sum(e - s for s, e, _ in group) / 60,
+                "visits": len(union),
+                "koper_visits": sum(1 for s, e in union if e - s >= 600),
+                "devices": len({devices[v.device] for _, _, v in group}),
+                "window_minutes": sum(max(0, min(e, midnight) - max(s, window)) for s, e in union) / 60,
+                "tolerance_minutes": sum(v.dt for _, _, v in group) / 60,
+            }
+        )
     table = pd.DataFrame(rows).sort_values(["date", "area_code"]).reset_index(drop=True)
     for column in ("patrol_minutes", "officer_minutes", "window_minutes", "tolerance_minutes"):
         table[column] = table[column].round(6)
     return table
 
 
-def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date],
-                      effective_from: date) -> pd.DataFrame:
+def _compliance_truth(
+    patrol: pd.DataFrame, hotspots: list[str], days: list[date], effective_from: date
+) -> pd.DataFrame:
     """Status and days without patrol per hot spot per day (rules.md, issue 5)."""
     by_key = {(r.area_code, r.date): r for r in patrol.itertuples()}
     rows = []
@@ -539,18 +602,25 @@ def _compliance_truth(patrol: pd.DataFrame, hotspots: list[str], days: list[date
             delivered = row.window_minutes if row is not None else 0.0
             status = "met" if delivered >= TARGET_MINUTES else ("none" if patrol_minutes == 0 else "under")
             streak = streak + 1 if patrol_minutes == 0 else 0
-            rows.append({
-                "area_code": code, "date": day.isoformat(), "target_minutes": TARGET_MINUTES,
-                "delivered_minutes": delivered, "patrol_minutes": patrol_minutes, "status": status,
-                "days_without_patrol": streak,
-            })
+            rows.append(
+                {
+                    "area_code": code,
+                    "date": day.isoformat(),
+                    "target_minutes": TARGET_MINUTES,
+                    "delivered_minutes": delivered,
+                    "patrol_minutes": patrol_minutes,
+                    "status": status,
+                    "days_without_patrol": streak,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _alerts_truth(compliance: pd.DataFrame) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules)."""
     rules = {
-        "under_target": ("warning", "supervisors"), "no_patrol": ("critical", "escalation"),
+        "under_target": ("warning", "supervisors"),
+        "no_patrol": ("critical", "escalation"),
         "recovered": ("info", "supervisors"),
     }
     rows = []
@@ -660,8 +730,15 @@ def _outside_row(rng, proj: _Projector, county) -> tuple:
     lon, lat = proj.lonlat(xy[:1], xy[1:])
     kind = str(rng.choice(list(OTHER_TYPES) + list(VIOLENT_TYPES)))
     other = int(rng.integers(1, 400))
-    return (-2, kind, float(lon[0]), float(lat[0]), _street_names(rng, 1)[0],
-            f"E0199{other:04d}", f"Elsewhere {other // 4 + 1:03d}{'ABCD'[other % 4]}")
+    return (
+        -2,
+        kind,
+        float(lon[0]),
+        float(lat[0]),
+        _street_names(rng, 1)[0],
+        f"E0199{other:04d}",
+        f"Elsewhere {other // 4 + 1:03d}{'ABCD'[other % 4]}",
+    )
 
 
 def _background_crimes(brng, n: int, area: _County, map_points, weight, codes21, names21) -> list[tuple]:
@@ -686,8 +763,9 @@ def _background_crimes(brng, n: int, area: _County, map_points, weight, codes21,
     return rows
 
 
-def _generate_crime(rng, brng, scale: int, proj: _Projector, landing: Path, force: str, months: list[str],
-                    area: _County):
+def _generate_crime(
+    rng, brng, scale: int, proj: _Projector, landing: Path, force: str, months: list[str], area: _County
+):
     """Write one street CSV per month; return the placed crimes (month, area, type, lon, lat) and the manifest.
     Above scale 1 each month gets (scale - 1) * SCALE_ROWS background rows drawn from brng."""
     codes, polygons, hot = area.codes, area.polygons, area.hot
@@ -745,11 +823,22 @@ def _generate_crime(rng, brng, scale: int, proj: _Projector, landing: Path, forc
         lines = []
         for i in order:
             a, kind, lon, lat, where, code21, name21 = rows[i]
-            lines.append([
-                "" if kind == "Anti-social behaviour" else ids[i], month, force_name, force_name,
-                "" if lon is None else f"{lon:.6f}", "" if lat is None else f"{lat:.6f}",
-                where, code21, name21, kind, outcomes[i], "",
-            ])
+            lines.append(
+                [
+                    "" if kind == "Anti-social behaviour" else ids[i],
+                    month,
+                    force_name,
+                    force_name,
+                    "" if lon is None else f"{lon:.6f}",
+                    "" if lat is None else f"{lat:.6f}",
+                    where,
+                    code21,
+                    name21,
+                    kind,
+                    outcomes[i],
+                    "",
+                ]
+            )
         if len({tuple(line) for line in lines}) != len(lines):
             raise RuntimeError(f"duplicate crime rows generated for {month}")  # would be dirt not in the manifest
         rel = f"crime/{month}/{month}-{force}-street.csv"
@@ -782,9 +871,14 @@ def _hotspot_truth(clean_rows, area: _County, hotspot_count: int, months: list[s
     if margin < 1.5:
         raise RuntimeError(f"hot-spot harm margin too small ({margin:.2f}); change the seed")
     hot_codes = list(top["area_code"])  # rank order
-    pd.DataFrame({"area_code": hot_codes, "rank": range(1, hotspot_count + 1),
-                  "events": top["events"].to_numpy(), "harm": top["harm"].to_numpy()}).to_csv(
-        truth_dir / "hotspots.csv", index=False)
+    pd.DataFrame(
+        {
+            "area_code": hot_codes,
+            "rank": range(1, hotspot_count + 1),
+            "events": top["events"].to_numpy(),
+            "harm": top["harm"].to_numpy(),
+        }
+    ).to_csv(truth_dir / "hotspots.csv", index=False)
     cumulative = selectable["cumulative_share"].to_numpy()
     harm_share_n = int(np.searchsorted(cumulative, 0.5 - 1e-12) + 1)
     below = cumulative[harm_share_n - 2] if harm_share_n > 1 else 0.0
@@ -793,8 +887,13 @@ def _hotspot_truth(clean_rows, area: _County, hotspot_count: int, months: list[s
     ].to_csv(truth_dir / "ranking.csv", index=False)
     last_month = date.fromisoformat(months[-1] + "-01")
     return _Selection(
-        hot_codes=hot_codes, hot_rank=np.array([codes.index(c) for c in hot_codes]), ranking=ranking,
-        selectable=selectable, margin=margin, area_share_n=math.ceil(0.1 * n_areas), harm_share_n=harm_share_n,
+        hot_codes=hot_codes,
+        hot_rank=np.array([codes.index(c) for c in hot_codes]),
+        ranking=ranking,
+        selectable=selectable,
+        margin=margin,
+        area_share_n=math.ceil(0.1 * n_areas),
+        harm_share_n=harm_share_n,
         harm_share_margin=float(min(cumulative[harm_share_n - 1] - 0.5, 0.5 - below)),
         effective_from=(last_month + timedelta(days=32)).replace(day=1),
     )
@@ -830,7 +929,11 @@ def _device_tracks(rng, proj: _Projector, area: _County, visits: list[_Visit], d
     silences = []  # (device, from, to): times when a device sends nothing (room for invalid rows)
 
     def emit(dev, t, x, y, s):
-        t_all.append(t); x_all.append(x); y_all.append(y); s_all.append(s); dev_all.append(np.full(len(t), dev))
+        t_all.append(t)
+        x_all.append(x)
+        y_all.append(y)
+        s_all.append(s)
+        dev_all.append(np.full(len(t), dev))
 
     for dev in range(len(devices)):
         mine = [v for v in visits if v.device == dev]
@@ -866,14 +969,16 @@ def _device_tracks(rng, proj: _Projector, area: _County, visits: list[_Visit], d
     dev_idx = np.concatenate(dev_all)
     lon, lat = proj.lonlat(np.concatenate(x_all), np.concatenate(y_all))
     speed = np.concatenate(s_all)
-    pings = pd.DataFrame({
-        "device_id": np.array(devices, dtype=object)[dev_idx],
-        "t": t,
-        "lon": [f"{v:.6f}" for v in lon],
-        "lat": [f"{v:.6f}" for v in lat],
-        "speed_kmh": ["" if np.isnan(v) else f"{v:.1f}" for v in speed],
-        "unit_type": np.where(np.array(vehicle)[dev_idx], "vehicle", "foot"),
-    })
+    pings = pd.DataFrame(
+        {
+            "device_id": np.array(devices, dtype=object)[dev_idx],
+            "t": t,
+            "lon": [f"{v:.6f}" for v in lon],
+            "lat": [f"{v:.6f}" for v in lat],
+            "speed_kmh": ["" if np.isnan(v) else f"{v:.1f}" for v in speed],
+            "unit_type": np.where(np.array(vehicle)[dev_idx], "vehicle", "foot"),
+        }
+    )
     if pings.duplicated(["device_id", "t"]).any():
         raise RuntimeError("two clean pings of one device share a timestamp")
     pings["timestamp"] = _fmt_ts_many(pings["t"].to_numpy())
@@ -923,17 +1028,19 @@ def _background_frame(background: dict, lo: int, hi: int) -> pd.DataFrame:
     rows = np.repeat(np.arange(a, b), background["copies"][a:b])
     duplicate = np.zeros(len(rows), dtype=bool)
     duplicate[1:] = rows[1:] == rows[:-1]
-    return pd.DataFrame({
-        "device_id": np.char.add("AVL-B", np.char.zfill(background["device"][rows].astype(str), 5)),
-        "timestamp": _fmt_ts_many(background["t"][rows]),
-        "lon": [f"{v:.6f}" for v in background["lon"][rows]],
-        "lat": [f"{v:.6f}" for v in background["lat"][rows]],
-        "speed_kmh": [f"{v:.1f}" for v in background["speed"][rows]],
-        "unit_type": "vehicle",
-        "t": background["t"][rows],
-        "invalid": "",
-        "duplicate": duplicate,
-    })
+    return pd.DataFrame(
+        {
+            "device_id": np.char.add("AVL-B", np.char.zfill(background["device"][rows].astype(str), 5)),
+            "timestamp": _fmt_ts_many(background["t"][rows]),
+            "lon": [f"{v:.6f}" for v in background["lon"][rows]],
+            "lat": [f"{v:.6f}" for v in background["lat"][rows]],
+            "speed_kmh": [f"{v:.1f}" for v in background["speed"][rows]],
+            "unit_type": "vehicle",
+            "t": background["t"][rows],
+            "invalid": "",
+            "duplicate": duplicate,
+        }
+    )
 
 
 def _add_ping_dirt(rng, proj: _Projector, pings: pd.DataFrame, silences, devices, vehicle, county) -> pd.DataFrame:
@@ -947,8 +1054,16 @@ def _add_ping_dirt(rng, proj: _Projector, pings: pd.DataFrame, silences, devices
         dev, lo, hi = quiet[pick]
         when = (lo + hi) // 2
         reason = ["missing_coordinates", "bad_timestamp", "outside_force_area"][n % 3]
-        row = {"device_id": devices[dev], "t": when, "lon": "", "lat": "", "speed_kmh": "",
-               "unit_type": "vehicle" if vehicle[dev] else "foot", "timestamp": _fmt_ts(when), "invalid": reason}
+        row = {
+            "device_id": devices[dev],
+            "t": when,
+            "lon": "",
+            "lat": "",
+            "speed_kmh": "",
+            "unit_type": "vehicle" if vehicle[dev] else "foot",
+            "timestamp": _fmt_ts(when),
+            "invalid": reason,
+        }
         if reason == "bad_timestamp":
             row["timestamp"] = [_fmt_ts(when)[:11] + "25:61:00Z", "not-a-time"][n // 3 % 2]
             row["lon"], row["lat"] = pings.iloc[0]["lon"], pings.iloc[0]["lat"]
@@ -993,8 +1108,15 @@ def _write_ping_files(rng, landing: Path, pings: pd.DataFrame, background: dict 
         path.parent.mkdir(parents=True, exist_ok=True)
         frame[PING_HEADER].to_csv(path, index=False, lineterminator="\n")
         for i in np.flatnonzero(frame["invalid"].ne("").to_numpy()):
-            invalid_list.append({"file": rel, "row": int(i) + 1, "device_id": frame.loc[i, "device_id"],
-                                 "timestamp": frame.loc[i, "timestamp"], "reason": frame.loc[i, "invalid"]})
+            invalid_list.append(
+                {
+                    "file": rel,
+                    "row": int(i) + 1,
+                    "device_id": frame.loc[i, "device_id"],
+                    "timestamp": frame.loc[i, "timestamp"],
+                    "reason": frame.loc[i, "invalid"],
+                }
+            )
         manifest_pings[rel] = {
             "rows": len(frame),
             "duplicates": int(frame["duplicate"].sum()),
@@ -1004,8 +1126,9 @@ def _write_ping_files(rng, landing: Path, pings: pd.DataFrame, background: dict 
     return manifest_pings, invalid_list
 
 
-def _patrol_and_compliance_truth(truth_dir: Path, visits, devices, vehicle, codes, selection: _Selection,
-                                 days: list[date], plan) -> dict[str, list[str]]:
+def _patrol_and_compliance_truth(
+    truth_dir: Path, visits, devices, vehicle, codes, selection: _Selection, days: list[date], plan
+) -> dict[str, list[str]]:
     """Write patrol, compliance, alerts and visits truth; check every planned status was realised."""
     hot_codes = selection.hot_codes
     patrol = _patrol_truth(visits, codes, devices)
@@ -1013,12 +1136,22 @@ def _patrol_and_compliance_truth(truth_dir: Path, visits, devices, vehicle, code
     compliance = _compliance_truth(patrol, hot_codes, days, selection.effective_from)
     compliance.to_csv(truth_dir / "compliance.csv", index=False)
     _alerts_truth(compliance).to_csv(truth_dir / "alerts.csv", index=False)
-    visit_table = pd.DataFrame([{
-        "device_id": devices[v.device], "unit_type": "vehicle" if vehicle[v.device] else "foot",
-        "area_code": codes[v.area], "local_date": datetime.fromtimestamp(v.start, LONDON).date().isoformat(),
-        "start_utc": _fmt_ts(v.start), "end_utc": _fmt_ts(v.end), "ping_interval_s": v.dt,
-        "minutes": round((v.end - v.start) / 60, 6), "hotspot": codes[v.area] in hot_codes,
-    } for v in sorted(visits, key=lambda v: (v.start, v.device))])
+    visit_table = pd.DataFrame(
+        [
+            {
+                "device_id": devices[v.device],
+                "unit_type": "vehicle" if vehicle[v.device] else "foot",
+                "area_code": codes[v.area],
+                "local_date": datetime.fromtimestamp(v.start, LONDON).date().isoformat(),
+                "start_utc": _fmt_ts(v.start),
+                "end_utc": _fmt_ts(v.end),
+                "ping_interval_s": v.dt,
+                "minutes": round((v.end - v.start) / 60, 6),
+                "hotspot": codes[v.area] in hot_codes,
+            }
+            for v in sorted(visits, key=lambda v: (v.start, v.device))
+        ]
+    )
     visit_table.to_csv(truth_dir / "visits.csv", index=False)
     planned = {hot_codes[h]: plan[h] for h in range(len(hot_codes))}
     statuses = compliance.pivot(index="area_code", columns="date", values="status")
@@ -1030,8 +1163,18 @@ def _patrol_and_compliance_truth(truth_dir: Path, visits, devices, vehicle, code
     return planned
 
 
-def _manifest(params: dict, area: _County, selection: _Selection, manifest_crime, manifest_pings, invalid_list,
-              devices, visits, planned, days: list[date]) -> dict:
+def _manifest(
+    params: dict,
+    area: _County,
+    selection: _Selection,
+    manifest_crime,
+    manifest_pings,
+    invalid_list,
+    devices,
+    visits,
+    planned,
+    days: list[date],
+) -> dict:
     """manifest.json: parameters, dates, per-file dirt counts, the selection under every budget, the plan."""
     ranking, selectable = selection.ranking, selection.selectable
     polygons = area.polygons
@@ -1039,18 +1182,30 @@ def _manifest(params: dict, area: _County, selection: _Selection, manifest_crime
         "seed": params["seed"],
         "force": params["force"],
         "force_name": f"{params['force'].replace('-', ' ').title()} Police",
-        "params": {"n_areas": params["n_areas"], "hotspot_count": params["hotspot_count"],
-                   "crime_months": params["crime_months"], "avl_start": params["avl_start"],
-                   "avl_days": params["avl_days"], "n_devices": params["n_devices"],
-                   "min_events": 2, "buffer_m": BUFFER_M, "max_gap_s": MAX_GAP_S,
-                   "target_minutes": TARGET_MINUTES, "alarm_days": ALARM_DAYS},
+        "params": {
+            "n_areas": params["n_areas"],
+            "hotspot_count": params["hotspot_count"],
+            "crime_months": params["crime_months"],
+            "avl_start": params["avl_start"],
+            "avl_days": params["avl_days"],
+            "n_devices": params["n_devices"],
+            "min_events": 2,
+            "buffer_m": BUFFER_M,
+            "max_gap_s": MAX_GAP_S,
+            "target_minutes": TARGET_MINUTES,
+            "alarm_days": ALARM_DAYS,
+        },
         "crime_months": params["crime_months"],
         "avl_dates": [d.isoformat() for d in days],
         "effective_from": selection.effective_from.isoformat(),
-        "areas": {"file": "areas/areas.geojson", "count": len(area.codes), "code_field": "LSOA11CD",
-                  "name_field": "LSOA11NM",
-                  "vertices_min": min(len(p.exterior.coords) - 1 for p in polygons),
-                  "vertices_max": max(len(p.exterior.coords) - 1 for p in polygons)},
+        "areas": {
+            "file": "areas/areas.geojson",
+            "count": len(area.codes),
+            "code_field": "LSOA11CD",
+            "name_field": "LSOA11NM",
+            "vertices_min": min(len(p.exterior.coords) - 1 for p in polygons),
+            "vertices_max": max(len(p.exterior.coords) - 1 for p in polygons),
+        },
         "crime": {
             "files": manifest_crime,
             "rows": sum(f["rows"] for f in manifest_crime.values()),
@@ -1123,11 +1278,19 @@ def generate_sample(
     manifest_pings, invalid_list = _write_ping_files(rng, landing, pings, background)
     planned = _patrol_and_compliance_truth(truth_dir, visits, devices, vehicle, area.codes, selection, days, plan)
 
-    params = {"seed": seed, "force": force, "n_areas": n_areas, "hotspot_count": hotspot_count,
-              "crime_months": months, "avl_start": avl_start.isoformat(), "avl_days": avl_days,
-              "n_devices": n_devices}
-    manifest = _manifest(params, area, selection, manifest_crime, manifest_pings, invalid_list, devices, visits,
-                         planned, days)
+    params = {
+        "seed": seed,
+        "force": force,
+        "n_areas": n_areas,
+        "hotspot_count": hotspot_count,
+        "crime_months": months,
+        "avl_start": avl_start.isoformat(),
+        "avl_days": avl_days,
+        "n_devices": n_devices,
+    }
+    manifest = _manifest(
+        params, area, selection, manifest_crime, manifest_pings, invalid_list, devices, visits, planned, days
+    )
     if scale > 1:  # absent at scale 1, so the default sample's manifest is unchanged
         manifest["params"]["scale"] = scale
         manifest["avl"]["background_devices"] = n_background
@@ -1158,5 +1321,6 @@ def _points_inside_xy(rng, region, n: int) -> tuple[np.ndarray, np.ndarray]:
         x = rng.uniform(minx, maxx, 8 * n)
         y = rng.uniform(miny, maxy, 8 * n)
         keep = shapely.contains_xy(region, x, y)
-        xs.append(x[keep]); ys.append(y[keep])
+        xs.append(x[keep])
+        ys.append(y[keep])
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]

@@ -40,7 +40,10 @@ def _read_weights(path: Path, key_column: str) -> list[dict]:
         if weight_column not in (reader.fieldnames or []):
             missing.add("weight")
         if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; the header must name {key_column}, weight, proactive, source.")
+            raise ValueError(
+                f"{path}: missing column(s) {sorted(missing)}; the header must name {key_column}, weight, "
+                "proactive, source."
+            )
         rows = []
         for number, record in enumerate(reader, start=1):
             key = (record[key_column] or "").strip()

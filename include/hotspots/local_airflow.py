@@ -59,7 +59,9 @@ def _airflow(args: list[str], env: dict[str, str]) -> None:
     cmd = [str(Path(sys.executable).with_name("airflow")), *args]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"`airflow {' '.join(args)}` failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"`airflow {' '.join(args)}` failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
 
 
 def prepare(airflow_home: Path, env: dict[str, str]) -> None:
@@ -73,7 +75,9 @@ def prepare(airflow_home: Path, env: dict[str, str]) -> None:
     log.info("Airflow metadata database ready in %.1f s (%s)", time.monotonic() - started, airflow_home)
 
 
-def run_plan(plan: list[DagRunSpec], airflow_home: Path, env_extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run_plan(
+    plan: list[DagRunSpec], airflow_home: Path, env_extra: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Run the plan's DAG runs in a child process; raises with the failing run's log tail when one fails."""
     env = airflow_env(airflow_home, env_extra)
     prepare(airflow_home, env)
@@ -83,18 +87,21 @@ def run_plan(plan: list[DagRunSpec], airflow_home: Path, env_extra: dict[str, st
         plan_file.write_text(json.dumps([spec.__dict__ for spec in plan]))
         log_file = airflow_home / "last_plan.log"
         tail: list[str] = []
-        with log_file.open("w") as sink, subprocess.Popen(
-            [sys.executable, "-m", "hotspots.local_airflow", str(plan_file), str(result_file)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        ) as child:
+        with (
+            log_file.open("w") as sink,
+            subprocess.Popen(
+                [sys.executable, "-m", "hotspots.local_airflow", str(plan_file), str(result_file)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ) as child,
+        ):
             for line in child.stdout:
                 sink.write(line)
                 tail = (tail + [line.rstrip()])[-60:]
                 if line.startswith("[hotspots]"):
-                    log.info("%s", line[len("[hotspots] "):].rstrip())
+                    log.info("%s", line[len("[hotspots] ") :].rstrip())
         results = json.loads(result_file.read_text()) if result_file.exists() else []
     failed = [r for r in results if r["state"] != "success"]
     if child.returncode != 0 or failed or len(results) != len(plan):
@@ -117,12 +124,13 @@ def _child(plan_file: Path, result_file: Path) -> int:
     for raw in raw_plan:
         spec = DagRunSpec(**raw)
         started = time.monotonic()
-        run = bag.dags[spec.dag_id].test(
-            logical_date=datetime.fromisoformat(spec.logical_date), run_conf=spec.conf
-        )
+        run = bag.dags[spec.dag_id].test(logical_date=datetime.fromisoformat(spec.logical_date), run_conf=spec.conf)
         state = str(getattr(run, "state", "unknown"))
         results.append({"run": spec.label(), "state": state, "seconds": round(time.monotonic() - started, 1)})
-        print(f"[hotspots] {len(results)}/{len(raw_plan)} {spec.label()}: {state} in {results[-1]['seconds']} s", flush=True)
+        print(
+            f"[hotspots] {len(results)}/{len(raw_plan)} {spec.label()}: {state} in {results[-1]['seconds']} s",
+            flush=True,
+        )
         result_file.write_text(json.dumps(results))
         if state != "success":
             return 1

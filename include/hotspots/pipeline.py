@@ -104,8 +104,15 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
 
     settings = resolve_settings(settings)
     files = crime_files_for_month(force, month, settings)
-    totals: dict[str, Any] = {"force": force, "month": month, "files": [], "rows_read": 0, "rows_loaded": 0,
-                              "rows_quarantined": 0, "quarantined_by_reason": {}}
+    totals: dict[str, Any] = {
+        "force": force,
+        "month": month,
+        "files": [],
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_quarantined": 0,
+        "quarantined_by_reason": {},
+    }
     if not files:
         log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
         return totals
@@ -153,8 +160,15 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     settings = resolve_settings(settings)
     files = ping_files_for_day(force, day, settings)
     raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
-    totals: dict[str, Any] = {"force": force, "day": day.isoformat(), "files": [str(p) for p in raws], "rows_read": 0,
-                              "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}}
+    totals: dict[str, Any] = {
+        "force": force,
+        "day": day.isoformat(),
+        "files": [str(p) for p in raws],
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_quarantined": 0,
+        "quarantined_by_reason": {},
+    }
     dates: list[date] = []
     with open_warehouse(settings) as con:
         con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
@@ -170,8 +184,9 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     day_end = _utc_midnight(day + timedelta(days=1))
     totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= day_end]
     if not files:
-        log.warning("No ping files for %s on %s in %s", force, day,
-                    settings.force_landing(force) / "avl" / day.isoformat())
+        log.warning(
+            "No ping files for %s on %s in %s", force, day, settings.force_landing(force) / "avl" / day.isoformat()
+        )
     log.info("avl %s %s: %s", force, day, totals)
     return totals
 

@@ -48,8 +48,9 @@ def draw(hotspots: list[str] | tuple[str, ...], k: int, seed: int) -> list[str]:
     return random.Random(seed).sample(pool, min(k, len(pool)))
 
 
-def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
-              store: bool = True) -> list[str]:
+def make_plan(
+    con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings, store: bool = True
+) -> list[str]:
     """The day's planned hot spots; draws and stores the plan once (never redrawn for the same selection).
 
     Without settings.plan_k every hot spot is planned and nothing is stored; store=False draws without storing.
@@ -71,8 +72,19 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
     order = {code: i + 1 for i, code in enumerate(chosen)}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = [
-        (force, date, code, selection.selection_id, code in order, order.get(code), len(chosen),
-         len(selection.hotspots), settings.plan_seed, seed, now)
+        (
+            force,
+            date,
+            code,
+            selection.selection_id,
+            code in order,
+            order.get(code),
+            len(chosen),
+            len(selection.hotspots),
+            settings.plan_seed,
+            seed,
+            now,
+        )
         for code in selection.hotspots
     ]
     if not store:
@@ -82,6 +94,7 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, setting
     with transaction(con):
         con.execute("DELETE FROM daily_plan WHERE force = ? AND date = ?", [force, date])
         con.executemany("INSERT INTO daily_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    log.info("Plan for %s on %s: %d of %d hot spots (day seed %d)",
-             force, date, len(chosen), len(selection.hotspots), seed)
+    log.info(
+        "Plan for %s on %s: %d of %d hot spots (day seed %d)", force, date, len(chosen), len(selection.hotspots), seed
+    )
     return chosen

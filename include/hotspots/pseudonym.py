@@ -28,4 +28,3 @@ def pseudonym_key(settings: Settings | None = None) -> bytes:
 def device_key(device_id: str, key: bytes) -> str:
     """HMAC-SHA256 of the device id under the key, first 16 hex characters (64 bits)."""
     return hmac.new(key, device_id.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
-

@@ -71,8 +71,9 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
         "target_minutes": settings.target_minutes,
-        "window": (f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}"
-                   .replace("-00:00", "-24:00")),
+        "window": (
+            f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}".replace("-00:00", "-24:00")
+        ),
     }
 
 
@@ -228,9 +229,7 @@ def _lorenz(con: duckdb.DuckDBPyConnection, force: str, selection_id: str) -> di
     }
 
 
-def _history(
-    con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: list[dict[str, Any]]) -> dict[str, Any]:
     """Delivered minutes against target over the 28 days ending with day, one small bar chart per hot spot."""
     first = day - timedelta(days=HISTORY_DAYS - 1)
     days = [first + timedelta(days=i) for i in range(HISTORY_DAYS)]
@@ -259,26 +258,45 @@ def _history(
             if r is None:
                 continue
             bar_top = min(y(r["delivered_minutes"]), top + height - 2)  # a day without patrol shows as a red tick
-            bars.append({
-                "x": x + 1, "y": bar_top, "width": bar_step - 2, "height": top + height - bar_top,
-                "colour": STATUS_COLOURS.get(r["status"], STATUS_COLOURS["no data"]),
-                "tooltip": f"{d:%a %d %b}: {_num(r['delivered_minutes'], 1)} of {_num(r['target_minutes'])} min "
-                f"({STATUS_TEXT.get(r['status'], r['status'])}), Koper visits {r['koper_visits']}",
-            })
+            bars.append(
+                {
+                    "x": x + 1,
+                    "y": bar_top,
+                    "width": bar_step - 2,
+                    "height": top + height - bar_top,
+                    "colour": STATUS_COLOURS.get(r["status"], STATUS_COLOURS["no data"]),
+                    "tooltip": f"{d:%a %d %b}: {_num(r['delivered_minutes'], 1)} of {_num(r['target_minutes'])} min "
+                    f"({STATUS_TEXT.get(r['status'], r['status'])}), Koper visits {r['koper_visits']}",
+                }
+            )
             target_steps.append(f"M{x:.1f},{y(r['target_minutes']):.1f} h{bar_step}")
         delivered = sum(r["delivered_minutes"] for r in known)
         target = sum(r["target_minutes"] for r in known)
-        charts.append({
-            "area_code": hotspot["area_code"], "area_name": hotspot["area_name"], "rank": hotspot["rank"],
-            "bars": bars, "target_path": " ".join(target_steps), "y_max": y_max,
-            "y_top": top, "y_axis": top + height, "y_target_label": y(max([r["target_minutes"] for r in known] or [0])),
-            "max_target": max([r["target_minutes"] for r in known] or [0]),
-            "delivered": delivered, "target": target, "days_known": len(known),
-            "ratio": delivered / target if target else None,
-        })
+        charts.append(
+            {
+                "area_code": hotspot["area_code"],
+                "area_name": hotspot["area_name"],
+                "rank": hotspot["rank"],
+                "bars": bars,
+                "target_path": " ".join(target_steps),
+                "y_max": y_max,
+                "y_top": top,
+                "y_axis": top + height,
+                "y_target_label": y(max([r["target_minutes"] for r in known] or [0])),
+                "max_target": max([r["target_minutes"] for r in known] or [0]),
+                "delivered": delivered,
+                "target": target,
+                "days_known": len(known),
+                "ratio": delivered / target if target else None,
+            }
+        )
     return {
-        "first": first, "last": day, "charts": charts,
-        "width": left + HISTORY_DAYS * bar_step + 4, "height": top + height + 18, "left": left,
+        "first": first,
+        "last": day,
+        "charts": charts,
+        "width": left + HISTORY_DAYS * bar_step + 4,
+        "height": top + height + 18,
+        "left": left,
         "week_marks": [{"x": left + i * bar_step, "label": f"{d:%d %b}"} for i, d in enumerate(days) if i % 7 == 0],
     }
 

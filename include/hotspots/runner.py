@@ -39,8 +39,9 @@ class Run:
     def step(self, task: str, force: str | None, fn: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         result = fn()
-        self.steps.append({"task": task, "force": force, "seconds": round(time.perf_counter() - started, 3),
-                           "result": result})
+        self.steps.append(
+            {"task": task, "force": force, "seconds": round(time.perf_counter() - started, 3), "result": result}
+        )
         return result
 
     def mapped(self, task: str, fn: Callable[[str], Any]) -> list[Any]:
@@ -79,8 +80,7 @@ def _ingest_crime(run: Run) -> None:
 
 def _select_hotspots(run: Run) -> None:
     keys = ("selection_id", "effective_from", "hotspots", "added", "removed", "changed")
-    run.mapped("rank_and_select",
-               lambda force: {k: pipeline.select_hotspots(force, run.settings).get(k) for k in keys})
+    run.mapped("rank_and_select", lambda force: {k: pipeline.select_hotspots(force, run.settings).get(k) for k in keys})
 
 
 def _ingest_avl(run: Run) -> None:
@@ -96,11 +96,17 @@ def _patrol_compliance(run: Run) -> None:
     from hotspots.alerts.outbox import AlertDeliveryError
 
     dates = sorted({d.isoformat() for d in run.when.dates})
-    todo = run.step("dates_to_evaluate", None,
-                    lambda: [{"force": force, "dates": dates} for force in run.forces if dates])
+    todo = run.step(
+        "dates_to_evaluate", None, lambda: [{"force": force, "dates": dates} for force in run.forces if dates]
+    )
     evaluated = [
-        run.step("evaluate_compliance", item["force"], lambda: pipeline.compliance_and_alerts(
-            item["force"], [date.fromisoformat(d) for d in item["dates"]], run.settings))
+        run.step(
+            "evaluate_compliance",
+            item["force"],
+            lambda: pipeline.compliance_and_alerts(
+                item["force"], [date.fromisoformat(d) for d in item["dates"]], run.settings
+            ),
+        )
         for item in todo
     ]
     force_dates = run.step("evaluated_dates", None, lambda: {e["force"]: e["dates"] for e in evaluated})
@@ -128,8 +134,9 @@ def _daily_plan(run: Run) -> None:
 def _intraday_check(run: Run) -> None:
     """The DAG runs at settings.intraday_check local time; --day gives that moment of another day."""
     tz = ZoneInfo(run.settings.timezone)
-    now_local = (datetime.combine(run.when.day, run.settings.intraday_check, tzinfo=tz) if run.when.day
-                 else datetime.now(tz))
+    now_local = (
+        datetime.combine(run.when.day, run.settings.intraday_check, tzinfo=tz) if run.when.day else datetime.now(tz)
+    )
     run.mapped("check_no_visit_yet", lambda force: pipeline.intraday_check(force, now_local, run.settings))
     run.deliver_alerts()
 
@@ -151,13 +158,19 @@ RUNNERS: dict[str, DagRunner] = {
         ("migrate_warehouse", "forces", "load_pings_and_patrol", "announce_daily_patrol"), "day", _ingest_avl
     ),
     "patrol_compliance": DagRunner(
-        ("migrate_warehouse", "dates_to_evaluate", "evaluate_compliance", "evaluated_dates", "deliver_alerts",
-         "publish_report_and_snapshot", "fail_run_if_delivery_failed"),
-        "dates", _patrol_compliance,
+        (
+            "migrate_warehouse",
+            "dates_to_evaluate",
+            "evaluate_compliance",
+            "evaluated_dates",
+            "deliver_alerts",
+            "publish_report_and_snapshot",
+            "fail_run_if_delivery_failed",
+        ),
+        "dates",
+        _patrol_compliance,
     ),
-    "daily_plan": DagRunner(
-        ("migrate_warehouse", "forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan
-    ),
+    "daily_plan": DagRunner(("migrate_warehouse", "forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan),
     "intraday_check": DagRunner(
         ("migrate_warehouse", "forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check
     ),

@@ -66,7 +66,8 @@ def _check_weights(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     missing = [t for t in settings.crime_types if t not in known]
     if missing:
         raise ValueError(
-            f"Crime type(s) {missing} in HOTSPOTS_CRIME_TYPES have no weight in include/hotspots/data/cchi_categories.csv "
+            f"Crime type(s) {missing} in HOTSPOTS_CRIME_TYPES have no weight in "
+            "include/hotspots/data/cchi_categories.csv "
             f"(known: {sorted(known)}); fix the spelling or add a weight row."
         )
 
@@ -121,12 +122,15 @@ def _publish(
     if latest and effective_from < latest["effective_from"]:
         # An older month rerun after a newer list was published: history is not rewritten.
         in_force = _selection_row(
-            con, "force = ? AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)",
+            con,
+            "force = ? AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)",
             [force, effective_from, effective_from],
         )
         log.warning(
             "Selection for %s from %s not published: a list from %s is already published.",
-            force, effective_from, latest["effective_from"],
+            force,
+            effective_from,
+            latest["effective_from"],
         )
         return (in_force or latest), False
     if latest and latest["hotspots"] == hotspots:
@@ -149,8 +153,16 @@ def _publish(
         )
     con.execute(
         "INSERT INTO selections VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-        [force, selection_id, effective_from, json.dumps(params), hotspots, added, removed,
-         datetime.now(timezone.utc).replace(tzinfo=None)],
+        [
+            force,
+            selection_id,
+            effective_from,
+            json.dumps(params),
+            hotspots,
+            added,
+            removed,
+            datetime.now(timezone.utc).replace(tzinfo=None),
+        ],
     )
     con.execute(
         f"""INSERT INTO hotspot_ranking
@@ -158,8 +170,14 @@ def _publish(
             FROM {CANDIDATE}""",
         [force, selection_id],
     )
-    selection = {"selection_id": selection_id, "effective_from": effective_from, "effective_to": None,
-                 "hotspots": hotspots, "added": added, "removed": removed}
+    selection = {
+        "selection_id": selection_id,
+        "effective_from": effective_from,
+        "effective_to": None,
+        "hotspots": hotspots,
+        "added": added,
+        "removed": removed,
+    }
     return selection, True
 
 
@@ -174,7 +192,9 @@ def select_hotspots(
     load_harm_weights(con, settings)
     _check_weights(con, settings)
     if not con.execute("SELECT count(*) FROM stg_areas WHERE force = ?", [force]).fetchone()[0]:
-        raise ValueError(f"No areas for force {force!r} in stg_areas; load the area boundaries first (hotspots ingest areas).")
+        raise ValueError(
+            f"No areas for force {force!r} in stg_areas; load the area boundaries first (hotspots ingest areas)."
+        )
     if as_of_month is None:
         latest = con.execute("SELECT max(month) FROM stg_crimes WHERE force = ?", [force]).fetchone()[0]
         if latest is None:
@@ -187,14 +207,21 @@ def select_hotspots(
 
     with transaction(con):
         rank_areas(con, force=force, settings=settings, end_month=end_month)
-        hotspots = [r[0] for r in con.execute(f"SELECT area_code FROM {CANDIDATE} WHERE selected ORDER BY rank").fetchall()]
+        hotspots = [
+            r[0] for r in con.execute(f"SELECT area_code FROM {CANDIDATE} WHERE selected ORDER BY rank").fetchall()
+        ]
         selection, changed = _publish(con, force=force, effective_from=effective_from, params=params, hotspots=hotspots)
         con.execute(f"DROP TABLE {CANDIDATE}")
     figures = concentration(con, force=force, selection_id=selection["selection_id"])
     log.info(
         "Selection %s for %s from %s: %d hot spots (%s), %.1f%% of harm, Gini %.3f",
-        selection["selection_id"], force, selection["effective_from"], len(selection["hotspots"]),
-        "changed" if changed else "unchanged", 100 * figures["selected_harm_share"], figures["gini"],
+        selection["selection_id"],
+        force,
+        selection["effective_from"],
+        len(selection["hotspots"]),
+        "changed" if changed else "unchanged",
+        100 * figures["selected_harm_share"],
+        figures["gini"],
     )
     return {
         "force": force,
@@ -216,7 +243,8 @@ def _resolve_selection(con: duckdb.DuckDBPyConnection, force: str, selection_id:
     if selection_id:
         return selection_id
     row = con.execute(
-        "SELECT selection_id FROM selections WHERE force = ? ORDER BY effective_to IS NULL DESC, effective_from DESC LIMIT 1",
+        "SELECT selection_id FROM selections WHERE force = ? ORDER BY effective_to IS NULL DESC, "
+        "effective_from DESC LIMIT 1",
         [force],
     ).fetchone()
     if row is None:
@@ -275,7 +303,9 @@ def plot_concentration(
         ax.scatter([cut_x], [cut_y], color="black", zorder=3)
         ax.annotate(
             f"{figures['selected']} hot spots: {cut_x:.1%} of areas, {cut_y:.1%} of harm",
-            (cut_x, cut_y), textcoords="offset points", xytext=(10, -15),
+            (cut_x, cut_y),
+            textcoords="offset points",
+            xytext=(10, -15),
         )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)

@@ -36,9 +36,12 @@ class Settings(BaseSettings):
 
     # --- where things live -------------------------------------------------------------------
     data_dir: Path = Field(PROJECT_ROOT / "var", description="Root of landing/, raw/, warehouse/ and outbox/.")
-    warehouse_path: Path | None = Field(None, description="DuckDB warehouse file (default data_dir/warehouse/hotspots.duckdb).")
+    warehouse_path: Path | None = Field(
+        None, description="DuckDB warehouse file (default data_dir/warehouse/hotspots.duckdb)."
+    )
     snapshot_path: Path | None = Field(
-        None, description="Read-only analyst snapshot, published after each successful run (default next to the warehouse)."
+        None,
+        description="Read-only analyst snapshot, published after each successful run (default next to the warehouse).",
     )
     landing_dir: Path | None = Field(None, description="Where files arrive (default data_dir/landing).")
     raw_dir: Path | None = Field(None, description="Immutable copies of accepted inputs (default data_dir/raw).")
@@ -56,74 +59,131 @@ class Settings(BaseSettings):
     areas_path: Path | None = Field(
         None, description="Area boundary file; default: the newest file in landing/<force>/areas/."
     )
-    area_code_field: str | None = Field(None, description="Area code property; default: detected (LSOA21CD, LSOA11CD, code).")
-    area_name_field: str | None = Field(None, description="Area name property; default: detected (LSOA21NM, LSOA11NM, name).")
+    area_code_field: str | None = Field(
+        None, description="Area code property; default: detected (LSOA21CD, LSOA11CD, code)."
+    )
+    area_name_field: str | None = Field(
+        None, description="Area name property; default: detected (LSOA21NM, LSOA11NM, name)."
+    )
     source_crs: str | None = Field(None, description="CRS of the area file when it does not say (e.g. EPSG:27700).")
 
     # --- harm and selection ------------------------------------------------------------------
     crime_types: Annotated[list[str], NoDecode] = Field(
         list(VIOLENCE_TYPES), description="Crime types counted for selection (DOMAIN.md: serious violence)."
     )
-    harm_weights: Literal["cchi", "count", "sqrt"] = Field("cchi", description="Weighting: Cambridge Crime Harm Index, plain count or sqrt(CCHI).")
+    harm_weights: Literal["cchi", "count", "sqrt"] = Field(
+        "cchi", description="Weighting: Cambridge Crime Harm Index, plain count or sqrt(CCHI)."
+    )
     exclude_proactive: bool = Field(
         False, description="Exclude offences found by proactive policing (drugs, weapons possession) from targeting."
     )
-    lookback_months: int = Field(12, ge=1, description="Months of crime counted for selection (DOMAIN.md: 1-3 years typical).")
+    lookback_months: int = Field(
+        12, ge=1, description="Months of crime counted for selection (DOMAIN.md: 1-3 years typical)."
+    )
     hotspot_count: int = Field(21, ge=1, description="Fixed budget: number of hot spots (Operation Rowan: 21 LSOAs).")
-    min_events: int = Field(2, ge=0, description="Minimum events for an area to be selectable (guards against one severe event).")
+    min_events: int = Field(
+        2, ge=0, description="Minimum events for an area to be selectable (guards against one severe event)."
+    )
     consistency_years_k: int = Field(
-        0, ge=0, description="Consistency rule: an area must have harm in at least k of the last n years; 0 = off (DOMAIN.md pitfall guard)."
+        0,
+        ge=0,
+        description=(
+            "Consistency rule: an area must have harm in at least k of the last n years; 0 = off "
+            "(DOMAIN.md pitfall guard)."
+        ),
     )
     consistency_years_n: int = Field(
-        3, ge=1, description="Consistency rule: years looked at, ending with the last month counted (DOMAIN.md: 1-3 years typical)."
+        3,
+        ge=1,
+        description=(
+            "Consistency rule: years looked at, ending with the last month counted (DOMAIN.md: 1-3 years typical)."
+        ),
     )
     budget_mode: Literal["top", "area_share", "harm_share"] = Field(
-        "top", description="Budget: top = hotspot_count areas; area_share = that share of all areas; harm_share = fewest areas reaching that share of harm."
+        "top",
+        description=(
+            "Budget: top = hotspot_count areas; area_share = that share of all areas; harm_share = "
+            "fewest areas reaching that share of harm."
+        ),
     )
     area_share: float = Field(
-        0.08, gt=0, le=1, description="Share of areas selected when budget_mode=area_share (Bedfordshire: 28 of 352 LSOAs, under 8%)."
+        0.08,
+        gt=0,
+        le=1,
+        description="Share of areas selected when budget_mode=area_share (Bedfordshire: 28 of 352 LSOAs, under 8%).",
     )
     harm_share: float = Field(
-        0.41, gt=0, le=1, description="Share of harm the fewest areas must reach when budget_mode=harm_share (Bedfordshire: up to 41% of harm)."
+        0.41,
+        gt=0,
+        le=1,
+        description=(
+            "Share of harm the fewest areas must reach when budget_mode=harm_share (Bedfordshire: up to 41% of harm)."
+        ),
     )
 
     # --- patrol dose ---------------------------------------------------------------------------
     timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")
-    buffer_m: float = Field(100.0, ge=0, description="Buffer around each area in metres (Operation Rowan: LSOA + 100 m).")
+    buffer_m: float = Field(
+        100.0, ge=0, description="Buffer around each area in metres (Operation Rowan: LSOA + 100 m)."
+    )
     max_gap_s: float = Field(120.0, gt=0, description="Longest ping gap counted as continuous presence, seconds.")
     max_speed_kmh: float | None = Field(
         25.0, description="Intervals faster than this are transit, not patrol (slow-driving speed); empty = no filter."
     )
-    koper_minutes: float = Field(10.0, description="A visit of at least this long is a Koper visit (Koper curve: 10-16 min).")
-    target_minutes: float = Field(15.0, ge=0, description="Daily target per hot spot inside the patrol window (Rowan: one 15-minute patrol).")
+    koper_minutes: float = Field(
+        10.0, description="A visit of at least this long is a Koper visit (Koper curve: 10-16 min)."
+    )
+    target_minutes: float = Field(
+        15.0, ge=0, description="Daily target per hot spot inside the patrol window (Rowan: one 15-minute patrol)."
+    )
     patrol_window_start: time = Field(time(14, 0), description="Patrol window start, local (Rowan: 14:00-24:00).")
     patrol_window_end: time = Field(time(0, 0), description="Patrol window end, local; 00:00 means midnight.")
-    target_overrides_path: Path | None = Field(None, description="CSV area_code,target_minutes overriding the target per area.")
+    target_overrides_path: Path | None = Field(
+        None, description="CSV area_code,target_minutes overriding the target per area."
+    )
     late_days: int = Field(2, ge=0, description="Days after a day's end that late pings for it are still accepted.")
 
     # --- alarms and delivery -----------------------------------------------------------------
     alarm_days: int = Field(3, ge=1, description="Days without patrol before escalation (Rowan: effect gone by day 4).")
     intraday_check: time = Field(time(20, 0), description="Local time of the 'no visit yet today' check.")
-    routing_path: Path | None = Field(None, description="Routing table (CSV or YAML): area -> team -> Slack channel, emails.")
-    slack_conn_id: str = Field("slack_api_default", description="Airflow Slack connection (token as password, base_url in extra).")
+    routing_path: Path | None = Field(
+        None, description="Routing table (CSV or YAML): area -> team -> Slack channel, emails."
+    )
+    slack_conn_id: str = Field(
+        "slack_api_default", description="Airflow Slack connection (token as password, base_url in extra)."
+    )
     smtp_conn_id: str = Field("smtp_default", description="Airflow SMTP connection.")
-    alert_max_attempts: int = Field(5, ge=1, description="Failed deliveries on one channel before the task fails loudly.")
-    report_base_url: str | None = Field(None, description="URL prefix where reports are served; links in alerts use it.")
+    alert_max_attempts: int = Field(
+        5, ge=1, description="Failed deliveries on one channel before the task fails loudly."
+    )
+    report_base_url: str | None = Field(
+        None, description="URL prefix where reports are served; links in alerts use it."
+    )
     failure_email: str | None = Field(
         None, description="Data engineers' address: Airflow's SMTP notifier mails it when any pipeline task fails."
     )
     alert_email_to: Annotated[list[str], NoDecode] = Field(
-        ["hotspots@localhost"], description="Comma-separated email recipients of the default route (no routing table or unmapped area)."
+        ["hotspots@localhost"],
+        description="Comma-separated email recipients of the default route (no routing table or unmapped area).",
     )
-    alert_email_from: str = Field("hotspots@localhost", description="Sender address when the SMTP connection gives none.")
+    alert_email_from: str = Field(
+        "hotspots@localhost", description="Sender address when the SMTP connection gives none."
+    )
     alert_rules: Annotated[list[str], NoDecode] = Field(
         ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned"],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )
     plan_k: int | None = Field(
-        None, ge=1, description="Randomised daily plan: hot spots drawn per day (Operation Rowan: 7 of 21); empty = every hot spot every day."
+        None,
+        ge=1,
+        description=(
+            "Randomised daily plan: hot spots drawn per day (Operation Rowan: 7 of 21); empty = every "
+            "hot spot every day."
+        ),
     )
-    plan_seed: int = Field(0, description="Seed of the daily plan draw; with force and date it fixes each day's plan (reproducible).")
+    plan_seed: int = Field(
+        0, description="Seed of the daily plan draw; with force and date it fixes each day's plan (reproducible)."
+    )
 
     # --- privacy -----------------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(
@@ -215,7 +275,11 @@ def settings_markdown() -> str:
     for name, field in Settings.model_fields.items():
         default = field.default
         if isinstance(default, Path):
-            default = "<project>/" + str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else default
+            default = (
+                "<project>/" + str(default.relative_to(PROJECT_ROOT))
+                if default.is_relative_to(PROJECT_ROOT)
+                else default
+            )
         elif isinstance(default, list):
             default = ",".join(default)
         elif isinstance(default, time):

@@ -137,8 +137,12 @@ def migrate(settings: Settings | None = None) -> dict[str, Any]:
             apply_schema(con, settings)
     if previous != wanted:
         log.info("warehouse %s migrated: schema %s -> %s", settings.warehouse_path, previous, wanted)
-    return {"warehouse": str(settings.warehouse_path), "schema_version": wanted, "previous": previous,
-            "migrated": previous != wanted}
+    return {
+        "warehouse": str(settings.warehouse_path),
+        "schema_version": wanted,
+        "previous": previous,
+        "migrated": previous != wanted,
+    }
 
 
 def model_files(settings: Settings | None = None) -> list[Path]:
@@ -180,8 +184,10 @@ def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings | None = Non
         if not migrate_legacy_stg_crimes(con, lambda: _apply_models(con, settings), settings):
             _apply_models(con, settings)
         con.execute("DELETE FROM schema_version")
-        con.execute("INSERT INTO schema_version VALUES (?, ?)",
-                    [models_hash(settings), datetime.now(timezone.utc).replace(tzinfo=None)])
+        con.execute(
+            "INSERT INTO schema_version VALUES (?, ?)",
+            [models_hash(settings), datetime.now(timezone.utc).replace(tzinfo=None)],
+        )
 
 
 def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:

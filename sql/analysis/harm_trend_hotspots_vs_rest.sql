@@ -4,37 +4,69 @@
 -- spots with a flat one elsewhere is what patrol should achieve; a rise elsewhere may be displacement.
 -- Crime types: edit `crime_types` to match the selection (selections.params holds the ones used).
 -- Run: hotspots query --file sql/analysis/harm_trend_hotspots_vs_rest.sql
-WITH crime_types(crime_type) AS (
+WITH crime_types (crime_type) AS (
     VALUES ('Violence and sexual offences'), ('Robbery'), ('Possession of weapons')
 ),
+
 areas AS (
-    SELECT a.force, a.area_code,
-           CASE WHEN h.area_code IS NULL THEN 'rest' ELSE 'hot spots' END AS area_group
-    FROM stg_areas a
-    LEFT JOIN current_hotspots h ON h.force = a.force AND h.area_code = a.area_code
+    SELECT
+        a.force,
+        a.area_code,
+        CASE WHEN h.area_code IS NULL THEN 'rest' ELSE 'hot spots' END AS area_group
+    FROM stg_areas AS a
+    LEFT JOIN current_hotspots AS h ON a.force = h.force AND a.area_code = h.area_code
 ),
+
 groups AS (
-    SELECT force, area_group, count(*) AS areas FROM areas GROUP BY force, area_group
+    SELECT
+        force,
+        area_group,
+        count(*) AS areas
+    FROM areas
+    GROUP BY force, area_group
 ),
+
 months AS (
-    SELECT DISTINCT force, month FROM monthly_harm
+    SELECT DISTINCT
+        force,
+        month
+    FROM monthly_harm
 ),
+
 monthly AS (
-    SELECT m.force, m.month, a.area_group, sum(m.events) AS events, sum(m.harm) AS harm
-    FROM monthly_harm m
-    JOIN crime_types USING (crime_type)
-    JOIN areas a ON a.force = m.force AND a.area_code = m.area_code
+    SELECT
+        m.force,
+        m.month,
+        a.area_group,
+        sum(m.events) AS events,
+        sum(m.harm) AS harm
+    FROM monthly_harm AS m
+    INNER JOIN crime_types USING (crime_type)
+    INNER JOIN areas AS a ON m.force = a.force AND m.area_code = a.area_code
     GROUP BY m.force, m.month, a.area_group
 ),
+
 grid AS (
-    SELECT mo.force, mo.month, g.area_group, g.areas,
-           coalesce(m.events, 0) AS events, coalesce(m.harm, 0) AS harm
-    FROM months mo
-    JOIN groups g ON g.force = mo.force
-    LEFT JOIN monthly m ON m.force = mo.force AND m.month = mo.month AND m.area_group = g.area_group
+    SELECT
+        mo.force,
+        mo.month,
+        g.area_group,
+        g.areas,
+        coalesce(m.events, 0) AS events,
+        coalesce(m.harm, 0) AS harm
+    FROM months AS mo
+    INNER JOIN groups AS g ON mo.force = g.force
+    LEFT JOIN monthly AS m ON mo.force = m.force AND mo.month = m.month AND g.area_group = m.area_group
 )
-SELECT force, month, area_group, areas, events, harm,
-       round(harm / areas, 2) AS harm_per_area,
-       round(harm / nullif(first_value(harm) OVER (PARTITION BY force, area_group ORDER BY month), 0), 3) AS harm_index
+
+SELECT
+    force,
+    month,
+    area_group,
+    areas,
+    events,
+    harm,
+    round(harm / areas, 2) AS harm_per_area,
+    round(harm / nullif(first_value(harm) OVER (PARTITION BY force, area_group ORDER BY month), 0), 3) AS harm_index
 FROM grid
 ORDER BY force, month, area_group;

@@ -1,14 +1,14 @@
 -- Published hot-spot lists, versioned with effective dates.
 CREATE TABLE IF NOT EXISTS selections (
-    force          VARCHAR NOT NULL,
-    selection_id   VARCHAR NOT NULL,
+    force VARCHAR NOT NULL,
+    selection_id VARCHAR NOT NULL,
     effective_from DATE NOT NULL,
-    effective_to   DATE,
-    params         JSON NOT NULL,
-    hotspots       VARCHAR[] NOT NULL,
-    added          VARCHAR[] NOT NULL,
-    removed        VARCHAR[] NOT NULL,
-    created_at     TIMESTAMP,
+    effective_to DATE,
+    params JSON NOT NULL,
+    hotspots VARCHAR[] NOT NULL,
+    added VARCHAR[] NOT NULL,
+    removed VARCHAR[] NOT NULL,
+    created_at TIMESTAMP,
     PRIMARY KEY (force, selection_id)
 );
 COMMENT ON TABLE selections IS 'One row per published hot-spot list; a new row only when the list changes. effective_to is NULL for the current list.';

@@ -1,15 +1,15 @@
 -- Every area ranked by harm under a selection.
 CREATE TABLE IF NOT EXISTS hotspot_ranking (
-    force            VARCHAR NOT NULL,
-    selection_id     VARCHAR NOT NULL,
-    area_code        VARCHAR NOT NULL,
-    area_name        VARCHAR,
-    events           BIGINT NOT NULL,
-    harm             DOUBLE NOT NULL,
-    harm_share       DOUBLE NOT NULL,
+    force VARCHAR NOT NULL,
+    selection_id VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL,
+    area_name VARCHAR,
+    events BIGINT NOT NULL,
+    harm DOUBLE NOT NULL,
+    harm_share DOUBLE NOT NULL,
     cumulative_share DOUBLE NOT NULL,
-    rank             INTEGER NOT NULL,
-    selected         BOOLEAN NOT NULL,
+    rank INTEGER NOT NULL,
+    selected BOOLEAN NOT NULL,
     PRIMARY KEY (force, selection_id, area_code)
 );
 COMMENT ON TABLE hotspot_ranking IS 'All areas ranked by harm for each selection; selected = in the hot-spot list. Ties broken by events, then area code.';

@@ -1,15 +1,15 @@
 -- Daily patrol dose per area, from GPS.
 CREATE TABLE IF NOT EXISTS daily_patrol (
-    force           VARCHAR NOT NULL,
-    area_code       VARCHAR NOT NULL,
-    date            DATE NOT NULL,
-    patrol_minutes  DOUBLE NOT NULL,
+    force VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL,
+    date DATE NOT NULL,
+    patrol_minutes DOUBLE NOT NULL,
     officer_minutes DOUBLE NOT NULL,
-    visits          INTEGER NOT NULL,
-    koper_visits    INTEGER NOT NULL,
-    devices         INTEGER NOT NULL,
-    window_minutes  DOUBLE NOT NULL,
-    computed_at     TIMESTAMP,
+    visits INTEGER NOT NULL,
+    koper_visits INTEGER NOT NULL,
+    devices INTEGER NOT NULL,
+    window_minutes DOUBLE NOT NULL,
+    computed_at TIMESTAMP,
     PRIMARY KEY (force, area_code, date)
 );
 COMMENT ON TABLE daily_patrol IS 'Police presence per area (polygon + buffer) per local day; only areas with presence have rows. Recomputed per (force, date) partition.';

@@ -1,16 +1,16 @@
 -- The randomised daily patrol plan (Operation Rowan style): k of the n hot spots drawn per day.
 CREATE TABLE IF NOT EXISTS daily_plan (
-    force        VARCHAR NOT NULL,
-    date         DATE NOT NULL,
-    area_code    VARCHAR NOT NULL,
+    force VARCHAR NOT NULL,
+    date DATE NOT NULL,
+    area_code VARCHAR NOT NULL,
     selection_id VARCHAR NOT NULL,
-    planned      BOOLEAN NOT NULL,
-    draw_order   INTEGER,
-    k            INTEGER NOT NULL,
-    n            INTEGER NOT NULL,
-    plan_seed    BIGINT NOT NULL,
-    day_seed     BIGINT NOT NULL,
-    created_at   TIMESTAMP NOT NULL,
+    planned BOOLEAN NOT NULL,
+    draw_order INTEGER,
+    k INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    plan_seed BIGINT NOT NULL,
+    day_seed BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (force, date, area_code)
 );
 COMMENT ON TABLE daily_plan IS 'One row per hot spot per local day when settings.plan_k is set: planned = drawn for patrol that day. Drawn once and never redrawn for the same selection, so the published plan is the plan checked against GPS.';

@@ -1,12 +1,21 @@
 -- Every hot-spot list ever published, one row per list and hot spot: current and past selections.
 CREATE OR REPLACE VIEW selection_history AS
-SELECT s.force, s.selection_id, s.effective_from, s.effective_to,
-       s.effective_to IS NULL AS is_current,
-       r.rank, r.area_code, r.area_name, r.events, r.harm, r.harm_share,
-       list_contains(s.added, r.area_code) AS is_new,
-       s.created_at
-FROM selections s
-JOIN hotspot_ranking r USING (force, selection_id)
+SELECT
+    s.force,
+    s.selection_id,
+    s.effective_from,
+    s.effective_to,
+    s.effective_to IS NULL AS is_current,
+    r.rank,
+    r.area_code,
+    r.area_name,
+    r.events,
+    r.harm,
+    r.harm_share,
+    list_contains(s.added, r.area_code) AS is_new,
+    s.created_at
+FROM selections AS s
+INNER JOIN hotspot_ranking AS r USING (force, selection_id)
 WHERE r.selected;
 COMMENT ON VIEW selection_history IS 'Current and past hot-spot lists: one row per selection and selected area, with the dates the list was in force.';
 COMMENT ON COLUMN selection_history.force IS 'Force slug.';

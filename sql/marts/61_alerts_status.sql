@@ -1,16 +1,30 @@
 -- Alerts with one overall delivery status across Slack and email.
 CREATE OR REPLACE VIEW alerts_status AS
-SELECT alert_key, force, rule, area_code, date, team, audience, severity, created_at,
-       CASE
-           WHEN 'dead' IN (slack_status, email_status) THEN 'dead'
-           WHEN 'failed' IN (slack_status, email_status) THEN 'retrying'
-           WHEN 'pending' IN (slack_status, email_status) THEN 'pending'
-           WHEN 'sent' IN (slack_status, email_status) THEN 'delivered'
-           ELSE 'skipped'
-       END AS delivery_status,
-       greatest(slack_sent_at, email_sent_at) AS delivered_at,
-       slack_status, slack_attempts, slack_error, email_status, email_attempts, email_error,
-       details
+SELECT
+    alert_key,
+    force,
+    rule,
+    area_code,
+    date,
+    team,
+    audience,
+    severity,
+    created_at,
+    CASE
+        WHEN 'dead' IN (slack_status, email_status) THEN 'dead'
+        WHEN 'failed' IN (slack_status, email_status) THEN 'retrying'
+        WHEN 'pending' IN (slack_status, email_status) THEN 'pending'
+        WHEN 'sent' IN (slack_status, email_status) THEN 'delivered'
+        ELSE 'skipped'
+    END AS delivery_status,
+    greatest(slack_sent_at, email_sent_at) AS delivered_at,
+    slack_status,
+    slack_attempts,
+    slack_error,
+    email_status,
+    email_attempts,
+    email_error,
+    details
 FROM alerts;
 COMMENT ON VIEW alerts_status IS 'Supervisor alerts with their delivery state: one overall status across channels, then the per-channel details.';
 COMMENT ON COLUMN alerts_status.alert_key IS 'Unique key: rule|force|area_code|date.';

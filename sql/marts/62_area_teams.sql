@@ -1,8 +1,8 @@
 -- Which team answers for each area, as routed by the alert routing table.
 CREATE TABLE IF NOT EXISTS area_teams (
-    force      VARCHAR NOT NULL,
-    area_code  VARCHAR NOT NULL,
-    team       VARCHAR NOT NULL,
+    force VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL,
+    team VARCHAR NOT NULL,
     updated_at TIMESTAMP,
     PRIMARY KEY (force, area_code)
 );

@@ -4,11 +4,11 @@
 
 -- One row per loaded file (the unit of loading: a reload replaces the file's crimes under the same file_id).
 CREATE TABLE IF NOT EXISTS stg_crime_files (
-    file_id      INTEGER NOT NULL PRIMARY KEY,
-    force        VARCHAR NOT NULL,
-    source       VARCHAR NOT NULL,
-    source_file  VARCHAR NOT NULL,
-    loaded_at    TIMESTAMP NOT NULL,
+    file_id INTEGER NOT NULL PRIMARY KEY,
+    force VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
     UNIQUE (force, source, source_file)
 );
 COMMENT ON TABLE stg_crime_files IS 'One row per crime file loaded (street CSV, API month or force extract); a reload keeps the file_id and replaces its crimes.';
@@ -22,18 +22,18 @@ COMMENT ON COLUMN stg_crime_files.loaded_at IS 'When the file was last loaded (U
 -- anonymous map points, so a month mostly repeats points already placed, and only new points are placed.
 -- A point's key is a 64-bit hash of the force and what was published (crime_point_key), so a crime gets its key
 -- without a join; the loader checks every key it uses against the stored point and fails on a collision.
-CREATE OR REPLACE MACRO crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code) AS
-    hash(force, lon, lat, easting, northing, location, file_lsoa_code);
+CREATE OR REPLACE MACRO crime_point_key(FORCE, LON, LAT, EASTING, NORTHING, LOCATION, FILE_LSOA_CODE) AS
+hash(force, lon, lat, easting, northing, location, file_lsoa_code);
 CREATE TABLE IF NOT EXISTS stg_crime_points (
-    point_key      UBIGINT NOT NULL PRIMARY KEY,
-    force          VARCHAR NOT NULL,
-    lon            DOUBLE,
-    lat            DOUBLE,
-    easting        DOUBLE,
-    northing       DOUBLE,
-    location       VARCHAR,
+    point_key UBIGINT NOT NULL PRIMARY KEY,
+    force VARCHAR NOT NULL,
+    lon DOUBLE,
+    lat DOUBLE,
+    easting DOUBLE,
+    northing DOUBLE,
+    location VARCHAR,
     file_lsoa_code VARCHAR,
-    area_code      VARCHAR
+    area_code VARCHAR
 );
 COMMENT ON TABLE stg_crime_points IS 'One row per distinct (coordinates, location text, LSOA code) a force''s crimes were published at, with the area it falls in; replacing the areas places every point again.';
 COMMENT ON COLUMN stg_crime_points.point_key IS 'crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code) (migrated and test rows also hash area_code); referenced by stg_crime_records.point_key.';
@@ -48,15 +48,15 @@ COMMENT ON COLUMN stg_crime_points.area_code IS 'Area the point falls in (point 
 
 -- One row per accepted crime record.
 CREATE TABLE IF NOT EXISTS stg_crime_records (
-    file_id      INTEGER NOT NULL,
-    source_row   BIGINT NOT NULL,
-    crime_id     VARCHAR,
-    month        DATE NOT NULL,
-    occurred_at  TIMESTAMP,
-    crime_type   VARCHAR NOT NULL,
+    file_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
+    crime_id VARCHAR,
+    month DATE NOT NULL,
+    occurred_at TIMESTAMP,
+    crime_type VARCHAR NOT NULL,
     offence_code VARCHAR,
-    knife_flag   BOOLEAN,
-    point_key    UBIGINT NOT NULL
+    knife_flag BOOLEAN,
+    point_key UBIGINT NOT NULL
 );
 COMMENT ON TABLE stg_crime_records IS 'One row per accepted crime record, keyed by (file_id, source_row); read it through the view stg_crimes.';
 COMMENT ON COLUMN stg_crime_records.file_id IS 'File the row came from (stg_crime_files).';
@@ -89,9 +89,9 @@ SELECT
     f.source_file,
     r.source_row,
     f.loaded_at
-FROM stg_crime_records r
-JOIN stg_crime_files f USING (file_id)
-JOIN stg_crime_points p USING (point_key);
+FROM stg_crime_records AS r
+INNER JOIN stg_crime_files AS f USING (file_id)
+INNER JOIN stg_crime_points AS p USING (point_key);
 COMMENT ON VIEW stg_crimes IS 'One row per accepted crime record, placed in areas by location (stg_crime_records with its file and point); partitioned by (force, source, source_file); a reload replaces that file''s rows.';
 COMMENT ON COLUMN stg_crimes.force IS 'Force slug.';
 COMMENT ON COLUMN stg_crimes.source IS 'police_uk (street CSV or API) or force_records (RMS extract).';

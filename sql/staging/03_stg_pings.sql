@@ -1,15 +1,15 @@
 -- AVL / radio GPS pings, pseudonymised at ingest.
 CREATE TABLE IF NOT EXISTS stg_pings (
-    force        VARCHAR NOT NULL,
-    device_key   VARCHAR NOT NULL,
-    ts_utc       TIMESTAMP NOT NULL,
-    local_date   DATE NOT NULL,
-    easting      DOUBLE NOT NULL,
-    northing     DOUBLE NOT NULL,
-    speed_kmh    DOUBLE,
-    unit_type    VARCHAR,
-    source_file  VARCHAR NOT NULL,
-    loaded_at    TIMESTAMP
+    force VARCHAR NOT NULL,
+    device_key VARCHAR NOT NULL,
+    ts_utc TIMESTAMP NOT NULL,
+    local_date DATE NOT NULL,
+    easting DOUBLE NOT NULL,
+    northing DOUBLE NOT NULL,
+    speed_kmh DOUBLE,
+    unit_type VARCHAR,
+    source_file VARCHAR NOT NULL,
+    loaded_at TIMESTAMP
 );
 COMMENT ON TABLE stg_pings IS 'Accepted GPS pings; one row per device and time (duplicates removed). Partitioned by (force, source_file): reloading a file replaces its rows.';
 COMMENT ON COLUMN stg_pings.force IS 'Force slug.';

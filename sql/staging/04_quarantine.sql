@@ -1,11 +1,11 @@
 -- Rows that failed validation, never silently dropped.
 CREATE TABLE IF NOT EXISTS quarantine (
-    force          VARCHAR NOT NULL,
-    source         VARCHAR NOT NULL,
-    source_file    VARCHAR NOT NULL,
-    source_row     BIGINT NOT NULL,
-    reason         VARCHAR NOT NULL,
-    raw_row        JSON,
+    force VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    reason VARCHAR NOT NULL,
+    raw_row JSON,
     quarantined_at TIMESTAMP
 );
 COMMENT ON TABLE quarantine IS 'Input rows rejected by validation, with the raw row and the reason. For every file: rows read = rows loaded + rows quarantined.';

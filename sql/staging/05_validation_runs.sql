@@ -1,15 +1,15 @@
 -- One row per validated file: the Great Expectations outcome and the row accounting.
 CREATE TABLE IF NOT EXISTS validation_runs (
-    force            VARCHAR NOT NULL,
-    source           VARCHAR NOT NULL,
-    source_file      VARCHAR NOT NULL,
-    suite            VARCHAR NOT NULL,
-    success          BOOLEAN NOT NULL,
-    rows_read        BIGINT NOT NULL,
-    rows_loaded      BIGINT NOT NULL,
+    force VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    suite VARCHAR NOT NULL,
+    success BOOLEAN NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
     rows_quarantined BIGINT NOT NULL,
-    results          JSON,
-    validated_at     TIMESTAMP
+    results JSON,
+    validated_at TIMESTAMP
 );
 COMMENT ON TABLE validation_runs IS 'Great Expectations results per input file; rows_read = rows_loaded + rows_quarantined. Latest row per file wins.';
 COMMENT ON COLUMN validation_runs.force IS 'Force slug.';

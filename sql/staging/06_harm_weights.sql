@@ -1,9 +1,9 @@
 CREATE TABLE IF NOT EXISTS harm_weights (
     key_type VARCHAR NOT NULL,
-    key      VARCHAR NOT NULL,
-    weight   DOUBLE NOT NULL,
+    key VARCHAR NOT NULL,
+    weight DOUBLE NOT NULL,
     proactive BOOLEAN NOT NULL,
-    source   VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
     PRIMARY KEY (key_type, key)
 );
 COMMENT ON TABLE harm_weights IS 'Harm weights in use (CCHI days of imprisonment), loaded from include/hotspots/data/*.csv; versioned with the code.';

@@ -3,7 +3,19 @@
 -- crime_point_collisions.sql before the rows are written. The key also hashes area_code, because these rows
 -- keep the area they come with instead of being placed.
 CREATE OR REPLACE TEMP VIEW crime_rows_keyed AS
-SELECT *, hash(crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code), area_code) AS point_key
+SELECT
+    *,
+    hash(crime_point_key(force, lon, lat, easting, northing, location, file_lsoa_code), area_code) AS point_key
 FROM crime_rows_in;
 CREATE OR REPLACE TEMP TABLE file_crime_points AS
-SELECT DISTINCT point_key, force, lon, lat, easting, northing, location, file_lsoa_code, area_code FROM crime_rows_keyed;
+SELECT DISTINCT
+    point_key,
+    force,
+    lon,
+    lat,
+    easting,
+    northing,
+    location,
+    file_lsoa_code,
+    area_code
+FROM crime_rows_keyed;

@@ -15,9 +15,11 @@ WITH parsed AS (
             time_typed,
             try_strptime(time_text, '%Y-%m-%dT%H:%M:%SZ'),  -- the usual export format, parsed fast
             CASE
-                WHEN regexp_full_match(trim(time_text), '-?[0-9]+(\.[0-9]+)?') THEN  -- epoch seconds
-                    CASE WHEN abs(CAST(trim(time_text) AS DOUBLE)) < 1e11
-                    THEN make_timestamp(CAST(round(CAST(trim(time_text) AS DOUBLE) * 1e6) AS BIGINT)) END
+                WHEN regexp_full_match(trim(time_text), '-?[0-9]+(\.[0-9]+)?')
+                    THEN  -- epoch seconds
+                        CASE WHEN abs(cast(trim(time_text) AS DOUBLE)) < 1e11
+                                THEN make_timestamp(cast(round(cast(trim(time_text) AS DOUBLE) * 1e6) AS BIGINT))
+                        END
                 ELSE try_cast(trim(time_text) AS TIMESTAMPTZ) AT TIME ZONE 'UTC'  -- ISO 8601, any offset
             END
         ) AS ts,
@@ -27,17 +29,18 @@ WITH parsed AS (
         lower(trim(unit_text)) AS unit_text
     FROM avl_input
 )
+
 SELECT
     file_row,
     raw,
     device,
     coalesce(epoch_us(ts), 0) AS ts_us,
     ts IS NOT NULL AS ts_ok,
-    coalesce(x_in, 'NaN'::DOUBLE) AS x_in,
-    coalesce(y_in, 'NaN'::DOUBLE) AS y_in,
+    coalesce(x_in, cast('NaN' AS DOUBLE)) AS x_in,
+    coalesce(y_in, cast('NaN' AS DOUBLE)) AS y_in,
     CASE WHEN speed_text NOT IN ('', 'nan', 'none') THEN try_cast(speed_text AS DOUBLE) END AS speed_kmh,
     speed_text IS NULL OR speed_text IN ('', 'nan', 'none')
-        OR coalesce(try_cast(speed_text AS DOUBLE) BETWEEN 0 AND $max_speed, false) AS speed_ok,
+    OR coalesce(try_cast(speed_text AS DOUBLE) BETWEEN 0 AND $max_speed, FALSE) AS speed_ok,
     CASE WHEN unit_text NOT IN ('', 'nan', 'none') THEN unit_text END AS unit_type,
     unit_text IS NULL OR unit_text IN ('', 'nan', 'none') OR list_contains($unit_types, unit_text) AS unit_ok
 FROM parsed

@@ -3,5 +3,10 @@
 -- force does not have yet (place_points.sql) and adds them to stg_crime_points.
 SELECT DISTINCT
     crime_point_key($force, lon, lat, easting, northing, location, file_lsoa_code) AS point_key,
-    lon, lat, easting, northing, location, file_lsoa_code
+    lon,
+    lat,
+    easting,
+    northing,
+    location,
+    file_lsoa_code
 FROM crimes_to_load

@@ -5,76 +5,95 @@
 -- $budget_mode ('top' | 'area_share' | 'harm_share'), $hotspot_count, $area_share, $harm_share.
 -- Ties: harm desc, events desc, area_code asc. Selectable: events >= min_events, harm > 0, consistent.
 WITH params AS (
-    SELECT CAST($end_month AS DATE) AS end_month,
-           greatest($lookback_months, CASE WHEN $consistency_k > 0 THEN 12 * $consistency_n ELSE 0 END) AS span_months
+    SELECT
+        cast($end_month AS DATE) AS end_month,
+        greatest($lookback_months, CASE WHEN $consistency_k > 0 THEN 12 * $consistency_n ELSE 0 END) AS span_months
 ),
+
 weighted AS (
     -- One row per counted crime: its weight under the mode (offence-code weight first, else category).
-    SELECT c.area_code,
-           datediff('month', c.month, p.end_month) AS months_back,
-           CASE $weights
-               WHEN 'count' THEN 1.0
-               WHEN 'sqrt' THEN sqrt(coalesce(o.weight, t.weight, 0))
-               ELSE coalesce(o.weight, t.weight, 0)
-           END AS harm
-    FROM stg_crimes c
-    CROSS JOIN params p
-    LEFT JOIN harm_weights o ON o.key_type = 'offence_code' AND o.key = c.offence_code
-    LEFT JOIN harm_weights t ON t.key_type = 'crime_type' AND t.key = c.crime_type
+    SELECT
+        c.area_code,
+        datediff('month', c.month, p.end_month) AS months_back,
+        CASE $weights
+            WHEN 'count' THEN 1.0
+            WHEN 'sqrt' THEN sqrt(coalesce(o.weight, t.weight, 0))
+            ELSE coalesce(o.weight, t.weight, 0)
+        END AS harm
+    FROM stg_crimes AS c
+    CROSS JOIN params AS p
+    LEFT JOIN harm_weights AS o ON o.key_type = 'offence_code' AND c.offence_code = o.key
+    LEFT JOIN harm_weights AS t ON t.key_type = 'crime_type' AND c.crime_type = t.key
     WHERE c.force = $force
-      AND c.area_code IS NOT NULL
-      AND list_contains($crime_types, c.crime_type)
-      AND c.month <= p.end_month
-      AND c.month > p.end_month - to_months(p.span_months)
-      AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, false))
+        AND c.area_code IS NOT NULL
+        AND list_contains($crime_types, c.crime_type)
+        AND c.month <= p.end_month
+        AND c.month > p.end_month - to_months(p.span_months)
+        AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE))
 ),
+
 per_area AS (
-    SELECT area_code,
-           count(*) FILTER (WHERE months_back < $lookback_months) AS events,
-           coalesce(sum(harm) FILTER (WHERE months_back < $lookback_months), 0) AS harm,
-           count(DISTINCT months_back // 12) FILTER (WHERE harm > 0 AND months_back < 12 * $consistency_n) AS years_with_harm
+    SELECT
+        area_code,
+        count(*) FILTER (WHERE months_back < $lookback_months) AS events,
+        coalesce(sum(harm) FILTER (WHERE months_back < $lookback_months), 0) AS harm,
+        count(DISTINCT months_back // 12) FILTER (WHERE harm > 0 AND months_back < 12 * $consistency_n)
+            AS years_with_harm
     FROM weighted
     GROUP BY area_code
 ),
+
 ranked AS (
-    SELECT a.area_code, a.area_name,
-           coalesce(p.events, 0) AS events,
-           coalesce(p.harm, 0.0) AS harm,
-           coalesce(p.years_with_harm, 0) AS years_with_harm,
-           row_number() OVER (ORDER BY coalesce(p.harm, 0.0) DESC, coalesce(p.events, 0) DESC, a.area_code ASC) AS rank
-    FROM stg_areas a
-    LEFT JOIN per_area p USING (area_code)
+    SELECT
+        a.area_code,
+        a.area_name,
+        coalesce(p.events, 0) AS events,
+        coalesce(p.harm, 0.0) AS harm,
+        coalesce(p.years_with_harm, 0) AS years_with_harm,
+        row_number() OVER (ORDER BY coalesce(p.harm, 0.0) DESC, coalesce(p.events, 0) DESC, a.area_code ASC) AS rank
+    FROM stg_areas AS a
+    LEFT JOIN per_area AS p USING (area_code)
     WHERE a.force = $force
 ),
+
 eligible AS (
-    SELECT *,
-           events >= $min_events AND harm > 0 AND years_with_harm >= $consistency_k AS selectable,
-           sum(harm) OVER () AS total_harm,
-           count(*) OVER () AS n_areas,
-           sum(harm) OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative_harm
+    SELECT
+        *,
+        events >= $min_events AND harm > 0 AND years_with_harm >= $consistency_k AS selectable,
+        sum(harm) OVER () AS total_harm,
+        count(*) OVER () AS n_areas,
+        sum(harm) OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative_harm
     FROM ranked
 ),
+
 budget AS (
-    SELECT *,
-           CASE WHEN selectable
-                THEN count(*) FILTER (WHERE selectable) OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-           END AS selectable_rank,
-           coalesce(sum(CASE WHEN selectable THEN harm ELSE 0 END)
-                    OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS selectable_harm_before
+    SELECT
+        *,
+        CASE WHEN selectable
+                THEN count(*) FILTER (WHERE selectable)
+                        OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        END AS selectable_rank,
+        coalesce(sum(CASE WHEN selectable THEN harm ELSE 0 END)
+            OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS selectable_harm_before
     FROM eligible
 )
-SELECT area_code, area_name, events, harm,
-       CASE WHEN total_harm > 0 THEN harm / total_harm ELSE 0 END AS harm_share,
-       CASE WHEN total_harm > 0 THEN cumulative_harm / total_harm ELSE 0 END AS cumulative_share,
-       CAST(rank AS INTEGER) AS rank,
-       coalesce(selectable AND CASE $budget_mode
-           WHEN 'top' THEN selectable_rank <= $hotspot_count
-           -- floor: 28 of 352 LSOAs is "under 8%"; the epsilon absorbs binary rounding (0.29 * 100).
-           WHEN 'area_share' THEN selectable_rank <= greatest(1, floor($area_share * n_areas + 1e-9))
-           -- the fewest areas whose harm reaches the share: take an area while the harm before it falls short.
-           WHEN 'harm_share' THEN selectable_harm_before < $harm_share * total_harm * (1 - 1e-12)
-       END, false) AS selected,
-       selectable,
-       years_with_harm
+
+SELECT
+    area_code,
+    area_name,
+    events,
+    harm,
+    CASE WHEN total_harm > 0 THEN harm / total_harm ELSE 0 END AS harm_share,
+    CASE WHEN total_harm > 0 THEN cumulative_harm / total_harm ELSE 0 END AS cumulative_share,
+    cast(rank AS INTEGER) AS rank,
+    coalesce(selectable AND CASE $budget_mode
+        WHEN 'top' THEN selectable_rank <= $hotspot_count
+        -- floor: 28 of 352 LSOAs is "under 8%"; the epsilon absorbs binary rounding (0.29 * 100).
+        WHEN 'area_share' THEN selectable_rank <= greatest(1, floor($area_share * n_areas + 1e-9))
+        -- the fewest areas whose harm reaches the share: take an area while the harm before it falls short.
+        WHEN 'harm_share' THEN selectable_harm_before < $harm_share * total_harm * (1 - 1e-12)
+    END, FALSE) AS selected,
+    selectable,
+    years_with_harm
 FROM budget
 ORDER BY rank

@@ -7,17 +7,33 @@
 -- Each distinct coordinate pair is placed once and the area joined back to every row: data.police.uk snaps
 -- crimes to about 750,000 anonymous map points, so most rows repeat a point already placed.
 WITH areas AS (
-    SELECT area_code, geom FROM stg_areas WHERE force = getvariable('hotspots_place_force')
+    SELECT
+        area_code,
+        geom
+    FROM stg_areas
+    WHERE force = getvariable('hotspots_place_force')
 ),
+
 coords AS (
-    SELECT DISTINCT easting, northing FROM points_to_place WHERE easting IS NOT NULL AND northing IS NOT NULL
+    SELECT DISTINCT
+        easting,
+        northing
+    FROM points_to_place
+    WHERE easting IS NOT NULL AND northing IS NOT NULL
 ),
+
 located AS (
-    SELECT coords.easting, coords.northing, min(areas.area_code) AS area_code
+    SELECT
+        coords.easting,
+        coords.northing,
+        min(areas.area_code) AS area_code
     FROM coords
-    JOIN areas ON ST_Intersects(areas.geom, ST_Point(coords.easting, coords.northing))
+    INNER JOIN areas ON st_intersects(areas.geom, st_point(coords.easting, coords.northing))
     GROUP BY coords.easting, coords.northing
 )
-SELECT points_to_place.*, located.area_code
+
+SELECT
+    points_to_place.*,
+    located.area_code
 FROM points_to_place
 LEFT JOIN located ON points_to_place.easting = located.easting AND points_to_place.northing = located.northing

@@ -8,10 +8,10 @@ SELECT
     f.source_row,
     r.reason,
     json_object(
-        'Crime ID', f."Crime ID", 'Month', f."Month", 'Reported by', f."Reported by", 'Falls within', f."Falls within",
-        'Longitude', f."Longitude", 'Latitude', f."Latitude", 'Location', f."Location", 'LSOA code', f."LSOA code",
+        'Crime ID', f."Crime ID", 'Month', f.month, 'Reported by', f."Reported by", 'Falls within', f."Falls within",
+        'Longitude', f.longitude, 'Latitude', f.latitude, 'Location', f.location, 'LSOA code', f."LSOA code",
         'LSOA name', f."LSOA name", 'Crime type', f."Crime type", 'Last outcome category', f."Last outcome category",
-        'Context', f."Context"
+        'Context', f.context
     ) AS raw_row
-FROM police_uk_file f
-JOIN police_uk_reasons r USING (source_row)
+FROM police_uk_file AS f
+INNER JOIN police_uk_reasons AS r USING (source_row)

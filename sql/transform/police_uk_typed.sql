@@ -4,7 +4,7 @@
 SELECT
     source_row,
     crime_id,
-    strptime("Month" || '-01', '%Y-%m-%d')::DATE AS month,
+    strptime(month || '-01', '%Y-%m-%d')::DATE AS month,
     NULL::TIMESTAMP AS occurred_at,
     "Crime type" AS crime_type,
     NULL::VARCHAR AS offence_code,
@@ -13,7 +13,7 @@ SELECT
     lat,
     easting,
     northing,
-    "Location" AS location,
+    location,
     "LSOA code" AS file_lsoa_code
 FROM police_uk_file
 WHERE keep

@@ -112,7 +112,10 @@ class AirflowCluster:
         """One REST call; idempotent ones are retried for 2 minutes when a busy api-server does not answer."""
         if method in IDEMPOTENT:
             response = Retrying(
-                retry=retry_if_exception_type(httpx.TransportError), stop=stop_after_delay(120), wait=wait_fixed(2), reraise=True
+                retry=retry_if_exception_type(httpx.TransportError),
+                stop=stop_after_delay(120),
+                wait=wait_fixed(2),
+                reraise=True,
             )(self.client.request, method, path, **kwargs)
         else:
             response = self.client.request(method, path, **kwargs)
@@ -131,7 +134,9 @@ class AirflowCluster:
             self.check_alive()
             time.sleep(1)
         errors = self.api("GET", "/importErrors").get("import_errors", [])
-        raise ClusterError(f"DAGs not parsed within {timeout:.0f} s: {missing}; import errors: {errors}\n{self.tails()}")
+        raise ClusterError(
+            f"DAGs not parsed within {timeout:.0f} s: {missing}; import errors: {errors}\n{self.tails()}"
+        )
 
     def _exists(self, path: str) -> bool:
         try:
@@ -244,7 +249,9 @@ def _stop(processes: dict[str, subprocess.Popen], home: Path, grace: float = 20)
             os.kill(pid, signal.SIGKILL)
 
 
-def cluster_env(home: Path, dags_folder: Path, sql_conn: str, broker: str, result_backend: str, api_port: int) -> dict[str, str]:
+def cluster_env(
+    home: Path, dags_folder: Path, sql_conn: str, broker: str, result_backend: str, api_port: int
+) -> dict[str, str]:
     """The environment every component shares: the settings docker-compose.yaml gives its containers."""
     from cryptography.fernet import Fernet
 
@@ -318,7 +325,9 @@ def airflow_cluster(
         setup_log = logs_dir / "setup.log"
         _airflow(["db", "migrate"], cluster_vars, setup_log, timeout=start_timeout)
         for pool, slots in (pools or {}).items():
-            _airflow(["pools", "set", pool, str(slots), "created by the integration harness"], cluster_vars, setup_log, 60)
+            _airflow(
+                ["pools", "set", pool, str(slots), "created by the integration harness"], cluster_vars, setup_log, 60
+            )
         commands = {
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1"],
             "scheduler": ["scheduler"],

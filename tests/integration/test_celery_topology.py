@@ -12,7 +12,6 @@ from hotspots.demo import avl_folder_days
 from hotspots.generate import generate_sample
 from hotspots.settings import PROJECT_ROOT, Settings
 from hotspots.warehouse import connect
-from slack_api_server import slack_api  # noqa: F401  (fixture)
 
 from .airflow_cluster import airflow_cluster, leftovers, services_missing
 
@@ -60,11 +59,17 @@ def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(services, samp
     # The test drives every run through the REST API: no cron or asset-triggered runs next to them.
     env = {**alpha.settings_env, "HOTSPOTS_FORCES": ",".join(FORCES), "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
     env["AIRFLOW_CONN_SLACK_API_DEFAULT"] = json.dumps(
-        {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url, "channel": "#hotspots"}}
+        {
+            "conn_type": "slack",
+            "password": slack_api.token,
+            "extra": {"base_url": slack_api.base_url, "channel": "#hotspots"},
+        }
     )
     days = [d.isoformat() for d in avl_folder_days(alpha.landing_dir, "alpha")]
     dates = [d.isoformat() for d in alpha.avl_dates]
-    assert all(samples[f].crime_months == alpha.crime_months and samples[f].avl_dates == alpha.avl_dates for f in FORCES)
+    assert all(
+        samples[f].crime_months == alpha.crime_months and samples[f].avl_dates == alpha.avl_dates for f in FORCES
+    )
     # Pipeline order (as hotspots.demo.demo_plan); each wave's runs go together, the pool serialising the writers.
     waves = [
         ("ingest_areas", [({}, _midnight(f"{alpha.crime_months[0]}-01"))]),
@@ -106,9 +111,13 @@ def _assert_forces_mapped_on_the_celery_worker(instances: list[dict]) -> None:
     assert instances and all(ti["state"] == "success" for ti in instances), [
         (ti["dag_id"], ti["task_id"], ti["state"]) for ti in instances if ti["state"] != "success"
     ]
-    for dag_id, task_id in (("ingest_areas", "load_areas"), ("ingest_crime", "load_crime_month"),
-                            ("select_hotspots", "rank_and_select"), ("ingest_avl", "load_pings_and_patrol"),
-                            ("patrol_compliance", "evaluate_compliance")):
+    for dag_id, task_id in (
+        ("ingest_areas", "load_areas"),
+        ("ingest_crime", "load_crime_month"),
+        ("select_hotspots", "rank_and_select"),
+        ("ingest_avl", "load_pings_and_patrol"),
+        ("patrol_compliance", "evaluate_compliance"),
+    ):
         mapped = [ti for ti in instances if (ti["dag_id"], ti["task_id"]) == (dag_id, task_id)]
         assert mapped, f"{dag_id}.{task_id} never ran"
         by_run: dict[str, set] = {}
@@ -141,11 +150,17 @@ def _assert_published_after_delivery(instances: list[dict]) -> None:
 
 def _assert_force_matches_truth(con, settings: Settings, sample) -> None:
     force = sample.force
-    chosen = [a for (a,) in con.execute("SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]).fetchall()]
+    chosen = [
+        a
+        for (a,) in con.execute(
+            "SELECT area_code FROM current_hotspots WHERE force = ? ORDER BY rank", [force]
+        ).fetchall()
+    ]
     assert chosen == sample.truth("hotspots").sort_values("rank")["area_code"].tolist(), force
 
     rows = con.execute(
-        "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol WHERE force = ?",
+        "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM "
+        "daily_patrol WHERE force = ?",
         [force],
     ).fetchall()
     got = {(a, d.isoformat()): (p, w, v, k, n) for a, d, p, w, v, k, n in rows}
@@ -153,16 +168,34 @@ def _assert_force_matches_truth(con, settings: Settings, sample) -> None:
     assert set(got) == {(r.area_code, str(r.date)) for r in truth.itertuples()}, force
     for r in truth.itertuples():
         p, w, v, k, n = got[(r.area_code, str(r.date))]
-        assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (force, r.area_code, r.date, p, r.patrol_minutes)
-        assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (force, r.area_code, r.date, w, r.window_minutes)
+        assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (
+            force,
+            r.area_code,
+            r.date,
+            p,
+            r.patrol_minutes,
+        )
+        assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (
+            force,
+            r.area_code,
+            r.date,
+            w,
+            r.window_minutes,
+        )
         assert (v, k, n) == (r.visits, r.koper_visits, r.devices), (force, r.area_code, r.date)
 
-    statuses = {(a, d.isoformat()): s for a, d, s in con.execute(
-        "SELECT area_code, date, status FROM daily_compliance WHERE force = ?", [force]).fetchall()}
+    statuses = {
+        (a, d.isoformat()): s
+        for a, d, s in con.execute(
+            "SELECT area_code, date, status FROM daily_compliance WHERE force = ?", [force]
+        ).fetchall()
+    }
     assert statuses == {(r.area_code, str(r.date)): r.status for r in sample.truth("compliance").itertuples()}, force
 
-    alerts = {(rule, a, d.isoformat()) for rule, a, d in con.execute(
-        "SELECT rule, area_code, date FROM alerts WHERE force = ?", [force]).fetchall()}
+    alerts = {
+        (rule, a, d.isoformat())
+        for rule, a, d in con.execute("SELECT rule, area_code, date FROM alerts WHERE force = ?", [force]).fetchall()
+    }
     expected = {(r.rule, r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples()}
     assert alerts == expected, force
     files = sorted((settings.outbox_dir / force).rglob("*.json"))

@@ -35,8 +35,16 @@ class Digest:
 
 def sort_alerts(alerts: list[dict]) -> list[dict]:
     """Most severe first, then by hot-spot rank and area code."""
-    return sorted(alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["date"],
-                                         a["details"].get("rank") or 10**9, a["area_code"], a["rule"]))
+    return sorted(
+        alerts,
+        key=lambda a: (
+            SEVERITY_ORDER.get(a["severity"], 9),
+            a["date"],
+            a["details"].get("rank") or 10**9,
+            a["area_code"],
+            a["rule"],
+        ),
+    )
 
 
 def area_label(details: dict) -> str:
@@ -67,8 +75,10 @@ def figures(alert: dict) -> str:
     d = alert["details"]
     if alert["rule"] == "planned":
         return f"target {d.get('target_minutes'):g} min"
-    parts = [f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target",
-             f"{d.get('koper_visits', 0)} Koper visits"]
+    parts = [
+        f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target",
+        f"{d.get('koper_visits', 0)} Koper visits",
+    ]
     if d.get("last_patrol_date"):
         parts.append(f"{d.get('days_since_last_patrol')} days since last patrol ({d['last_patrol_date']})")
     else:
@@ -82,8 +92,13 @@ def summary(digest: Digest) -> str:
     counts: dict[str, int] = {}
     for alert in digest.alerts:
         counts[alert["rule"]] = counts.get(alert["rule"], 0) + 1
-    names = {"under_target": "under target", "no_patrol": "no patrol (escalation)", "recovered": "recovered",
-             "no_visit_yet": "no visit yet today", "planned": "planned today"}
+    names = {
+        "under_target": "under target",
+        "no_patrol": "no patrol (escalation)",
+        "recovered": "recovered",
+        "no_visit_yet": "no visit yet today",
+        "planned": "planned today",
+    }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 
 
@@ -103,12 +118,15 @@ def slack_message(digest: Digest) -> tuple[str, list[dict]]:
     ]
     for alert in digest.alerts:
         d = alert["details"]
-        text = (f"{SEVERITY_ICON.get(alert['severity'], '')} *{_mrkdwn(area_label(d))}* — {_mrkdwn(title(alert))}\n"
-                f"{_mrkdwn(figures(alert))}")
+        text = (
+            f"{SEVERITY_ICON.get(alert['severity'], '')} *{_mrkdwn(area_label(d))}* — {_mrkdwn(title(alert))}\n"
+            f"{_mrkdwn(figures(alert))}"
+        )
         if d.get("report_url"):
             text += f"\n<{d['report_url']}|Map and report>"
-        blocks.append({"type": "section", "block_id": alert["alert_key"][:255],
-                       "text": {"type": "mrkdwn", "text": text}})
+        blocks.append(
+            {"type": "section", "block_id": alert["alert_key"][:255], "text": {"type": "mrkdwn", "text": text}}
+        )
     return f"{heading(digest)}: {summary(digest)}", blocks
 
 
@@ -127,11 +145,15 @@ def html_text(digest: Digest) -> str:
     for alert in digest.alerts:
         d = alert["details"]
         link = f' <a href="{html.escape(d["report_url"])}">Map and report</a>' if d.get("report_url") else ""
-        rows.append(f"<tr><td>{html.escape(alert['severity'])}</td><td><b>{html.escape(area_label(d))}</b></td>"
-                    f"<td>{html.escape(title(alert))}</td><td>{html.escape(figures(alert))}{link}</td></tr>")
-    return (f"<html><body><h2>{html.escape(heading(digest))}</h2><p>{html.escape(summary(digest))}</p>"
-            "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Severity</th><th>Hot spot</th>"
-            f"<th>Alert</th><th>Figures</th></tr>{''.join(rows)}</table></body></html>")
+        rows.append(
+            f"<tr><td>{html.escape(alert['severity'])}</td><td><b>{html.escape(area_label(d))}</b></td>"
+            f"<td>{html.escape(title(alert))}</td><td>{html.escape(figures(alert))}{link}</td></tr>"
+        )
+    return (
+        f"<html><body><h2>{html.escape(heading(digest))}</h2><p>{html.escape(summary(digest))}</p>"
+        '<table border="1" cellpadding="4" cellspacing="0"><tr><th>Severity</th><th>Hot spot</th>'
+        f"<th>Alert</th><th>Figures</th></tr>{''.join(rows)}</table></body></html>"
+    )
 
 
 def email_message(digest: Digest, *, from_addr: str) -> EmailMessage:

@@ -24,6 +24,7 @@ from hotspots.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 class AlertDeliveryError(RuntimeError):
     """Some alerts could not be delivered after settings.alert_max_attempts attempts (status 'dead')."""
 
@@ -70,8 +71,9 @@ def _write_missing_files(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
         fields = ("alert_key", "force", "rule", "area_code", "date", "team", "audience", "severity", "details")
         alert = {k: row[k] for k in fields} | {"created_at": row["created_at"].isoformat() + "Z"}
         path = write_outbox_file(settings, alert)
-        con.execute("UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?",
-                    [str(path), row["alert_key"]])
+        con.execute(
+            "UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?", [str(path), row["alert_key"]]
+        )
     return len(rows)
 
 
@@ -81,8 +83,9 @@ def _update(con: duckdb.DuckDBPyConnection, channel: str, keys: list[str], **val
     con.execute(f"UPDATE alerts SET {sets} WHERE list_contains(?, alert_key)", [*values.values(), keys])
 
 
-def _destination(routing: Routing, row: dict, channel: str, settings: Settings,
-                 slack: SlackTarget | None) -> str | None:
+def _destination(
+    routing: Routing, row: dict, channel: str, settings: Settings, slack: SlackTarget | None
+) -> str | None:
     team = routing.team(row["team"])
     if channel == "slack":
         if slack is not None and slack.default_channel and team == default_team(settings):
@@ -91,8 +94,15 @@ def _destination(routing: Routing, row: dict, channel: str, settings: Settings,
     return ",".join(team.email_for(row["audience"])) or None
 
 
-def group_digests(rows: list[dict], channel: str, routing: Routing, settings: Settings, slack: SlackTarget | None,
-                  *, configured: bool = True) -> tuple[list[Digest], list[tuple[dict, str]]]:
+def group_digests(
+    rows: list[dict],
+    channel: str,
+    routing: Routing,
+    settings: Settings,
+    slack: SlackTarget | None,
+    *,
+    configured: bool = True,
+) -> tuple[list[Digest], list[tuple[dict, str]]]:
     """Digests (one per team and destination, split at MAX_SECTIONS) and the rows with nowhere to go."""
     groups: dict[tuple[str, str], list[dict]] = {}
     skipped: list[tuple[dict, str]] = []
@@ -107,7 +117,7 @@ def group_digests(rows: list[dict], channel: str, routing: Routing, settings: Se
     for (team, destination), members in sorted(groups.items()):
         ordered = sort_alerts(members)
         for start in range(0, len(ordered), MAX_SECTIONS):
-            digests.append(Digest(channel, team, destination, tuple(ordered[start:start + MAX_SECTIONS])))
+            digests.append(Digest(channel, team, destination, tuple(ordered[start : start + MAX_SECTIONS])))
     return digests, skipped
 
 
@@ -130,8 +140,9 @@ def _recover_slack(con: duckdb.DuckDBPyConnection, client, rows: list[dict]) -> 
                 keys = [m["alert_key"] for m in members]
                 _update(con, "slack", keys, status="sent", error=None, sent_at=_utcnow(), ts=message.get("ts"))
                 delivered.update(keys)
-                log.info("Digest %s was already in %s (crash after send): marked sent, not posted again",
-                         digest_id, channel)
+                log.info(
+                    "Digest %s was already in %s (crash after send): marked sent, not posted again", digest_id, channel
+                )
                 break
     return [row for row in rows if row["alert_key"] not in delivered]
 
@@ -148,17 +159,21 @@ def _send(channel: str, digest: Digest, *, client, smtp: SmtpTarget | None) -> s
     """Send one digest; returns the Slack ts (None for email). Raises on failure."""
     if channel == "slack":
         text, blocks = slack_message(digest)
-        metadata = {"event_type": DIGEST_EVENT,
-                    "event_payload": {"digest_id": digest.digest_id, "alerts": len(digest.alerts)}}
-        response = client.chat_postMessage(channel=digest.destination, text=text, blocks=blocks,
-                                           metadata=metadata, unfurl_links=False)
+        metadata = {
+            "event_type": DIGEST_EVENT,
+            "event_payload": {"digest_id": digest.digest_id, "alerts": len(digest.alerts)},
+        }
+        response = client.chat_postMessage(
+            channel=digest.destination, text=text, blocks=blocks, metadata=metadata, unfurl_links=False
+        )
         return response.get("ts")
     smtp.send(email_message(digest, from_addr=smtp.from_addr))
     return None
 
 
-def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack: SlackTarget | None,
-                    smtp: SmtpTarget | None) -> dict:
+def deliver_pending(
+    con: duckdb.DuckDBPyConnection, *, settings: Settings, slack: SlackTarget | None, smtp: SmtpTarget | None
+) -> dict:
     """Deliver every alert not yet delivered, one digest per team and destination per channel.
 
     Returns {'slack': {...}, 'email': {...}, 'files': n} with per-alert counts sent, failed, skipped, dead and
@@ -177,16 +192,18 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
         client = slack.client() if channel == "slack" and slack is not None else None
         if client is not None:
             rows = _recover_slack(con, client, rows)
-        digests, skipped = group_digests(rows, channel, routing, settings, slack if channel == "slack" else None,
-                                         configured=target is not None)
+        digests, skipped = group_digests(
+            rows, channel, routing, settings, slack if channel == "slack" else None, configured=target is not None
+        )
         for row, reason in skipped:
             _update(con, channel, [row["alert_key"]], status="skipped", error=reason)
             log.debug("%s skipped for %s (%s)", channel, row["alert_key"], reason)
             counts["skipped"] += 1
         if skipped:
             reasons = sorted({reason for _, reason in skipped})
-            log.warning("%s: %d alerts not sent (%s); they are in the outbox files",
-                        channel, len(skipped), "; ".join(reasons))
+            log.warning(
+                "%s: %d alerts not sent (%s); they are in the outbox files", channel, len(skipped), "; ".join(reasons)
+            )
         last_post: dict[str, float] = {}
         for digest in digests:
             chunk, destination = list(digest.alerts), digest.destination
@@ -224,7 +241,8 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, *, settings: Settings, slack
         raise AlertDeliveryError(
             f"{sum(map(len, dead.values()))} alert deliveries gave up after {settings.alert_max_attempts} attempts "
             f"(status 'dead' in the alerts table; the alerts are in {settings.outbox_dir}): "
-            + "; ".join(f"{channel} failed with {error} for {', '.join(keys)}"
-                        for (channel, error), keys in dead.items())
+            + "; ".join(
+                f"{channel} failed with {error} for {', '.join(keys)}" for (channel, error), keys in dead.items()
+            )
         )
     return summary

@@ -173,8 +173,12 @@ def area_teams_of(con, *, force: str, codes: list[str], settings: Settings, reco
     Areas the table lacks (not synced yet, or not among the force's stg_areas) are routed from the routing table,
     parsed only then, and recorded in the table when record=True (False on a read-only connection).
     """
-    found = dict(con.execute("SELECT area_code, team FROM area_teams WHERE force = ? AND list_contains(?, area_code)",
-                             [force, list(codes)]).fetchall())
+    found = dict(
+        con.execute(
+            "SELECT area_code, team FROM area_teams WHERE force = ? AND list_contains(?, area_code)",
+            [force, list(codes)],
+        ).fetchall()
+    )
     missing = sorted(set(codes) - found.keys())
     if missing:
         routing = load_routing(settings)

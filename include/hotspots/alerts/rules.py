@@ -99,8 +99,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list) -> list
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def evaluate_rules(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings,
-                   record_teams: bool = False) -> list[Alert]:
+def evaluate_rules(
+    con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings, record_teams: bool = False
+) -> list[Alert]:
     """The alerts the day's compliance rows call for (see docs/alerts.md for each rule).
 
     Writes nothing unless record_teams: then areas missing from area_teams are recorded there.
@@ -108,8 +109,9 @@ def evaluate_rules(con: duckdb.DuckDBPyConnection, *, force: str, date: date, se
     enabled = set(settings.alert_rules)
     alerts: list[Alert] = []
     candidates = _rows(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date})
-    teams = area_teams_of(con, force=force, codes=[row["area_code"] for row in candidates], settings=settings,
-                          record=record_teams)
+    teams = area_teams_of(
+        con, force=force, codes=[row["area_code"] for row in candidates], settings=settings, record=record_teams
+    )
     for row in candidates:
         rules = []
         if "under_target" in enabled and row["planned"] and row["status"] in UNDER:
@@ -131,8 +133,9 @@ def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: 
     if not alerts:
         return []
     keys = [a.key for a in alerts]
-    existing = {k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)",
-                                          [keys]).fetchall()}
+    existing = {
+        k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)", [keys]).fetchall()
+    }
     fresh = [a for a in alerts if a.key not in existing]
     if not fresh:
         return []
@@ -140,15 +143,38 @@ def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: 
     con.executemany(
         """INSERT INTO alerts (alert_key, force, rule, area_code, date, team, audience, severity, details, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_key) DO NOTHING""",
-        [[a.key, a.force, a.rule, a.area_code, a.date, a.team, a.audience, a.severity,
-          json.dumps(a.details, sort_keys=True), now] for a in fresh],
+        [
+            [
+                a.key,
+                a.force,
+                a.rule,
+                a.area_code,
+                a.date,
+                a.team,
+                a.audience,
+                a.severity,
+                json.dumps(a.details, sort_keys=True),
+                now,
+            ]
+            for a in fresh
+        ],
     )
     for alert in fresh:
-        path = write_outbox_file(settings, {
-            "alert_key": alert.key, "force": alert.force, "rule": alert.rule, "area_code": alert.area_code,
-            "date": alert.date.isoformat(), "team": alert.team, "audience": alert.audience,
-            "severity": alert.severity, "details": alert.details, "created_at": now.isoformat() + "Z",
-        })
+        path = write_outbox_file(
+            settings,
+            {
+                "alert_key": alert.key,
+                "force": alert.force,
+                "rule": alert.rule,
+                "area_code": alert.area_code,
+                "date": alert.date.isoformat(),
+                "team": alert.team,
+                "audience": alert.audience,
+                "severity": alert.severity,
+                "details": alert.details,
+                "created_at": now.isoformat() + "Z",
+            },
+        )
         con.execute("UPDATE alerts SET file_status = 'sent', file_path = ? WHERE alert_key = ?", [str(path), alert.key])
         log.info("Alert raised: %s (%s, team %s)", alert.key, alert.severity, alert.team)
     return [a.key for a in fresh]
@@ -164,8 +190,15 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, sett
     return store_alerts(con, alerts, settings)
 
 
-def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
-                      settings: Settings, store_plan: bool = True) -> list[Alert]:
+def evaluate_intraday(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: str,
+    date: date,
+    now_local: datetime,
+    settings: Settings,
+    store_plan: bool = True,
+) -> list[Alert]:
     """'No visit yet today': planned hot spots with no patrol minutes inside the window so far.
 
     Writes nothing except a missing day plan and missing area_teams rows (and not those with store_plan=False).
@@ -173,8 +206,12 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     if "no_visit_yet" not in settings.alert_rules:
         return []
     if now_local.date() != date or now_local.time() < settings.intraday_check:
-        log.info("Intraday check for %s runs on that day from %s local (now %s): nothing raised",
-                 date, settings.intraday_check, now_local)
+        log.info(
+            "Intraday check for %s runs on that day from %s local (now %s): nothing raised",
+            date,
+            settings.intraday_check,
+            now_local,
+        )
         return []
     selection = selection_on(con, force, date)
     if selection is None:
@@ -182,7 +219,9 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     planned = make_plan(con, force=force, date=date, settings=settings, store=store_plan)
     targets = hotspot_targets(planned, settings)
     teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=store_plan)
-    rows = _rows(con, """
+    rows = _rows(
+        con,
+        """
         SELECT h.area_code, coalesce(a.area_name, r.area_name) AS area_name, r.rank,
                coalesce(p.window_minutes, 0) AS delivered_minutes, coalesce(p.patrol_minutes, 0) AS patrol_minutes,
                coalesce(p.koper_visits, 0) AS koper_visits,
@@ -193,7 +232,8 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
         LEFT JOIN stg_areas a ON a.force = $force AND a.area_code = h.area_code
         LEFT JOIN hotspot_ranking r ON r.force = $force AND r.selection_id = $selection_id AND r.area_code = h.area_code
         ORDER BY coalesce(r.rank, 2147483647), h.area_code""",
-        {"force": force, "date": date, "codes": planned, "selection_id": selection.selection_id})
+        {"force": force, "date": date, "codes": planned, "selection_id": selection.selection_id},
+    )
     alerts = []
     for row in rows:
         if row["delivered_minutes"] > 0:
@@ -204,8 +244,9 @@ def evaluate_intraday(con: duckdb.DuckDBPyConnection, *, force: str, date: date,
     return alerts
 
 
-def raise_intraday_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime,
-                          settings: Settings) -> list[str]:
+def raise_intraday_alerts(
+    con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime, settings: Settings
+) -> list[str]:
     """Raise 'no visit yet today' for the day's planned hot spots, from daily_patrol rows computed so far."""
     alerts = evaluate_intraday(con, force=force, date=date, now_local=now_local, settings=settings)
     return store_alerts(con, alerts, settings)
@@ -224,15 +265,22 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
     ranked = con.execute(
         "SELECT r.area_code, coalesce(a.area_name, r.area_name), r.rank FROM hotspot_ranking r "
         "LEFT JOIN stg_areas a USING (force, area_code) WHERE r.force = ? AND r.selection_id = ?",
-        [force, selection.selection_id]).fetchall()
+        [force, selection.selection_id],
+    ).fetchall()
     names = {code: name for code, name, _ in ranked}
     ranks = {code: rank for code, _, rank in ranked}
     alerts = []
     for code in planned:
-        details = {"area_code": code, "area_name": names.get(code), "rank": ranks.get(code), "date": date.isoformat(),
-                   "planned": True, "target_minutes": _round(targets[code]),
-                   "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}",
-                   "report_url": report_url(settings, force, date, code)}
+        details = {
+            "area_code": code,
+            "area_name": names.get(code),
+            "rank": ranks.get(code),
+            "date": date.isoformat(),
+            "planned": True,
+            "target_minutes": _round(targets[code]),
+            "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}",
+            "report_url": report_url(settings, force, date, code),
+        }
         alerts.append(Alert("planned", force, code, date, teams[code], details))
     return alerts
 

@@ -84,8 +84,9 @@ def _get_connection(conn_id: str):
     try:
         return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
-        log.warning("Airflow connection %r is not defined: that channel is skipped (alerts stay in the outbox)",
-                    conn_id)
+        log.warning(
+            "Airflow connection %r is not defined: that channel is skipped (alerts stay in the outbox)", conn_id
+        )
     except Exception as exc:  # secrets backend or supervisor unreachable: deliver what we can
         log.warning("Airflow connection %r could not be read (%s): that channel is skipped", conn_id, exc)
     return None

@@ -32,9 +32,20 @@ def _print_dry_run(con, alerts, settings) -> None:
     routing = load_routing(settings)
     for channel in ("slack", "email"):
         rows = open_alerts(con, channel)
-        rows += [{"alert_key": a.key, "force": a.force, "rule": a.rule, "area_code": a.area_code,
-                  "date": a.date.isoformat(), "team": a.team, "audience": a.audience, "severity": a.severity,
-                  "details": a.details} for a in fresh]
+        rows += [
+            {
+                "alert_key": a.key,
+                "force": a.force,
+                "rule": a.rule,
+                "area_code": a.area_code,
+                "date": a.date.isoformat(),
+                "team": a.team,
+                "audience": a.audience,
+                "severity": a.severity,
+                "details": a.details,
+            }
+            for a in fresh
+        ]
         digests, skipped = group_digests(rows, channel, routing, settings, None)
         for digest in digests:
             typer.echo(f"\n--- {channel} to {digest.destination} ({len(digest.alerts)} alerts)")
@@ -84,7 +95,8 @@ def register(app: typer.Typer) -> None:
         day: str = typer.Option(..., "--date", help="Local date the alerts are about, YYYY-MM-DD."),
         force: str | None = typer.Option(None, "--force", help="Force slug (default: every force in settings)."),
         dry_run: bool = typer.Option(
-            False, "--dry-run", help="Print the messages; write and send nothing (reads a copy of the warehouse)."),
+            False, "--dry-run", help="Print the messages; write and send nothing (reads a copy of the warehouse)."
+        ),
         intraday: bool = typer.Option(False, "--intraday", help="Run the 'no visit yet today' check instead."),
         at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the intraday check (default: now)."),
     ) -> None:
@@ -102,8 +114,9 @@ def register(app: typer.Typer) -> None:
                 found = []
                 for name in _forces(force, settings):
                     if intraday:
-                        found += evaluate_intraday(con, force=name, date=when, now_local=now_local, settings=settings,
-                                                   store_plan=False)
+                        found += evaluate_intraday(
+                            con, force=name, date=when, now_local=now_local, settings=settings, store_plan=False
+                        )
                     else:
                         found += evaluate_rules(con, force=name, date=when, settings=settings)
                 _print_dry_run(con, found, settings)

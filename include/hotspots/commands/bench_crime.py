@@ -24,9 +24,10 @@ def register(app: typer.Typer) -> None:
         rows: int = typer.Option(500_000, "--rows", min=1000, help="Street-level crimes in the month, all forces."),
         forces: int = typer.Option(43, "--forces", min=1, max=43, help="Forces (files) in the month."),
         shape: list[str] = typer.Option(
-            ["national", "single"], "--shape",
+            ["national", "single"],
+            "--shape",
             help="national: the month's files in one ingest_crime call; per_force: one call per force (the DAG's "
-                 "mapped tasks); single: one file of all the rows. Repeat for more; the JSON's top level is the first.",
+            "mapped tasks); single: one file of all the rows. Repeat for more; the JSON's top level is the first.",
         ),
     ) -> None:
         """A national month of street files through the real ingest_crime step vs DuckDB read_csv (the floor)."""

@@ -28,7 +28,8 @@ def _path_options(command: click.Command) -> set[str]:
     return {
         name
         for param in command.params
-        if isinstance(param, TyperOption) and param.multiple
+        if isinstance(param, TyperOption)
+        and param.multiple
         and typing.get_args(param.type_descriptor.annotation) == (Path,)
         for name in param.opts
     }
@@ -98,15 +99,18 @@ def unique_files(files: Iterable[Path], key: Callable[[Path], str], option: str)
             if seen[name].resolve() != path.resolve():
                 raise typer.BadParameter(
                     f"{seen[name]} and {path} would be stored under the same name {name!r} (the second would replace "
-                    "the first); pass one of them, or rename one.", param_hint=option)
+                    "the first); pass one of them, or rename one.",
+                    param_hint=option,
+                )
             continue
         seen[name] = path
         out.append(path)
     return out
 
 
-def scratch_settings(stack: ExitStack, update: dict[str, Any], *, prefix: str, warehouse: Path | None = None,
-                     ephemeral_key: bool = False) -> Any:
+def scratch_settings(
+    stack: ExitStack, update: dict[str, Any], *, prefix: str, warehouse: Path | None = None, ephemeral_key: bool = False
+) -> Any:
     """Settings for one command run: the environment's, with ``update``, and (without ``warehouse``) a temporary
     data folder and warehouse. ``ephemeral_key``: a random pseudonym key for this run when none is set."""
     import tempfile
@@ -184,5 +188,7 @@ def merge_counts(total: dict[str, Any], counts: dict[str, Any], extra: tuple[str
 
 def describe_counts(counts: dict[str, Any]) -> str:
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts["quarantined_by_reason"].items())) or "none"
-    return (f"rows read {counts['rows_read']:,}, loaded {counts['rows_loaded']:,}, "
-            f"quarantined {counts['rows_quarantined']:,} ({reasons})")
+    return (
+        f"rows read {counts['rows_read']:,}, loaded {counts['rows_loaded']:,}, "
+        f"quarantined {counts['rows_quarantined']:,} ({reasons})"
+    )

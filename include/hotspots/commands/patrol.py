@@ -10,7 +10,11 @@ from typing import Optional
 import typer
 
 from hotspots.commands.inputs import (
-    PathListCommand, describe_counts, files_in, scratch_settings, unique_files,
+    PathListCommand,
+    describe_counts,
+    files_in,
+    scratch_settings,
+    unique_files,
 )
 
 
@@ -42,28 +46,46 @@ def register(app: typer.Typer) -> None:
 
     @app.command("patrol-minutes", cls=PathListCommand)
     def patrol_minutes_cmd(
-        pings: list[Path] = typer.Option(..., "--pings", help="Ping files (CSV or Parquet) or folders of them; several "
-                                         "after one flag (a shell glob) or repeat the flag."),
-        areas: list[Path] = typer.Option(..., "--areas", help="Area files (GeoJSON, GeoPackage, shapefile) or folders; "
-                                         "several after one flag or repeat the flag."),
+        pings: list[Path] = typer.Option(
+            ...,
+            "--pings",
+            help="Ping files (CSV or Parquet) or folders of them; several "
+            "after one flag (a shell glob) or repeat the flag.",
+        ),
+        areas: list[Path] = typer.Option(
+            ...,
+            "--areas",
+            help="Area files (GeoJSON, GeoPackage, shapefile) or folders; several after one flag or repeat the flag.",
+        ),
         columns: Optional[str] = typer.Option(
-            None, help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude.",
+            None,
+            help="Column mapping, e.g. device=vehicle_id,time=timestamp,lon=longitude,lat=latitude.",
         ),
         buffer_m: Optional[float] = typer.Option(
-            None, "--buffer-m", help="Buffer around each area, metres (default: settings, 100).",
+            None,
+            "--buffer-m",
+            help="Buffer around each area, metres (default: settings, 100).",
         ),
         max_gap_s: Optional[float] = typer.Option(
-            None, "--max-gap-s", help="Longest ping gap counted, seconds (default: settings, 120).",
+            None,
+            "--max-gap-s",
+            help="Longest ping gap counted, seconds (default: settings, 120).",
         ),
         max_speed_kmh: Optional[str] = typer.Option(
-            None, "--max-speed-kmh", help="Transit speed limit in km/h, or 'none' (default: settings, 25).",
+            None,
+            "--max-speed-kmh",
+            help="Transit speed limit in km/h, or 'none' (default: settings, 25).",
         ),
         tz: Optional[str] = typer.Option(
-            None, "--tz", help="Local time zone for days and the patrol window (default: settings, Europe/London).",
+            None,
+            "--tz",
+            help="Local time zone for days and the patrol window (default: settings, Europe/London).",
         ),
         out: Path = typer.Option(..., "--out", help="Output CSV: area_code, date, patrol_minutes, ... window_minutes."),
         as_json: bool = typer.Option(
-            False, "--json", help="Print a JSON summary (rows read, loaded, quarantined by reason).",
+            False,
+            "--json",
+            help="Print a JSON summary (rows read, loaded, quarantined by reason).",
         ),
     ) -> None:
         """Daily patrol minutes, visits and Koper visits per area from ping files (nothing is stored).
@@ -87,8 +109,9 @@ def register(app: typer.Typer) -> None:
             try:
                 overrides["max_speed_kmh"] = None if text in ("none", "off", "") else float(text)
             except ValueError:
-                raise typer.BadParameter(f"{max_speed_kmh!r}: a number of km/h or 'none'.",
-                                         param_hint="--max-speed-kmh") from None
+                raise typer.BadParameter(
+                    f"{max_speed_kmh!r}: a number of km/h or 'none'.", param_hint="--max-speed-kmh"
+                ) from None
         if tz is not None:
             overrides["timezone"] = tz
         try:
@@ -107,8 +130,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(summary, default=str))
         else:
-            typer.echo(f"{summary['rows']} area-days from {len(ping_files)} ping file(s): "
-                       f"{describe_counts(summary)} -> {out}")
+            typer.echo(
+                f"{summary['rows']} area-days from {len(ping_files)} ping file(s): {describe_counts(summary)} -> {out}"
+            )
 
     bench = bench_group(app)
 
@@ -117,7 +141,9 @@ def register(app: typer.Typer) -> None:
         n_pings: int = typer.Option(10_000_000, "--pings", help="Pings to generate (1,000 devices, one day)."),
         devices: int = typer.Option(1000, "--devices", help="Devices."),
         subsample: int = typer.Option(
-            1_000_000, "--subsample", help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs.",
+            1_000_000,
+            "--subsample",
+            help="Pings (whole devices) for the SPATIAL_JOIN and geopandas runs.",
         ),
         repeat: int = typer.Option(3, "--repeat", min=1, help="Timed runs of the fast method; the median is reported."),
     ) -> None:

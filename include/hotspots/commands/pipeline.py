@@ -19,8 +19,11 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, help="Random seed: the same seed gives byte-identical files."),
         force: str = typer.Option("synthetic", help="Force slug used in file names and the warehouse."),
         scale: int = typer.Option(
-            1, min=1, help="Volume: each step above 1 adds 14,400 rows to every crime file and hourly ping file "
-            "(10: over 122,880 rows, several DuckDB row groups); the truth is unchanged."),
+            1,
+            min=1,
+            help="Volume: each step above 1 adds 14,400 rows to every crime file and hourly ping file "
+            "(10: over 122,880 rows, several DuckDB row groups); the truth is unchanged.",
+        ),
     ) -> None:
         """Generate a synthetic county: areas, crime CSVs, GPS pings and the ground truth."""
         from hotspots.generate import generate_sample
@@ -33,7 +36,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        data_dir: Path = typer.Option(Path("var/demo"), help="Where the sample, warehouse, outbox and Airflow home go."),
+        data_dir: Path = typer.Option(
+            Path("var/demo"), help="Where the sample, warehouse, outbox and Airflow home go."
+        ),
         fresh: bool = typer.Option(False, help="Delete data_dir first."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:

@@ -23,8 +23,9 @@ def _brief(result: object) -> str:
     """The scalar and short fields of a step's result, for the text output."""
     if not isinstance(result, dict):
         return json.dumps(result, default=str)[:200]
-    shown = {k: v for k, v in result.items()
-             if not isinstance(v, (list, dict)) or len(json.dumps(v, default=str)) <= 80}
+    shown = {
+        k: v for k, v in result.items() if not isinstance(v, (list, dict)) or len(json.dumps(v, default=str)) <= 80
+    }
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
@@ -34,20 +35,26 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         dag_id: str = typer.Argument(
-            ..., metavar="DAG_ID",
+            ...,
+            metavar="DAG_ID",
             help="The DAG: ingest_areas, ingest_crime, select_hotspots, ingest_avl, patrol_compliance, daily_plan or "
-                 "intraday_check.",
+            "intraday_check.",
         ),
         force: Optional[list[str]] = typer.Option(
-            None, "--force", help="Force slug; repeat for more (default: every force in HOTSPOTS_FORCES).",
+            None,
+            "--force",
+            help="Force slug; repeat for more (default: every force in HOTSPOTS_FORCES).",
         ),
         day: Optional[str] = typer.Option(
-            None, "--day",
+            None,
+            "--day",
             help="ingest_avl: UTC day (default yesterday); daily_plan, intraday_check: local day (default today).",
         ),
         month: Optional[str] = typer.Option(None, "--month", help="ingest_crime: YYYY-MM (default last month)."),
         dates: Optional[str] = typer.Option(
-            None, "--dates", help="patrol_compliance: local dates, comma-separated YYYY-MM-DD.",
+            None,
+            "--dates",
+            help="patrol_compliance: local dates, comma-separated YYYY-MM-DD.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print each step's result and its seconds as JSON."),
     ) -> None:
@@ -72,14 +79,16 @@ def register(app: typer.Typer) -> None:
             dates=tuple(_date(d, "--dates") for d in (dates or "").split(",") if d.strip()),
         )
         if takes == "dates" and not when.dates:
-            raise typer.BadParameter(f"{dag_id} needs --dates (in Airflow they come from the daily_patrol events).",
-                                     param_hint="--dates")
+            raise typer.BadParameter(
+                f"{dag_id} needs --dates (in Airflow they come from the daily_patrol events).", param_hint="--dates"
+            )
         settings = get_settings()
         forces = list(force or settings.forces)
         unknown = [f for f in forces if f not in settings.forces]
         if unknown:
-            raise typer.BadParameter(f"{', '.join(unknown)} not in HOTSPOTS_FORCES ({', '.join(settings.forces)}).",
-                                     param_hint="--force")
+            raise typer.BadParameter(
+                f"{', '.join(unknown)} not in HOTSPOTS_FORCES ({', '.join(settings.forces)}).", param_hint="--force"
+            )
         try:
             run = run_dag(dag_id, settings=settings, forces=forces, when=when)
         except AlertDeliveryError as exc:

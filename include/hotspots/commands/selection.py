@@ -13,7 +13,13 @@ from typing import Optional
 import typer
 
 from hotspots.commands.inputs import (
-    PathListCommand, empty_counts, existing, load_area_files, merge_counts, open_scratch, scratch_settings,
+    PathListCommand,
+    empty_counts,
+    existing,
+    load_area_files,
+    merge_counts,
+    open_scratch,
+    scratch_settings,
     unique_files,
 )
 
@@ -26,8 +32,9 @@ def _crime_files(paths: list[Path]) -> list[Path]:
     found = (f for path in existing(paths, "--crime") for f in crime_files(path))
     files = unique_files(found, lambda p: p.name, "--crime")
     if not files:
-        raise typer.BadParameter(f"no street-level crime CSV files in {', '.join(map(str, paths))}.",
-                                 param_hint="--crime")
+        raise typer.BadParameter(
+            f"no street-level crime CSV files in {', '.join(map(str, paths))}.", param_hint="--crime"
+        )
     return files
 
 
@@ -42,31 +49,49 @@ def register(app: typer.Typer) -> None:
     @app.command("select", cls=PathListCommand)
     def select_cmd(
         crime: list[Path] = typer.Option(
-            ..., "--crime",
+            ...,
+            "--crime",
             help="Street-level crime CSV files, folders or zip archives; several after one flag (a shell glob) or "
-                 "repeat the flag.",
+            "repeat the flag.",
         ),
         areas: list[Path] = typer.Option(
-            ..., "--areas", help="Area boundary files or folders; several after one flag or repeat the flag.",
+            ...,
+            "--areas",
+            help="Area boundary files or folders; several after one flag or repeat the flag.",
         ),
         out: Path = typer.Option(..., "--out", help="CSV file for the ranked table of every area."),
         months: Optional[int] = typer.Option(
-            None, "--months", min=1, help="Look-back window in months (default: setting).",
+            None,
+            "--months",
+            min=1,
+            help="Look-back window in months (default: setting).",
         ),
         top: Optional[int] = typer.Option(None, "--top", min=1, help="Budget: this many hot spots."),
         area_share: Optional[float] = typer.Option(
-            None, "--area-share", min=0, max=1, help="Budget: this share of all areas.",
+            None,
+            "--area-share",
+            min=0,
+            max=1,
+            help="Budget: this share of all areas.",
         ),
         harm_share: Optional[float] = typer.Option(
-            None, "--harm-share", min=0, max=1, help="Budget: fewest areas reaching this share of harm.",
+            None,
+            "--harm-share",
+            min=0,
+            max=1,
+            help="Budget: fewest areas reaching this share of harm.",
         ),
         weights: Optional[str] = typer.Option(None, "--weights", help="cchi, count or sqrt (default: setting)."),
         types: Optional[str] = typer.Option(
-            None, "--types", help='Comma-separated crime types, e.g. "Robbery,Possession of weapons".',
+            None,
+            "--types",
+            help='Comma-separated crime types, e.g. "Robbery,Possession of weapons".',
         ),
         force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: from the crime file names)."),
         warehouse: Optional[Path] = typer.Option(
-            None, "--warehouse", help="DuckDB file to use and keep (default: a temporary one).",
+            None,
+            "--warehouse",
+            help="DuckDB file to use and keep (default: a temporary one).",
         ),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the concentration curve as PNG."),
         as_json: bool = typer.Option(False, "--json", help="Print the counts and selection figures as JSON."),
@@ -147,10 +172,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary, indent=2))
             return
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts["quarantined_by_reason"].items())) or "none"
-        typer.echo(f"Force {force}: {n_areas} areas from {', '.join(map(str, areas))}, "
-                   f"{len(crime_paths)} crime file(s)")
-        typer.echo(f"Rows read {counts['rows_read']}, loaded {counts['rows_loaded']}, "
-                   f"quarantined {counts['rows_quarantined']} ({reasons})")
+        typer.echo(
+            f"Force {force}: {n_areas} areas from {', '.join(map(str, areas))}, {len(crime_paths)} crime file(s)"
+        )
+        typer.echo(
+            f"Rows read {counts['rows_read']}, loaded {counts['rows_loaded']}, "
+            f"quarantined {counts['rows_quarantined']} ({reasons})"
+        )
         typer.echo(f"Events placed in areas {placed}, outside every area {counts['events_outside']}")
         typer.echo(
             f"Counted {counted} events ({', '.join(p['crime_types'])}) in {p['first_month']}..{p['last_month']}, "

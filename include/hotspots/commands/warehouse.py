@@ -19,17 +19,19 @@ from hotspots.warehouse import migrate, open_snapshot, publish_snapshot
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `hotspots` app."""
-    export_app = typer.Typer(help="Export marts for GIS and spreadsheets (from the analyst snapshot).",
-                             no_args_is_help=True)
+    export_app = typer.Typer(
+        help="Export marts for GIS and spreadsheets (from the analyst snapshot).", no_args_is_help=True
+    )
     docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
     app.add_typer(export_app, name="export")
     app.add_typer(docs_app, name="docs")
 
     @app.command("query")
     def query(
-        sql: Optional[str] = typer.Argument(None, help="SQL to run, e.g. \"SELECT * FROM current_hotspots\"."),
+        sql: Optional[str] = typer.Argument(None, help='SQL to run, e.g. "SELECT * FROM current_hotspots".'),
         file: Optional[Path] = typer.Option(
-            None, "--file", "-F", help="Read the SQL from a file, e.g. sql/analysis/dose_vs_harm.sql."),
+            None, "--file", "-F", help="Read the SQL from a file, e.g. sql/analysis/dose_vs_harm.sql."
+        ),
         fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
         max_rows: int = typer.Option(1000, help="Rows shown in table format (csv and json print all)."),
     ) -> None:
@@ -71,7 +73,8 @@ def register(app: typer.Typer) -> None:
     def export_hotspots_command(
         fmt: ExportFormat = typer.Option(ExportFormat.geojson, "--format", "-f", help="File format."),
         out: Optional[Path] = typer.Option(
-            None, "--out", "-o", help="Output file (default data_dir/exports/hotspots.<ext>)."),
+            None, "--out", "-o", help="Output file (default data_dir/exports/hotspots.<ext>)."
+        ),
         force: Optional[str] = typer.Option(None, help="Only this force (default: every force)."),
     ) -> None:
         """The current hot spots with their polygons in EPSG:4326."""
@@ -105,7 +108,8 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         day: Optional[datetime] = typer.Option(
-            None, "--date", formats=["%Y-%m-%d"], help="Day the report is about (default: latest day with compliance)."),
+            None, "--date", formats=["%Y-%m-%d"], help="Day the report is about (default: latest day with compliance)."
+        ),
         force: Optional[str] = typer.Option(None, help="Force (default: every force in settings)."),
         live: bool = typer.Option(False, help="Read a private copy of the warehouse as it is now, not the snapshot."),
     ) -> None:
@@ -117,9 +121,11 @@ def register(app: typer.Typer) -> None:
         try:
             with open_snapshot(settings, live=live) as con:
                 for name in forces:
-                    wanted = day.date() if day else con.execute(
-                        "SELECT max(date) FROM daily_compliance WHERE force = ?", [name]
-                    ).fetchone()[0]
+                    wanted = (
+                        day.date()
+                        if day
+                        else con.execute("SELECT max(date) FROM daily_compliance WHERE force = ?", [name]).fetchone()[0]
+                    )
                     if wanted is None:
                         typer.echo(f"{name}: no compliance figures yet; pass --date.", err=True)
                         continue
@@ -127,4 +133,3 @@ def register(app: typer.Typer) -> None:
         except (FileNotFoundError, duckdb.Error) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
-

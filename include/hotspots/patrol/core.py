@@ -18,7 +18,14 @@ from hotspots.patrol import kernels
 from hotspots.patrol.grid import AreaIndex
 
 OUTPUT_COLUMNS = [
-    "area_code", "date", "patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes",
+    "area_code",
+    "date",
+    "patrol_minutes",
+    "officer_minutes",
+    "visits",
+    "koper_visits",
+    "devices",
+    "window_minutes",
 ]
 US_PER_MINUTE = 60_000_000
 # One presence interval may cross at most one local midnight (shortest local day: 23 h).
@@ -27,9 +34,13 @@ MAX_GAP_LIMIT_S = 22 * 3600
 
 # PatrolParams field -> the Settings field that defines it (docs/settings.md): Settings is the one owner.
 SETTING_OF = {
-    "buffer_m": "buffer_m", "max_gap_s": "max_gap_s", "max_speed_kmh": "max_speed_kmh",
-    "koper_minutes": "koper_minutes", "timezone": "timezone",
-    "window_start": "patrol_window_start", "window_end": "patrol_window_end",
+    "buffer_m": "buffer_m",
+    "max_gap_s": "max_gap_s",
+    "max_speed_kmh": "max_speed_kmh",
+    "koper_minutes": "koper_minutes",
+    "timezone": "timezone",
+    "window_start": "patrol_window_start",
+    "window_end": "patrol_window_end",
 }
 
 
@@ -190,12 +201,40 @@ def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolPara
     found = np.empty(p.ts.size, np.int32)
     hits = np.empty(p.ts.size, np.uint32)
     records = kernels.close_and_locate(
-        p.dev, n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit, index.grid, index.shape,
-        index.buffer_m, kernels.chunk_count(p.ts.size, width), end, found, hits,
+        p.dev,
+        n_dev,
+        p.ts,
+        p.x,
+        p.y,
+        p.speed,
+        params.gap_us,
+        params.speed_limit,
+        index.grid,
+        index.shape,
+        index.buffer_m,
+        kernels.chunk_count(p.ts.size, width),
+        end,
+        found,
+        hits,
     )
     return kernels.daily_figures(
-        p.ts, end, p.dev, p.x, p.y, found, hits, records, n_areas, n_dev, index.max_per_cell, index.grid, index.shape,
-        index.buffer_m, days.midnights, days.win, koper_us(params),
+        p.ts,
+        end,
+        p.dev,
+        p.x,
+        p.y,
+        found,
+        hits,
+        records,
+        n_areas,
+        n_dev,
+        index.max_per_cell,
+        index.grid,
+        index.shape,
+        index.buffer_m,
+        days.midnights,
+        days.win,
+        koper_us(params),
     )
 
 

@@ -62,9 +62,7 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OUTPUT_COLUMNS)
     result.insert(0, "force", force)
     with transaction(con):
-        con.execute(
-            "DELETE FROM daily_patrol WHERE force = ? AND date IN (SELECT unnest(?::DATE[]))", [force, dates]
-        )
+        con.execute("DELETE FROM daily_patrol WHERE force = ? AND date IN (SELECT unnest(?::DATE[]))", [force, dates])
         if len(result):
             con.register("daily_patrol_frame", result)
             con.execute(
@@ -72,6 +70,7 @@ def compute_daily_patrol(con: Any, *, force: str, dates: list[date], settings: A
                 f"SELECT force, {', '.join(OUTPUT_COLUMNS)}, now() FROM daily_patrol_frame"
             )
             con.unregister("daily_patrol_frame")
-    log.info("daily_patrol %s: %d rows for %s from %d pings", force, len(result), [d.isoformat() for d in dates],
-             pings_read)
+    log.info(
+        "daily_patrol %s: %d rows for %s from %d pings", force, len(result), [d.isoformat() for d in dates], pings_read
+    )
     return {"force": force, "dates": [d.isoformat() for d in dates], "rows": len(result), "pings": pings_read}

@@ -17,8 +17,9 @@ from hotspots.patrol.core import OUTPUT_COLUMNS
 COUNTED = ("rows_read", "rows_loaded", "rows_quarantined")
 
 
-def patrol_from_files(ping_paths: list[Path], area_paths: list[Path], *, settings: Any, out: Path,
-                      columns: dict[str, str] | None = None) -> dict[str, Any]:
+def patrol_from_files(
+    ping_paths: list[Path], area_paths: list[Path], *, settings: Any, out: Path, columns: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Write daily patrol per area (OUTPUT_COLUMNS) for every local date the pings touch to ``out``; return the
     summary: the loaders' counts for areas and pings, the dates and the parameters. ``settings`` must point at
     a scratch warehouse (it is written)."""

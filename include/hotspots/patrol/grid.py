@@ -66,17 +66,42 @@ class AreaIndex:
         lo = buffer_m - half_diag - CLASSIFY_EPS_M
         hi = buffer_m + half_diag + CLASSIFY_EPS_M
         cell_ptr, entries = kernels.build_grid(
-            bounds, gx0, gy0, float(cell_m), ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi,
+            bounds,
+            gx0,
+            gy0,
+            float(cell_m),
+            ncols,
+            nrows,
+            ring_xy,
+            ring_ptr,
+            area_ring_ptr,
+            lo,
+            hi,
             half_diag + CLASSIFY_EPS_M,
         )
-        return cls(codes, geoms, float(buffer_m), ring_xy, ring_ptr, area_ring_ptr, gx0, gy0, float(cell_m), ncols,
-                   nrows, cell_ptr, entries, kernels.cell_codes(cell_ptr, entries),
-                   int(np.diff(cell_ptr).max(initial=1)))
+        return cls(
+            codes,
+            geoms,
+            float(buffer_m),
+            ring_xy,
+            ring_ptr,
+            area_ring_ptr,
+            gx0,
+            gy0,
+            float(cell_m),
+            ncols,
+            nrows,
+            cell_ptr,
+            entries,
+            kernels.cell_codes(cell_ptr, entries),
+            int(np.diff(cell_ptr).max(initial=1)),
+        )
 
     def pairs(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point index, area index) of every point within buffer_m of an area, in point order."""
-        return kernels.locate_pairs(np.asarray(x, np.float64), np.asarray(y, np.float64), self.grid, self.shape,
-                                    self.buffer_m)
+        return kernels.locate_pairs(
+            np.asarray(x, np.float64), np.asarray(y, np.float64), self.grid, self.shape, self.buffer_m
+        )
 
     @property
     def grid(self) -> tuple:

@@ -165,7 +165,9 @@ def _edge_cells(x1, y1, x2, y2, gx0, gy0, cs, c0, r0, nc, nr, hi):
 
 
 @njit(cache=True)
-def _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi, half_diag, out_cell, out_kind):
+def _classify_area(
+    a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi, half_diag, out_cell, out_kind
+):
     """Cells near area a and their kind (CERTAIN, OUTSIDE or UNCERTAIN).
 
     A cell is certain when the signed distance of its centre to the area is <= lo (buffer - half diagonal),
@@ -259,8 +261,23 @@ def build_grid(bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_pt
     kinds = np.empty(offs[n_areas], np.int8)
     counts = np.zeros(n_areas, np.int64)
     for a in prange(n_areas):
-        counts[a] = _classify_area(a, bbox, gx0, gy0, cs, ncols, nrows, ring_xy, ring_ptr, area_ring_ptr, lo, hi, half_diag,
-                                   cells[offs[a]:offs[a + 1]], kinds[offs[a]:offs[a + 1]])
+        counts[a] = _classify_area(
+            a,
+            bbox,
+            gx0,
+            gy0,
+            cs,
+            ncols,
+            nrows,
+            ring_xy,
+            ring_ptr,
+            area_ring_ptr,
+            lo,
+            hi,
+            half_diag,
+            cells[offs[a] : offs[a + 1]],
+            kinds[offs[a] : offs[a + 1]],
+        )
     cell_ptr, dest = _counting_sort(cells, offs, counts, ncols * nrows)
     entries = np.empty(cell_ptr[-1], np.int32)
     for a in range(n_areas):
@@ -396,8 +413,8 @@ def locate_pairs(x, y, grid, shape, dist):
     pair_area = np.full(count[n], -1, np.int64)
     for i in prange(n):
         if found[i] != -1:
-            k = _areas_of(found[i], hits[i], x, y, i, grid, shape, dist, pair_area[count[i]:count[i + 1]])
-            pair_ping[count[i]:count[i] + k] = i
+            k = _areas_of(found[i], hits[i], x, y, i, grid, shape, dist, pair_area[count[i] : count[i + 1]])
+            pair_ping[count[i] : count[i] + k] = i
     keep = pair_area >= 0
     return pair_ping[keep], pair_area[keep]
 
@@ -436,8 +453,9 @@ def _push_segment(out, a, s, e, seg_area, seg_s, seg_e):
 
 
 @njit(cache=True, parallel=True)
-def daily_figures(ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_per_cell, grid, shape, dist, midnights, win,
-                  koper_us):
+def daily_figures(
+    ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_per_cell, grid, shape, dist, midnights, win, koper_us
+):
     """Passes 2-3 of the fast method: per area and local day, patrol (union), officer (sum), visits, Koper
     visits, devices, window time (us), as sweep_areas computes them.
 
@@ -554,9 +572,14 @@ def group_by_area(pair_ping, pair_area, n_areas, ts, end, dev):
 @njit(cache=True)
 def _figure_arrays(n_areas, n_days):
     """Zeroed (patrol, officer, visits, koper, devices, window) per (area, day)."""
-    return (np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64),
-            np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64),
-            np.zeros((n_areas, n_days), np.int64), np.zeros((n_areas, n_days), np.int64))
+    return (
+        np.zeros((n_areas, n_days), np.int64),
+        np.zeros((n_areas, n_days), np.int64),
+        np.zeros((n_areas, n_days), np.int64),
+        np.zeros((n_areas, n_days), np.int64),
+        np.zeros((n_areas, n_days), np.int64),
+        np.zeros((n_areas, n_days), np.int64),
+    )
 
 
 @njit(cache=True)

@@ -99,7 +99,9 @@ def _is_geographic(crs: str) -> bool:
     return crs.upper() in GEOGRAPHIC or crs.lstrip().upper().startswith(("GEOGCS", "GEOGCRS"))
 
 
-def _pick_field(columns: list[str], configured: str | None, candidates: tuple[str, ...], *, path: Path, what: str) -> str | None:
+def _pick_field(
+    columns: list[str], configured: str | None, candidates: tuple[str, ...], *, path: Path, what: str
+) -> str | None:
     by_lower = {c.lower(): c for c in columns}
     if configured:
         if configured.lower() not in by_lower:
@@ -186,7 +188,8 @@ def read_area_file(
             FROM area_read
         ),
         typed AS (
-            SELECT *, CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN NULL ELSE ST_GeometryType(g)::VARCHAR END AS geometry_type
+            SELECT *, CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN NULL
+                ELSE ST_GeometryType(g)::VARCHAR END AS geometry_type
             FROM src
         ),
         fixed AS (
@@ -206,7 +209,7 @@ def read_area_file(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM area_geoms")
     property_list = ", ".join(f"CAST(r.{_quote(c)} AS VARCHAR) AS {_quote('property_' + c)}" for c in columns)
     frame = con.execute(
-        f"""SELECT g.source_row, {property_list + ',' if property_list else ''}
+        f"""SELECT g.source_row, {property_list + "," if property_list else ""}
                    g.area_code, g.geometry_type, g.repair_status
             FROM {table} g JOIN area_read r USING (source_row) ORDER BY g.source_row"""
     ).df()
@@ -219,9 +222,11 @@ def read_area_file(
             f"{path}: area code {code!r} (and {len(elsewhere) - 1} more) is also in {other}. The files of a force's "
             "area set must not overlap: remove the duplicate file from the folder, or pass each area once."
         )
-    frame["repeated_area_code"] = frame["area_code"].where(
-        frame["area_code"].notna() & frame["area_code"].duplicated(keep="first"), None
-    ).astype(object)
+    frame["repeated_area_code"] = (
+        frame["area_code"]
+        .where(frame["area_code"].notna() & frame["area_code"].duplicated(keep="first"), None)
+        .astype(object)
+    )
     seen_codes.update({code: path.name for code in frame["area_code"].dropna()})
     frame = frame.astype(object).where(frame.notna(), None)
     log.info("%s: %d features, CRS %s, code field %s", path, rows, crs[:40], code)
@@ -236,8 +241,14 @@ def load_areas(
     files = area_files(path)
     with transaction(con):
         con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
-        totals: dict[str, Any] = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {},
-                                  "repaired": 0, "files": []}
+        totals: dict[str, Any] = {
+            "rows_read": 0,
+            "rows_loaded": 0,
+            "rows_quarantined": 0,
+            "quarantined_by_reason": {},
+            "repaired": 0,
+            "files": [],
+        }
         seen: dict[str, str] = {}
         for number, file in enumerate(files):
             table = f"area_file_{number}"
@@ -254,7 +265,9 @@ def load_areas(
             con.unregister("areas_loaded")
             repaired = int((outcome.loaded["repair_status"] == "repaired").sum())
             quarantine = quarantine_records(outcome.quarantined, force=force, source=SOURCE, source_file=file.name)
-            record_validation(con, outcome, force=force, source=SOURCE, source_file=file.name, quarantine_frame=quarantine)
+            record_validation(
+                con, outcome, force=force, source=SOURCE, source_file=file.name, quarantine_frame=quarantine
+            )
             counts = outcome.counts()
             for key in ("rows_read", "rows_loaded", "rows_quarantined"):
                 totals[key] += counts[key]
@@ -277,7 +290,8 @@ class NoAreasLoaded(RuntimeError):
 def force_extent(con: duckdb.DuckDBPyConnection, force: str) -> tuple[float, float, float, float]:
     """Bounding box (xmin, ymin, xmax, ymax) of the force's areas in EPSG:27700."""
     extent = con.execute(
-        "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM stg_areas WHERE force = ?",
+        "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM "
+        "stg_areas WHERE force = ?",
         [force],
     ).fetchone()
     if extent is None or extent[0] is None:
@@ -363,7 +377,9 @@ def replace_crimes(con: duckdb.DuckDBPyConnection, *, force: str) -> int:
     return int(changed)
 
 
-def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float) -> None:
+def _boundary_parts(
+    con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float
+) -> None:
     """Temp table grid_boundary(geom): the boundary cut into tiles so the cell join stays a fast spatial join."""
     if boundary_path is None:
         force_extent(con, force)
@@ -380,7 +396,7 @@ def _boundary_parts(con: duckdb.DuckDBPyConnection, force: str, boundary_path: P
         parts.append(f"SELECT ST_MakeValid(g) AS g FROM grid_boundary_src_{number}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE grid_boundary AS
-        WITH b AS ({' UNION ALL '.join(parts)}),
+        WITH b AS ({" UNION ALL ".join(parts)}),
         ext AS (SELECT floor(min(ST_XMin(g)) / $t) AS c0, floor(min(ST_YMin(g)) / $t) AS r0,
                        ceil(max(ST_XMax(g)) / $t) AS c1, ceil(max(ST_YMax(g)) / $t) AS r1 FROM b),
         tiles AS (SELECT ST_MakeEnvelope(c * $t, r * $t, (c + 1) * $t, (r + 1) * $t) AS tile
@@ -410,7 +426,8 @@ def make_grid(
         _boundary_parts(con, force, boundary_path, settings, tile_m=max(cell_m * 20, 2000.0))
         con.execute(
             """CREATE OR REPLACE TEMP TABLE grid_cells AS
-            WITH ext AS (SELECT floor(min(ST_XMin(geom)) / $c)::BIGINT AS c0, floor(min(ST_YMin(geom)) / $c)::BIGINT AS r0,
+            WITH ext AS (SELECT floor(min(ST_XMin(geom)) / $c)::BIGINT AS c0,
+                floor(min(ST_YMin(geom)) / $c)::BIGINT AS r0,
                                 ceil(max(ST_XMax(geom)) / $c)::BIGINT AS c1, ceil(max(ST_YMax(geom)) / $c)::BIGINT AS r1
                          FROM grid_boundary),
             cells AS (SELECT c, r, ST_MakeEnvelope(c * $c, r * $c, (c + 1) * $c, (r + 1) * $c) AS geom
@@ -428,12 +445,21 @@ def make_grid(
         con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
         con.execute(
             f"""INSERT INTO stg_areas
-            SELECT $force, 'G{size}_' || c || '_' || r, '{size} m cell ' || c || ',' || r, geom, ST_Area(geom), $src, now()
+            SELECT $force, 'G{size}_' || c || '_' || r, '{size} m cell ' || c || ',' || r
+                , geom, ST_Area(geom), $src, now()
             FROM grid_cells ORDER BY c, r""",
             {"force": force, "src": source_file},
         )
         replaced = replace_crimes(con, force=force)
-    counts = {"rows_read": cells, "rows_loaded": cells, "rows_quarantined": 0, "quarantined_by_reason": {},
-              "cells": cells, "cell_m": cell_m, "area_m2": cells * cell_m * cell_m, "crimes_replaced": replaced}
+    counts = {
+        "rows_read": cells,
+        "rows_loaded": cells,
+        "rows_quarantined": 0,
+        "quarantined_by_reason": {},
+        "cells": cells,
+        "cell_m": cell_m,
+        "area_m2": cells * cell_m * cell_m,
+        "crimes_replaced": replaced,
+    }
     log.info("grid %s: %s", force, counts)
     return counts

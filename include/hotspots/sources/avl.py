@@ -35,8 +35,14 @@ log = logging.getLogger(__name__)
 
 SOURCE = "avl"
 DEFAULT_COLUMNS = {
-    "device": "device_id", "time": "timestamp", "lon": "lon", "lat": "lat", "easting": "easting",
-    "northing": "northing", "speed": "speed_kmh", "unit_type": "unit_type",
+    "device": "device_id",
+    "time": "timestamp",
+    "lon": "lon",
+    "lat": "lat",
+    "easting": "easting",
+    "northing": "northing",
+    "speed": "speed_kmh",
+    "unit_type": "unit_type",
 }
 PING_SUFFIXES = (".csv", ".parquet", ".pq")
 DAY_REGEX = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -126,8 +132,10 @@ def _open(con: Any, path: Path, encoding: str = "utf-8") -> tuple[list[str], str
         return header, "NULL"
     if suffix in (".parquet", ".pq"):
         try:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW avl_raw AS SELECT * FROM read_parquet({_literal(path)}, "
-                        "file_row_number = true)")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW avl_raw AS SELECT * FROM read_parquet({_literal(path)}, "
+                "file_row_number = true)"
+            )
         except Exception as exc:  # corrupt files raise several DuckDB error types
             raise _parquet_error(path, exc) from exc
         return [c for c in _column_types(con) if c != "file_row_number"], "file_row_number + 1"
@@ -147,8 +155,10 @@ def _read_typed(con: Any, path: Path, settings: Settings) -> None:
         except Exception as exc:  # duckdb.InvalidInputException; decoding faults name the line
             if not (csv_file and "Invalid unicode" in str(exc)):
                 raise
-            log.warning("%s is not valid UTF-8; reading it as Latin-1. Re-export the file as UTF-8 to silence "
-                        "this warning.", path)
+            log.warning(
+                "%s is not valid UTF-8; reading it as Latin-1. Re-export the file as UTF-8 to silence this warning.",
+                path,
+            )
             _open(con, path, encoding="latin-1")
             con.execute(query, params)
     except Exception as exc:
@@ -217,9 +227,9 @@ def _input_view(
     raw = ", ".join(f"{_quote(renamed.get(c, c))} := {_quote(c)}" for c in header)
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW avl_input AS SELECT {row} AS file_row,
-            CAST({_quote(names['device'])} AS VARCHAR) AS device, {time_text} AS time_text,
+            CAST({_quote(names["device"])} AS VARCHAR) AS device, {time_text} AS time_text,
             CAST({time_typed} AS TIMESTAMP) AS time_typed, try_cast({_quote(x)} AS DOUBLE) AS x_in,
-            try_cast({_quote(y)} AS DOUBLE) AS y_in, {text('speed')} AS speed_text, {text('unit_type')} AS unit_text,
+            try_cast({_quote(y)} AS DOUBLE) AS y_in, {text("speed")} AS speed_text, {text("unit_type")} AS unit_text,
             struct_pack({raw}) AS raw
             FROM avl_raw"""
     )
@@ -291,7 +301,13 @@ class _Checked:
 
 
 def _check(
-    read: _Read, *, settings: Settings, extent: tuple, key: bytes, pseudonyms: dict[str, str], docs_dir: Path | None,
+    read: _Read,
+    *,
+    settings: Settings,
+    extent: tuple,
+    key: bytes,
+    pseudonyms: dict[str, str],
+    docs_dir: Path | None,
 ) -> _Checked:
     """Judge a read drop (validation.avl.check_pings), validate it (GX) and shape its rows for loading."""
     import pyarrow as pa
@@ -302,16 +318,25 @@ def _check(
     encoded = pc.dictionary_encode(typed["device"]).combine_chunks()
     devices = encoded.dictionary.to_pylist()
     device = encoded.indices.to_numpy()
-    column = {name: typed[name].to_numpy()
-              for name in ("source_row", "ts_us", "ts_ok", "speed_ok", "unit_ok")}
+    column = {name: typed[name].to_numpy() for name in ("source_row", "ts_us", "ts_ok", "speed_ok", "unit_ok")}
     easting, northing = checks.to_grid(typed["x_in"].to_numpy(), typed["y_in"].to_numpy(), projected=read.projected)
     reasons = checks.check_pings(
-        devices=devices, device=device, **column, easting=easting, northing=northing, day=file_day(path),
-        late_days=settings.late_days, extent=extent, margin_m=settings.ping_area_margin_m,
+        devices=devices,
+        device=device,
+        **column,
+        easting=easting,
+        northing=northing,
+        day=file_day(path),
+        late_days=settings.late_days,
+        extent=extent,
+        margin_m=settings.ping_area_margin_m,
     )
     start = _timed("checks", start)
     results = validate_checks(
-        checks.check_columns(reasons), suite_name="avl_pings", rules=checks.avl_rules(), source_file=str(path),
+        checks.check_columns(reasons),
+        suite_name="avl_pings",
+        rules=checks.avl_rules(),
+        source_file=str(path),
         docs_dir=docs_dir,
     )
     by_code = np.bincount(reasons, minlength=len(checks.REASONS) + 1)
@@ -328,20 +353,33 @@ def _check(
     ts = column["ts_us"][ok].astype("datetime64[us]")
     local = pd.DatetimeIndex(ts, tz="UTC").tz_convert(settings.timezone).tz_localize(None).to_numpy()
     local = local.astype("datetime64[D]")
-    loaded = pa.table({
-        "device_key": keys.take(pa.array(device[ok])), "ts_utc": ts, "local_date": local, "easting": easting[ok],
-        "northing": northing[ok], "speed_kmh": typed["speed_kmh"].filter(pa.array(ok)),
-        "unit_type": typed["unit_type"].filter(pa.array(ok)),
-    })
+    loaded = pa.table(
+        {
+            "device_key": keys.take(pa.array(device[ok])),
+            "ts_utc": ts,
+            "local_date": local,
+            "easting": easting[ok],
+            "northing": northing[ok],
+            "speed_kmh": typed["speed_kmh"].filter(pa.array(ok)),
+            "unit_type": typed["unit_type"].filter(pa.array(ok)),
+        }
+    )
     source_file = source_name(path)
-    counts = {"rows_read": int(reasons.size), "rows_loaded": int(by_code[0]),
-              "rows_quarantined": int(reasons.size - by_code[0]),
-              "quarantined_by_reason": dict(sorted(by_reason.items())),
-              "local_dates": sorted({str(d) for d in np.unique(local)}), "source_file": source_file}
-    bad = pa.table({
-        "source_row": column["source_row"][~ok], "reason": pa.array(checks.REASONS).take(pa.array(reasons[~ok] - 1)),
-        "device_key": keys.take(pa.array(device[~ok])),
-    })
+    counts = {
+        "rows_read": int(reasons.size),
+        "rows_loaded": int(by_code[0]),
+        "rows_quarantined": int(reasons.size - by_code[0]),
+        "quarantined_by_reason": dict(sorted(by_reason.items())),
+        "local_dates": sorted({str(d) for d in np.unique(local)}),
+        "source_file": source_file,
+    }
+    bad = pa.table(
+        {
+            "source_row": column["source_row"][~ok],
+            "reason": pa.array(checks.REASONS).take(pa.array(reasons[~ok] - 1)),
+            "device_key": keys.take(pa.array(device[~ok])),
+        }
+    )
     _timed("checks", start)
     return _Checked(read, source_file, loaded, bad, counts, results)
 
@@ -365,8 +403,17 @@ def _load(con: Any, checked: _Checked, *, force: str) -> dict[str, Any]:
                 "unit_type, ?, now() FROM avl_loaded",
                 [force, source_file],
             )
-            record_run(con, force=force, source=SOURCE, source_file=source_file, suite="avl_pings", success=True,
-                       counts={k: counts[k] for k in COUNTED}, results=checked.results, quarantine="avl_quarantine")
+            record_run(
+                con,
+                force=force,
+                source=SOURCE,
+                source_file=source_file,
+                suite="avl_pings",
+                success=True,
+                counts={k: counts[k] for k in COUNTED},
+                results=checked.results,
+                quarantine="avl_quarantine",
+            )
     finally:
         con.unregister("avl_loaded")
         con.unregister("avl_quarantine")
@@ -422,8 +469,10 @@ def ingest_ping_files(
     # judges and validates file n (numpy, GX), the loader thread loads file n-1 (DuckDB, on `con`).
     ahead: list[Any] = []
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="avl-reader") as reader, \
-                ThreadPoolExecutor(1, thread_name_prefix="avl-loader") as loader:
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="avl-reader") as reader,
+            ThreadPoolExecutor(1, thread_name_prefix="avl-loader") as loader,
+        ):
             ahead = [reader.submit(_read, cursors[0], paths[0], mapping, settings)] if paths else []
             loading = None
             for number, path in enumerate(paths):
@@ -438,8 +487,9 @@ def ingest_ping_files(
                 finally:
                     _timed("wait_for_read", start)
                 try:
-                    checked = _check(read, settings=settings, extent=extent, key=key, pseudonyms=pseudonyms,
-                                     docs_dir=docs_dir)
+                    checked = _check(
+                        read, settings=settings, extent=extent, key=key, pseudonyms=pseudonyms, docs_dir=docs_dir
+                    )
                 except InputFileError as exc:
                     errors.append(str(exc))
                     read.cursor.close()
@@ -458,8 +508,10 @@ def ingest_ping_files(
             cursor.close()
     if errors:
         raise InputFileError(
-            errors[0] if len(errors) == 1 else
-            f"{len(errors)} of {len(paths)} ping files rejected (the other files were loaded): " + " | ".join(errors)
+            errors[0]
+            if len(errors) == 1
+            else f"{len(errors)} of {len(paths)} ping files rejected (the other files were loaded): "
+            + " | ".join(errors)
         )
     totals: dict[str, Any] = {key: sum(f[key] for f in by_file) for key in COUNTED}
     reasons: dict[str, int] = {}

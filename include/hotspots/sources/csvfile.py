@@ -41,7 +41,9 @@ def decode(path: Path) -> str:
         log.warning(
             "%s is not valid UTF-8 (byte 0x%02x at offset %d); reading it as Windows-1252. "
             "Re-export the file as UTF-8 to silence this warning.",
-            path, data[exc.start], exc.start,
+            path,
+            data[exc.start],
+            exc.start,
         )
         try:
             return data.decode("cp1252")
@@ -113,15 +115,20 @@ def _parse(data: bytes, width: int) -> pa.Table:
     newlines are first assumed absent (the fast, parallel parse) and allowed on a retry."""
     names = [f"c{i}" for i in range(width)]
     read = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22)
-    convert = pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                    quoted_strings_can_be_null=False)
+    convert = pa_csv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+    )
     try:
         return pa_csv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
             raise
-        return pa_csv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert,
-                               parse_options=pa_csv.ParseOptions(newlines_in_values=True))
+        return pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=read,
+            convert_options=convert,
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        )
 
 
 def _unique_names(header: list[str]) -> list[str]:

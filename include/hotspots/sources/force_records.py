@@ -72,8 +72,11 @@ def ingest_force_records(
     checks = force_records_checks(raw)
     checks["outside_m"] = outside_distance(checks["grid_easting"], checks["grid_northing"], force_extent(con, force))
     outcome = validate_frame(
-        checks.drop(columns=["grid_easting", "grid_northing"]), suite_name="force_records",
-        rules=force_records_rules(margin_m=settings.area_margin_m), source_file=str(path), docs_dir=docs_dir,
+        checks.drop(columns=["grid_easting", "grid_northing"]),
+        suite_name="force_records",
+        rules=force_records_rules(margin_m=settings.area_margin_m),
+        source_file=str(path),
+        docs_dir=docs_dir,
     )
     # raw and checks share the index 0..n-1 (row i is source_row i + 1); rows are picked by source_row.
     keep = np.sort(outcome.loaded["source_row"].to_numpy(dtype="int64")) - 1
@@ -104,8 +107,9 @@ def ingest_force_records(
     )
     with transaction(con):
         outside = load_frame(con, force=force, source=SOURCE, source_file=source_file, rows=rows)
-        record_validation(con, outcome, force=force, source=SOURCE, source_file=source_file,
-                          quarantine_frame=quarantine)
+        record_validation(
+            con, outcome, force=force, source=SOURCE, source_file=source_file, quarantine_frame=quarantine
+        )
     counts = outcome.counts() | {
         "events_outside": outside,
         "source_file": source_file,

@@ -127,7 +127,9 @@ class PoliceApiClient:
         try:
             return retrying(self._post, poly, month)
         except Retryable as exc:
-            raise ApiError(f"{self.base_url}: gave up after {self.max_attempts} attempts ({exc}) for month {month}") from exc
+            raise ApiError(
+                f"{self.base_url}: gave up after {self.max_attempts} attempts ({exc}) for month {month}"
+            ) from exc
 
     def fetch_month(self, polygon_lonlat: Sequence[tuple[float, float]] | Polygon, month: str) -> list[dict]:
         """Every street-level crime of ``month`` (YYYY-MM) inside the polygon (lon, lat pairs, WGS84)."""
@@ -157,8 +159,12 @@ def split_polygon(polygon: Polygon) -> list[Polygon]:
     xmin, ymin, xmax, ymax = polygon.bounds
     xmid, ymid = (xmin + xmax) / 2, (ymin + ymax) / 2
     parts: list[Polygon] = []
-    for quadrant in (box(xmin, ymin, xmid, ymid), box(xmid, ymin, xmax, ymid),
-                     box(xmin, ymid, xmid, ymax), box(xmid, ymid, xmax, ymax)):
+    for quadrant in (
+        box(xmin, ymin, xmid, ymid),
+        box(xmid, ymin, xmax, ymid),
+        box(xmin, ymid, xmid, ymax),
+        box(xmid, ymid, xmax, ymax),
+    ):
         piece = polygon.intersection(quadrant)
         pieces = piece.geoms if isinstance(piece, MultiPolygon) else [piece]
         parts.extend(p for p in pieces if isinstance(p, Polygon) and not p.is_empty and p.area > 0)

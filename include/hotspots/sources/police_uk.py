@@ -72,8 +72,10 @@ def prepare_frames(
     The points of all the files are transformed in one pass and the force's extent is read once."""
     prepared = [(table, police_uk_checks(table)) for table in (read_csv_table(p, POLICE_UK_COLUMNS) for p in paths)]
     extent = force_extent(con, force)
-    lon, lat = (pd.concat([checks[column] for _, checks in prepared], ignore_index=True)
-                for column in ("degree_lon", "degree_lat"))
+    lon, lat = (
+        pd.concat([checks[column] for _, checks in prepared], ignore_index=True)
+        for column in ("degree_lon", "degree_lat")
+    )
     not_swapped = lat >= lon
     easting, northing = transform_distinct(con, lon.where(not_swapped), lat.where(not_swapped))
     start = 0
@@ -103,8 +105,10 @@ def typed_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, checks: pd.DataF
     """Register the file with its derived columns (``checks`` and ``keep``, one flag per row, both in file order)
     and return the name of a view of the kept rows' typed columns (sql/transform/police_uk_typed.sql)."""
     derived = {"keep": pa.array(keep), "crime_id": pc.utf8_trim_whitespace(table.column("Crime ID"))}
-    derived |= {c: pa.array(checks[c].to_numpy(dtype="float64"), from_pandas=True)
-                for c in ("lon", "lat", "easting", "northing")}
+    derived |= {
+        c: pa.array(checks[c].to_numpy(dtype="float64"), from_pandas=True)
+        for c in ("lon", "lat", "easting", "northing")
+    }
     for name, values in derived.items():
         table = table.append_column(name, values)
     con.register("police_uk_file", table)
@@ -138,8 +142,9 @@ def load_relation(con: duckdb.DuckDBPyConnection, relation: str, *, force: str, 
         "CREATE OR REPLACE TEMP VIEW crimes_to_load AS SELECT * REPLACE "
         f"(nullif(location, '') AS location, nullif(file_lsoa_code, '') AS file_lsoa_code) FROM {relation}"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE file_crime_points AS " + read_sql("transform/file_crime_points"),
-                {"force": force})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE file_crime_points AS " + read_sql("transform/file_crime_points"), {"force": force}
+    )
     check_crime_point_keys(con, source_file)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE new_crime_points AS
@@ -203,47 +208,78 @@ def ingest_crime_files(
     (idempotent per file name). One counts dict per file."""
     paths = [Path(p) for p in paths]
     rules = police_uk_rules(margin_m=settings.area_margin_m)
-    validated = [(path, table, checks, *_validate(path, checks, rules, docs_dir))
-                 for path, (table, checks) in zip(paths, prepare_frames(con, paths, force=force))]
+    validated = [
+        (path, table, checks, *_validate(path, checks, rules, docs_dir))
+        for path, (table, checks) in zip(paths, prepare_frames(con, paths, force=force))
+    ]
     counts = []
     for path, table, checks, reasons, summary in validated:
         with transaction(con):
-            counts.append(_store(con, force=force, path=path, table=table, checks=checks, reasons=reasons,
-                                 summary=summary))
+            counts.append(
+                _store(con, force=force, path=path, table=table, checks=checks, reasons=reasons, summary=summary)
+            )
     return counts
 
 
 def _validate(path: Path, checks: pd.DataFrame, rules: list, docs_dir: Path | None) -> tuple[np.ndarray, list[dict]]:
     """Great Expectations on the file's check frame; returns each row's reasons ('' = loaded) and GX's summary."""
     validated = checks.drop(columns=["lat", "easting", "northing"])
-    summary = validate_checks(validated, suite_name="police_uk_street", rules=rules, source_file=str(path),
-                              docs_dir=docs_dir)
+    summary = validate_checks(
+        validated, suite_name="police_uk_street", rules=rules, source_file=str(path), docs_dir=docs_dir
+    )
     return row_reasons(validated, rules, summary), summary
 
 
 def _store(
-    con: duckdb.DuckDBPyConnection, *, force: str, path: Path, table: pa.Table, checks: pd.DataFrame,
-    reasons: np.ndarray, summary: list[dict],
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: str,
+    path: Path,
+    table: pa.Table,
+    checks: pd.DataFrame,
+    reasons: np.ndarray,
+    summary: list[dict],
 ) -> dict[str, Any]:
     """Quarantine one validated file's bad rows, place and load the rest, record the run (caller's transaction)."""
     source_file = path.name
     bad = reasons != ""
     source_row = checks["source_row"].to_numpy(dtype="int64")
     by_reason = pd.Series(reasons[bad], dtype=object).value_counts().sort_index()
-    counts = {"rows_read": len(checks), "rows_loaded": int((~bad).sum()), "rows_quarantined": int(bad.sum()),
-              "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()}}
-    log.info("%s: %d rows read, %d loaded, %d quarantined", source_file, counts["rows_read"], counts["rows_loaded"],
-             counts["rows_quarantined"])
+    counts = {
+        "rows_read": len(checks),
+        "rows_loaded": int((~bad).sum()),
+        "rows_quarantined": int(bad.sum()),
+        "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+    }
+    log.info(
+        "%s: %d rows read, %d loaded, %d quarantined",
+        source_file,
+        counts["rows_read"],
+        counts["rows_loaded"],
+        counts["rows_quarantined"],
+    )
     relation = typed_rows(con, table, checks, ~bad)
-    con.register("police_uk_reasons", pa.table({"source_row": source_row[bad],
-                                                "reason": pa.array(reasons[bad], pa.string())}))
+    con.register(
+        "police_uk_reasons", pa.table({"source_row": source_row[bad], "reason": pa.array(reasons[bad], pa.string())})
+    )
     try:
         quarantine_sql = read_sql("transform/police_uk_quarantine")
-        con.execute("CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + quarantine_sql,
-                    {"force": force, "source": SOURCE, "source_file": source_file})
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE police_uk_quarantine AS " + quarantine_sql,
+            {"force": force, "source": SOURCE, "source_file": source_file},
+        )
         outside = load_relation(con, relation, force=force, source=SOURCE, source_file=source_file)
-        record_run(con, force=force, source=SOURCE, source_file=source_file, suite="police_uk_street", success=True,
-                   counts=counts, results=summary, quarantine="police_uk_quarantine")
+        record_run(
+            con,
+            force=force,
+            source=SOURCE,
+            source_file=source_file,
+            suite="police_uk_street",
+            success=True,
+            counts=counts,
+            results=summary,
+            quarantine="police_uk_quarantine",
+        )
         con.execute("DROP TABLE police_uk_quarantine")
     finally:
         con.execute("DROP VIEW IF EXISTS police_uk_typed")

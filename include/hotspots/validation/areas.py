@@ -18,16 +18,34 @@ def area_rules() -> list[Rule]:
     """Suite areas: code present and unique, polygonal and valid (or repairable) geometry."""
     fix = "Fix the boundary file (e.g. in QGIS) and drop it in landing/<force>/areas/ again."
     return [
-        Rule("missing_area_code", "ExpectColumnValuesToNotBeNull", {"column": "area_code", "mostly": MOSTLY},
-             "Every feature needs an area code (set HOTSPOTS_AREA_CODE_FIELD if the code is in another field). " + fix),
-        Rule("duplicate_area_code", "ExpectColumnValuesToBeNull", {"column": "repeated_area_code", "mostly": MOSTLY},
-             "Each area code must appear once (dissolve multi-part areas into one feature). " + fix),
-        Rule("missing_geometry", "ExpectColumnValuesToNotBeNull", {"column": "geometry_type", "mostly": MOSTLY},
-             "Every feature needs a polygon geometry. " + fix),
-        Rule("not_a_polygon", "ExpectColumnValuesToBeInSet",
-             {"column": "geometry_type", "value_set": POLYGON_TYPES, "mostly": MOSTLY},
-             "Areas must be polygons or multipolygons, not points or lines. " + fix),
-        Rule("invalid_geometry", "ExpectColumnValuesToBeInSet",
-             {"column": "repair_status", "value_set": ["valid", "repaired"], "mostly": MOSTLY},
-             "The polygon is invalid and ST_MakeValid leaves no area; redraw it. " + fix),
+        Rule(
+            "missing_area_code",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "area_code", "mostly": MOSTLY},
+            "Every feature needs an area code (set HOTSPOTS_AREA_CODE_FIELD if the code is in another field). " + fix,
+        ),
+        Rule(
+            "duplicate_area_code",
+            "ExpectColumnValuesToBeNull",
+            {"column": "repeated_area_code", "mostly": MOSTLY},
+            "Each area code must appear once (dissolve multi-part areas into one feature). " + fix,
+        ),
+        Rule(
+            "missing_geometry",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "geometry_type", "mostly": MOSTLY},
+            "Every feature needs a polygon geometry. " + fix,
+        ),
+        Rule(
+            "not_a_polygon",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "geometry_type", "value_set": POLYGON_TYPES, "mostly": MOSTLY},
+            "Areas must be polygons or multipolygons, not points or lines. " + fix,
+        ),
+        Rule(
+            "invalid_geometry",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "repair_status", "value_set": ["valid", "repaired"], "mostly": MOSTLY},
+            "The polygon is invalid and ST_MakeValid leaves no area; redraw it. " + fix,
+        ),
     ]

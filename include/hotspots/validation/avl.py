@@ -77,16 +77,31 @@ ADVICE = {
 def avl_rules() -> list[Rule]:
     """One in-set rule per check column, with the mostly threshold and the fix."""
     return [
-        Rule(reason, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [1.0], "mostly": MOSTLY[reason]},
-             ADVICE[reason])
+        Rule(
+            reason,
+            "ExpectColumnValuesToBeInSet",
+            {"column": column, "value_set": [1.0], "mostly": MOSTLY[reason]},
+            ADVICE[reason],
+        )
         for reason, column in CHECK_COLUMNS.items()
     ]
 
 
 def check_pings(
-    *, devices: list[str], device: np.ndarray, ts_us: np.ndarray, ts_ok: np.ndarray, easting: np.ndarray,
-    northing: np.ndarray, speed_ok: np.ndarray, unit_ok: np.ndarray, source_row: np.ndarray, day: date | None,
-    late_days: int, extent: tuple[float, float, float, float], margin_m: float,
+    *,
+    devices: list[str],
+    device: np.ndarray,
+    ts_us: np.ndarray,
+    ts_ok: np.ndarray,
+    easting: np.ndarray,
+    northing: np.ndarray,
+    speed_ok: np.ndarray,
+    unit_ok: np.ndarray,
+    source_row: np.ndarray,
+    day: date | None,
+    late_days: int,
+    extent: tuple[float, float, float, float],
+    margin_m: float,
 ) -> np.ndarray:
     """The reason code per row of a ping file's typed columns (sql/transform/avl_typed.sql, positions by
     to_grid; the arrays are aligned row by row, any order): 0 = loaded, else the 1-based code in REASONS of the
@@ -111,8 +126,13 @@ def check_pings(
         reject(3, (ts_us >= _epoch_us(day - timedelta(days=late_days))) & (ts_us < _epoch_us(day + timedelta(days=1))))
     reject(4, np.isfinite(easting) & np.isfinite(northing))
     xmin, ymin, xmax, ymax = extent
-    reject(5, (easting >= xmin - margin_m) & (easting <= xmax + margin_m)
-           & (northing >= ymin - margin_m) & (northing <= ymax + margin_m))
+    reject(
+        5,
+        (easting >= xmin - margin_m)
+        & (easting <= xmax + margin_m)
+        & (northing >= ymin - margin_m)
+        & (northing <= ymax + margin_m),
+    )
     reject(6, speed_ok)
     reject(7, unit_ok)
     # duplicates and jumps: surviving pings by device, time, then row (the first copy in the file is kept)

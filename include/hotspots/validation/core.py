@@ -19,6 +19,9 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+FIX_AT_SOURCE = "Fix the file at the source and drop it in the landing folder again."
+
+
 class InputFileError(ValueError):
     """A file that cannot be loaded as a whole; the message says which file, which column and what to do."""
 
@@ -72,7 +75,6 @@ def _context(docs_dir: Path | None) -> Any:
     key = str(docs_dir or "")
     if key not in _CONTEXTS:
         import great_expectations as gx
-
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context = gx.get_context(mode="ephemeral")
@@ -92,14 +94,20 @@ def _context(docs_dir: Path | None) -> Any:
 
 
 def _run_gx(
-    frame: pd.DataFrame, suite_name: str, rules: list[Rule], docs_dir: Path | None, source_file: str,
+    frame: pd.DataFrame,
+    suite_name: str,
+    rules: list[Rule],
+    docs_dir: Path | None,
+    source_file: str,
     result_format: str = "COMPLETE",
 ) -> list[Any]:
     import great_expectations as gx
 
     context = _context(docs_dir)
     name = f"{suite_name}__{Path(source_file).name.replace('.', '_')}__{next(_RUNS)}"
-    batch = context.data_sources.get("pandas").add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole_file")
+    batch = (
+        context.data_sources.get("pandas").add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole_file")
+    )
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for rule in rules:
         suite.add_expectation(getattr(gx.expectations, rule.expectation)(**rule.kwargs))
@@ -140,7 +148,7 @@ def _summarise(rules: list[Rule], results: list[Any], source_file: str) -> list[
             raise InputFileError(
                 f"{source_file}: rule '{rule.reason}' ({result.expectation_config.type}"
                 f"{' on column ' + repr(rule.column) if rule.column else ''}) failed for {detail}, "
-                f"beyond its tolerance. {rule.advice or 'Fix the file at the source and drop it in the landing folder again.'}"
+                f"beyond its tolerance. {rule.advice or FIX_AT_SOURCE}"
             )
     return summary
 
@@ -175,9 +183,7 @@ def validate_frame(
     quarantined = frame.loc[bad].copy() if bad else frame.iloc[0:0].copy()
     quarantined["reason"] = ["; ".join(reasons[i]) for i in bad]
     loaded = frame.drop(index=bad)
-    log.info(
-        "%s: %d rows read, %d loaded, %d quarantined", source_file, len(frame), len(loaded), len(quarantined)
-    )
+    log.info("%s: %d rows read, %d loaded, %d quarantined", source_file, len(frame), len(loaded), len(quarantined))
     return ValidationOutcome(loaded=loaded, quarantined=quarantined, results=summary, success=True, suite=suite_name)
 
 
@@ -224,8 +230,14 @@ def record_validation(
         con.register("quarantine_frame", quarantine_frame)
     try:
         record_run(
-            con, force=force, source=source, source_file=source_file, suite=outcome.suite, success=outcome.success,
-            counts=outcome.counts(), results=outcome.results,
+            con,
+            force=force,
+            source=source,
+            source_file=source_file,
+            suite=outcome.suite,
+            success=outcome.success,
+            counts=outcome.counts(),
+            results=outcome.results,
             quarantine="quarantine_frame" if len(quarantine_frame) else None,
         )
     finally:

@@ -26,8 +26,18 @@ from hotspots.validation.core import Rule
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 POLICE_UK_COLUMNS = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
 ]
 MONTH_REGEX = r"^\d{4}-(?:0[1-9]|1[0-2])$"
 # Great Britain and Northern Ireland in degrees: latitude is always greater than longitude here.
@@ -87,8 +97,9 @@ def numbers(values: pa.ChunkedArray | pa.Array | pd.Series) -> np.ndarray:
     return out
 
 
-def parse_pair(x_text: pa.ChunkedArray | pd.Series, y_text: pa.ChunkedArray | pd.Series
-               ) -> tuple[np.ndarray, np.ndarray]:
+def parse_pair(
+    x_text: pa.ChunkedArray | pd.Series, y_text: pa.ChunkedArray | pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
     """Numeric x and y; both NaN when either is empty or not a number."""
     x, y = numbers(x_text), numbers(y_text)
     both = ~np.isnan(x) & ~np.isnan(y)
@@ -105,8 +116,9 @@ def text(values: pa.ChunkedArray | pd.Series) -> pd.Series:
 def outcome_rank(outcomes: pa.ChunkedArray | pd.Series) -> np.ndarray:
     """0 = no outcome yet (empty or 'Status update unavailable'), 1 = pending ('Under investigation',
     'Awaiting court outcome'), 2 = any final outcome."""
-    values = pc.utf8_trim_whitespace(outcomes if isinstance(outcomes, (pa.Array, pa.ChunkedArray))
-                                     else pa.array(outcomes, pa.string()))
+    values = pc.utf8_trim_whitespace(
+        outcomes if isinstance(outcomes, (pa.Array, pa.ChunkedArray)) else pa.array(outcomes, pa.string())
+    )
     none = pc.is_in(values, pa.array(OUTCOME_NONE)).to_numpy(zero_copy_only=False)
     pending = pc.is_in(values, pa.array(OUTCOME_PENDING)).to_numpy(zero_copy_only=False)
     return np.where(none, 0, np.where(pending, 1, 2)).astype("int8")
@@ -136,17 +148,19 @@ def police_uk_checks(table: pa.Table) -> pd.DataFrame:
     degrees = max_abs <= MAX_ABS_DEGREES
     crime_id = text(pc.utf8_trim_whitespace(table.column("Crime ID")))
     loses = losing_copies(crime_id, outcome_rank(table.column("Last outcome category")), source_row)
-    return pd.DataFrame({
-        "source_row": source_row,
-        "Month": text(table.column("Month")),
-        "Crime type": text(table.column("Crime type")),
-        "repeated_crime_id": np.where(loses, 1.0, np.nan),
-        "lon": lon,
-        "lat": lat,
-        "max_abs_coordinate": max_abs,
-        "degree_lon": np.where(degrees, lon, np.nan),
-        "degree_lat": np.where(degrees, lat, np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "source_row": source_row,
+            "Month": text(table.column("Month")),
+            "Crime type": text(table.column("Crime type")),
+            "repeated_crime_id": np.where(loses, 1.0, np.nan),
+            "lon": lon,
+            "lat": lat,
+            "max_abs_coordinate": max_abs,
+            "degree_lon": np.where(degrees, lon, np.nan),
+            "degree_lat": np.where(degrees, lat, np.nan),
+        }
+    )
 
 
 def rule_failures(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
@@ -185,8 +199,10 @@ def row_reasons(frame: pd.DataFrame, rules: list[Rule], summary: list[dict]) -> 
     for rule, result in zip(rules, summary):
         fails = rule_failures(frame, rule)
         if int(fails.sum()) != result["unexpected_count"]:
-            raise RuntimeError(f"rule {rule.reason}: {int(fails.sum())} rows fail here, Great Expectations counted "
-                               f"{result['unexpected_count']}")
+            raise RuntimeError(
+                f"rule {rule.reason}: {int(fails.sum())} rows fail here, Great Expectations counted "
+                f"{result['unexpected_count']}"
+            )
         reasons[fails] = np.where(reasons[fails] == "", rule.reason, reasons[fails] + "; " + rule.reason)
     return reasons
 
@@ -195,30 +211,54 @@ def police_uk_rules(*, margin_m: float) -> list[Rule]:
     """Suite police_uk_street: structure, month, coordinates, force area, duplicates, categories."""
     fix = "Fix the file at the source (or re-download it from data.police.uk) and drop it in the landing folder again."
     return [
-        Rule("malformed_month", "ExpectColumnValuesToMatchRegex",
-             {"column": "Month", "regex": MONTH_REGEX, "mostly": MOSTLY["malformed_month"]},
-             "Month must be YYYY-MM (e.g. 2024-02). " + fix),
-        Rule("unknown_crime_type", "ExpectColumnValuesToBeInSet",
-             {"column": "Crime type", "value_set": list(crime_categories()), "mostly": MOSTLY["unknown_crime_type"]},
-             "Crime type must be a data.police.uk category (see include/hotspots/data/cchi_categories.csv). " + fix),
-        Rule("duplicate_crime_id", "ExpectColumnValuesToBeNull",
-             {"column": "repeated_crime_id", "mostly": MOSTLY["duplicate_crime_id"]},
-             "Each Crime ID must appear once (anti-social behaviour rows have none). " + fix),
-        Rule("missing_coordinates", "ExpectColumnValuesToNotBeNull",
-             {"column": "lon", "mostly": MOSTLY["missing_coordinates"]},
-             "Longitude and Latitude must be numbers in WGS84 degrees. " + fix),
-        Rule("grid_reference_in_degree_columns", "ExpectColumnValuesToBeBetween",
-             {"column": "max_abs_coordinate", "min_value": 0, "max_value": MAX_ABS_DEGREES,
-              "mostly": MOSTLY["grid_reference_in_degree_columns"]},
-             "Longitude/Latitude hold eastings/northings (metres); export WGS84 degrees instead. " + fix),
-        Rule("lat_lon_swapped", "ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "degree_lat", "column_B": "degree_lon", "or_equal": True,
-              "mostly": MOSTLY["lat_lon_swapped"]},
-             "Latitude is smaller than Longitude: the two columns are swapped; swap them back. " + fix),
-        Rule("outside_force_area", "ExpectColumnValuesToBeBetween",
-             {"column": "outside_m", "min_value": 0, "max_value": margin_m, "mostly": MOSTLY["outside_force_area"]},
-             f"Points lie more than {margin_m:.0f} m outside the bounding box of the force's areas: check that the "
-             "file belongs to this force and that the right area file is loaded."),
+        Rule(
+            "malformed_month",
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "Month", "regex": MONTH_REGEX, "mostly": MOSTLY["malformed_month"]},
+            "Month must be YYYY-MM (e.g. 2024-02). " + fix,
+        ),
+        Rule(
+            "unknown_crime_type",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "Crime type", "value_set": list(crime_categories()), "mostly": MOSTLY["unknown_crime_type"]},
+            "Crime type must be a data.police.uk category (see include/hotspots/data/cchi_categories.csv). " + fix,
+        ),
+        Rule(
+            "duplicate_crime_id",
+            "ExpectColumnValuesToBeNull",
+            {"column": "repeated_crime_id", "mostly": MOSTLY["duplicate_crime_id"]},
+            "Each Crime ID must appear once (anti-social behaviour rows have none). " + fix,
+        ),
+        Rule(
+            "missing_coordinates",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "lon", "mostly": MOSTLY["missing_coordinates"]},
+            "Longitude and Latitude must be numbers in WGS84 degrees. " + fix,
+        ),
+        Rule(
+            "grid_reference_in_degree_columns",
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "max_abs_coordinate",
+                "min_value": 0,
+                "max_value": MAX_ABS_DEGREES,
+                "mostly": MOSTLY["grid_reference_in_degree_columns"],
+            },
+            "Longitude/Latitude hold eastings/northings (metres); export WGS84 degrees instead. " + fix,
+        ),
+        Rule(
+            "lat_lon_swapped",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "degree_lat", "column_B": "degree_lon", "or_equal": True, "mostly": MOSTLY["lat_lon_swapped"]},
+            "Latitude is smaller than Longitude: the two columns are swapped; swap them back. " + fix,
+        ),
+        Rule(
+            "outside_force_area",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "outside_m", "min_value": 0, "max_value": margin_m, "mostly": MOSTLY["outside_force_area"]},
+            f"Points lie more than {margin_m:.0f} m outside the bounding box of the force's areas: check that the "
+            "file belongs to this force and that the right area file is loaded.",
+        ),
     ]
 
 
@@ -242,45 +282,71 @@ def force_records_checks(frame: pd.DataFrame) -> pd.DataFrame:
     source_row = frame["source_row"].to_numpy()
     reference = frame["crime_reference"].str.strip()
     loses = losing_copies(reference, np.zeros(len(frame), dtype="int8"), source_row)
-    return pd.DataFrame({
-        "source_row": source_row,
-        "occurred": occurred,
-        "offence_code_norm": pd.Series(normalised[codes] if len(uniques) else [], dtype=object),
-        "knife_token": frame["knife_flag"].str.strip().str.lower().astype(object),
-        "repeated_crime_reference": np.where(loses, 1.0, np.nan),
-        "max_abs_coordinate": max_abs,
-        "grid_easting": np.where(metres, easting, np.nan),
-        "grid_northing": np.where(metres, northing, np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "source_row": source_row,
+            "occurred": occurred,
+            "offence_code_norm": pd.Series(normalised[codes] if len(uniques) else [], dtype=object),
+            "knife_token": frame["knife_flag"].str.strip().str.lower().astype(object),
+            "repeated_crime_reference": np.where(loses, 1.0, np.nan),
+            "max_abs_coordinate": max_abs,
+            "grid_easting": np.where(metres, easting, np.nan),
+            "grid_northing": np.where(metres, northing, np.nan),
+        }
+    )
 
 
 def force_records_rules(*, margin_m: float) -> list[Rule]:
     """Suite force_records: date-time, offence code, knife flag, grid coordinates, force area, duplicates."""
     fix = "Correct the extract (see docs/force_records.md) and drop it in the landing folder again."
     return [
-        Rule("malformed_occurred_at", "ExpectColumnValuesToNotBeNull",
-             {"column": "occurred", "mostly": MOSTLY["malformed_occurred_at"]},
-             "occurred_at must be a date-time such as 2024-02-03T21:15:00 or 03/02/2024 21:15. " + fix),
-        Rule("unknown_offence_code", "ExpectColumnValuesToBeInSet",
-             {"column": "offence_code_norm", "value_set": sorted(offence_codes()),
-              "mostly": MOSTLY["unknown_offence_code"]},
-             "Add the code to include/hotspots/data/offence_codes.csv or correct the extract."),
-        Rule("invalid_knife_flag", "ExpectColumnValuesToBeInSet",
-             {"column": "knife_token", "value_set": sorted(KNIFE_TOKENS), "mostly": MOSTLY["invalid_knife_flag"]},
-             "knife_flag must be Y/N, yes/no, true/false, 1/0 or empty. " + fix),
-        Rule("duplicate_crime_id", "ExpectColumnValuesToBeNull",
-             {"column": "repeated_crime_reference", "mostly": MOSTLY["duplicate_crime_id"]},
-             "Each crime reference must appear once. " + fix),
-        Rule("missing_coordinates", "ExpectColumnValuesToNotBeNull",
-             {"column": "max_abs_coordinate", "mostly": MOSTLY["missing_coordinates"]},
-             "easting and northing must be numbers in British National Grid metres (EPSG:27700). " + fix),
-        Rule("degrees_in_grid_columns", "ExpectColumnValuesToBeBetween",
-             {"column": "max_abs_coordinate", "min_value": 180, "mostly": MOSTLY["degrees_in_grid_columns"]},
-             "easting/northing hold longitude/latitude degrees; export EPSG:27700 metres instead. " + fix),
-        Rule("outside_force_area", "ExpectColumnValuesToBeBetween",
-             {"column": "outside_m", "min_value": 0, "max_value": margin_m, "mostly": MOSTLY["outside_force_area"]},
-             f"Points lie more than {margin_m:.0f} m outside the bounding box of the force's areas: check the extract "
-             "belongs to this force and easting/northing are EPSG:27700."),
+        Rule(
+            "malformed_occurred_at",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "occurred", "mostly": MOSTLY["malformed_occurred_at"]},
+            "occurred_at must be a date-time such as 2024-02-03T21:15:00 or 03/02/2024 21:15. " + fix,
+        ),
+        Rule(
+            "unknown_offence_code",
+            "ExpectColumnValuesToBeInSet",
+            {
+                "column": "offence_code_norm",
+                "value_set": sorted(offence_codes()),
+                "mostly": MOSTLY["unknown_offence_code"],
+            },
+            "Add the code to include/hotspots/data/offence_codes.csv or correct the extract.",
+        ),
+        Rule(
+            "invalid_knife_flag",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "knife_token", "value_set": sorted(KNIFE_TOKENS), "mostly": MOSTLY["invalid_knife_flag"]},
+            "knife_flag must be Y/N, yes/no, true/false, 1/0 or empty. " + fix,
+        ),
+        Rule(
+            "duplicate_crime_id",
+            "ExpectColumnValuesToBeNull",
+            {"column": "repeated_crime_reference", "mostly": MOSTLY["duplicate_crime_id"]},
+            "Each crime reference must appear once. " + fix,
+        ),
+        Rule(
+            "missing_coordinates",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "max_abs_coordinate", "mostly": MOSTLY["missing_coordinates"]},
+            "easting and northing must be numbers in British National Grid metres (EPSG:27700). " + fix,
+        ),
+        Rule(
+            "degrees_in_grid_columns",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "max_abs_coordinate", "min_value": 180, "mostly": MOSTLY["degrees_in_grid_columns"]},
+            "easting/northing hold longitude/latitude degrees; export EPSG:27700 metres instead. " + fix,
+        ),
+        Rule(
+            "outside_force_area",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "outside_m", "min_value": 0, "max_value": margin_m, "mostly": MOSTLY["outside_force_area"]},
+            f"Points lie more than {margin_m:.0f} m outside the bounding box of the force's areas: check the extract "
+            "belongs to this force and easting/northing are EPSG:27700.",
+        ),
     ]
 
 
