@@ -60,20 +60,9 @@ from pyproj import Transformer
 from shapely.geometry import MultiPoint, Polygon, shape
 from shapely.geometry.polygon import orient
 
-CRIME_HEADER = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
+from hotspots.validation.crime import POLICE_UK_COLUMNS
+
+CRIME_HEADER = list(POLICE_UK_COLUMNS)  # the data.police.uk street file header, as the readers expect it
 PING_HEADER = ["device_id", "timestamp", "lon", "lat", "speed_kmh", "unit_type"]
 SAMPLE_PSEUDONYM_KEY = "synthetic-sample-pseudonym-key-not-a-secret"
 VIOLENT_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapons")
