@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -35,19 +36,36 @@ def forces(settings: Settings | None = None) -> list[str]:
 
 
 def _to_raw(path: Path, raw_folder: Path) -> Path:
-    """Copy a landed file into raw/ once; the copy is immutable and named by content, so reruns reuse it."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    """Copy a landed file into raw/ once; the copy is immutable and named by content, so reruns reuse it. The
+    file is read once (hashed and written from the same bytes) and written atomically: a crash leaves no partial
+    file under a raw name, only a hidden temporary one."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:12]
     raw_folder.mkdir(parents=True, exist_ok=True)
     target = raw_folder / path.name
     if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest()[:12] != digest:
         # Same name, new content: keep the old copy and version the new one.
         target = raw_folder / f"{path.stem}.{digest}{path.suffix}"
     if not target.exists():
-        shutil.copy2(path, target)
+        _write_atomically(target, data, like=path)
         for sidecar in path.parent.glob(path.stem + ".*"):  # shapefile parts travel together
             if sidecar != path and not (raw_folder / sidecar.name).exists():
-                shutil.copy2(sidecar, raw_folder / sidecar.name)
+                _write_atomically(raw_folder / sidecar.name, sidecar.read_bytes(), like=sidecar)
     return target
+
+
+def _write_atomically(target: Path, data: bytes, *, like: Path) -> None:
+    """Write ``data`` to a temporary file beside ``target``, flush it to disk, then rename it into place."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        shutil.copystat(like, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _docs_dir(settings: Settings) -> Path:
