@@ -109,8 +109,10 @@ def _run_gx(
         context.data_sources.get("pandas").add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole_file")
     )
     suite = context.suites.add(gx.ExpectationSuite(name=name))
+    if len({rule.reason for rule in rules}) != len(rules):
+        raise ValueError(f"suite {suite_name}: each rule needs its own reason (results are matched by it)")
     for rule in rules:
-        suite.add_expectation(getattr(gx.expectations, rule.expectation)(**rule.kwargs))
+        suite.add_expectation(getattr(gx.expectations, rule.expectation)(**rule.kwargs, meta={"reason": rule.reason}))
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     # A checkpoint stores the result, so build_data_docs() can render every file of the task at once.
     checkpoint = context.checkpoints.add(
@@ -123,7 +125,11 @@ def _run_gx(
     engine.batch_manager.reset_batch_cache()
     engine.batch_manager._batch_data_cache.clear()
     engine._metric_cache.clear()
-    return list(next(iter(run.run_results.values())).results)
+    # Each result is matched to its rule by the reason it carries, never by its position in the list.
+    by_reason = {
+        result.expectation_config.meta["reason"]: result for result in next(iter(run.run_results.values())).results
+    }
+    return [by_reason[rule.reason] for rule in rules]
 
 
 def _summarise(rules: list[Rule], results: list[Any], source_file: str) -> list[dict[str, Any]]:
