@@ -1,5 +1,5 @@
 """Plain implementations of the patrol semantics, to check the fast method exactly: the oracles of
-tests/test_patrol.py and the comparisons of the patrol benchmark (benchmarks/patrol_minutes.py).
+tests/patrol/test_patrol.py and the comparisons of the patrol benchmark (benchmarks/patrol_minutes.py).
 
 - spatial_join_patrol: everything in DuckDB SQL (sql/transform/patrol_spatial_join.sql), areas found with a
   SPATIAL_JOIN on ST_DWithin.

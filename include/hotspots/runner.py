@@ -2,7 +2,7 @@
 
 Each runner calls the hotspots.pipeline functions the DAG's tasks call, with the same params, in the DAG's
 order, once per force where the DAG maps over forces. ``RUNNERS`` lists every DAG in dags/ with its task ids
-(tests/test_cli_run.py fails when a DAG or a task is added without its runner).
+(tests/cli/test_cli_run.py fails when a DAG or a task is added without its runner).
 """
 
 from __future__ import annotations

@@ -12,20 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
-import test_avl_bad_inputs as avl_cases
-from avl_helpers import DAY, ping_rows, write_pings
+from avl_helpers import DAY, STRUCTURAL_FAULTS, ping_rows, write_pings
+from bad_input_cases import CASES
 from conftest import TEST_KEY
 from sources_fixtures import good_rows, street_csv, write_areas
-from test_bad_inputs import CASES
 from typer.testing import CliRunner
 
 from hotspots.cli import app
 
 HOTSPOTS = Path(sys.executable).with_name("hotspots")
 CLI_CASES = [c for c in CASES if c.kind in ("police_uk", "areas")]  # force records have no command yet
-STRUCTURAL = next(
-    m for m in avl_cases.test_structural_faults_reject_the_file.pytestmark if m.name == "parametrize"
-).args[1]
+STRUCTURAL = STRUCTURAL_FAULTS
 
 
 def error_line(output: str) -> str:

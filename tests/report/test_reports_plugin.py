@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "hotspots_reports.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "hotspots_reports.py"
 
 
 def _plugin():

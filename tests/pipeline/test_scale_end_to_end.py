@@ -1,6 +1,6 @@
 """The pipeline's own steps (hotspots.pipeline, no Airflow) on a sample whose files are longer than one DuckDB row
 group (``generate_sample(scale=10)``: more than 122,880 rows in every crime file and in every hourly ping file of
-the day), checked against the generator's truth as tests/test_end_to_end.py checks the small one.
+the day), checked against the generator's truth as tests/pipeline/test_end_to_end.py checks the small one.
 
 The background volume never changes the truth (see hotspots.generate), so rows shuffled between row groups show
 up as pings quarantined for impossible jumps, minutes moved, or the wrong crimes quarantined.

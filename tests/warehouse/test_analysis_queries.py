@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import warehouse_rows as rows
 
-ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"
+ANALYSIS = Path(__file__).resolve().parents[2] / "sql" / "analysis"
 
 
 @pytest.fixture(scope="module")

@@ -50,3 +50,18 @@ def write_pings(folder: Path, rows: list[dict], name: str = "pings-10.csv", day:
 
 
 __all__ = ["DAY", "FORCE", "centre", "code", "load_square_areas", "ping_rows", "write_pings"]
+
+
+# Ping files broken in their structure: (file name, text, the message the rejection must match).
+STRUCTURAL_FAULTS = [
+    (
+        "no-device.csv",
+        "timestamp,lon,lat\n2024-05-01T10:00:00Z,-0.4,52.1\n",
+        "required column 'device_id' is missing",
+    ),
+    ("empty.csv", "", "empty"),
+    ("header-only.csv", "device_id,timestamp,lon,lat\n", "no data rows"),
+    ("semicolons.csv", "device_id;timestamp;lon;lat\nA;2024-05-01T10:00:00Z;-0.4;52.1\n", "semicolons"),
+    ("no-coordinates.csv", "device_id,timestamp,x,y\nA,2024-05-01T10:00:00Z,-0.4,52.1\n", "no coordinate columns"),
+    ("pings.txt", "device_id,timestamp,lon,lat\n", "unknown file type"),
+]

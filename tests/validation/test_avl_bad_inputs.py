@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from avl_helpers import DAY, FORCE, load_square_areas, ping_rows, write_pings
+from avl_helpers import DAY, FORCE, STRUCTURAL_FAULTS, load_square_areas, ping_rows, write_pings
 
 from hotspots.pseudonym import MissingPseudonymKey
 from hotspots.sources.avl import ingest_ping_file, parse_columns
@@ -42,21 +42,7 @@ def nothing_loaded(con) -> bool:
     return con.execute("SELECT count(*) FROM stg_pings").fetchone()[0] == 0
 
 
-@pytest.mark.parametrize(
-    "name,text,match",
-    [
-        (
-            "no-device.csv",
-            "timestamp,lon,lat\n2024-05-01T10:00:00Z,-0.4,52.1\n",
-            "required column 'device_id' is missing",
-        ),
-        ("empty.csv", "", "empty"),
-        ("header-only.csv", "device_id,timestamp,lon,lat\n", "no data rows"),
-        ("semicolons.csv", "device_id;timestamp;lon;lat\nA;2024-05-01T10:00:00Z;-0.4;52.1\n", "semicolons"),
-        ("no-coordinates.csv", "device_id,timestamp,x,y\nA,2024-05-01T10:00:00Z,-0.4,52.1\n", "no coordinate columns"),
-        ("pings.txt", "device_id,timestamp,lon,lat\n", "unknown file type"),
-    ],
-)
+@pytest.mark.parametrize("name,text,match", STRUCTURAL_FAULTS)
 def test_structural_faults_reject_the_file(con, settings, tmp_path, name, text, match):
     path = tmp_path / "avl" / DAY / name
     path.parent.mkdir(parents=True)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from hotspots.cli import app
 
-ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"
+ANALYSIS = Path(__file__).resolve().parents[2] / "sql" / "analysis"
 
 
 @pytest.fixture(scope="module")

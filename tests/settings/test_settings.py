@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from hotspots.pseudonym import MissingPseudonymKey, device_key, pseudonym_key
 from hotspots.settings import Settings, settings_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_paths_derive_from_data_dir(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from hotspots.settings import PROJECT_ROOT, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {
     "airflow-init",
     "airflow-apiserver",

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from hotspots.cli import app
 from hotspots.report import STATUS_COLOURS, build_report, report_path
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 DAY = date(2024, 5, 31)
 EXPECTED_STATUS = {"T03": "met", "T07": "under", "T08": "none", "T12": "none", "T16": "under"}

@@ -353,7 +353,7 @@ def test_failure_mail_goes_the_alerts_email_path(settings, smtp_server, monkeypa
 
 def test_no_hand_built_slack_or_smtp_clients_in_include():
     """Slack and email go through the providers' hooks only."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     pattern = re.compile(r"\b(WebClient|SMTP|SMTP_SSL)\(")
     found = [
         f"{path.relative_to(root)}:{n}: {line.strip()}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-DAGS = sorted((Path(__file__).resolve().parents[1] / "dags").glob("*.py"))
+DAGS = sorted((Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
 HEAVY = ("great_expectations", "geopandas", "pandas", "duckdb", "shapely", "matplotlib", "pyproj")
 EXPECTED_DAGS = {
     "ingest_areas",
