@@ -19,13 +19,21 @@ from hotspots.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 HISTORY_DAYS = 28
-STATUS_COLOURS = {"met": "#1a9850", "under": "#f59e0b", "none": "#d73027", "no data": "#9e9e9e"}
+STATUS_COLOURS = {
+    "met": "#1a9850",
+    "under": "#f59e0b",
+    "none": "#d73027",
+    "not_planned": "#6baed6",
+    "no data": "#9e9e9e",
+}
 STATUS_TEXT = {
     "met": "target met",
     "under": "under target",
     "none": "no patrol",
+    "not_planned": "not drawn today",
     "no data": "no compliance figures",
 }
+OPTIONAL_STATUSES = ("not_planned", "no data")  # in the legend only on days that have them
 MAP_WIDTH_PX = 900  # nominal drawing width: simplification tolerance and label size follow from it
 
 
@@ -66,6 +74,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "counts": counts,
         "colours": STATUS_COLOURS,
         "status_text": STATUS_TEXT,
+        "optional_statuses": OPTIONAL_STATUSES,
         "map": _map(con, force, hotspots),
         "lorenz": _lorenz(con, force, selection.selection_id) if selection else None,
         "history": _history(con, force, day, hotspots),
@@ -123,6 +132,14 @@ def _hotspot_tooltip(row: dict[str, Any], day: date) -> str:
     lines = [f"#{row['rank']} {row['area_code']} {row['area_name']}".rstrip()]
     if row["status"] == "no data":
         lines.append(f"{day:%Y-%m-%d}: no compliance figures")
+    elif row["status"] not in STATUS_TEXT:
+        lines.append(f"{day:%Y-%m-%d}: {row['status']}")
+    elif not row["planned"]:
+        lines.append(
+            f"{day:%Y-%m-%d}: {STATUS_TEXT[row['status']]} (randomised plan), {_num(row['delivered_minutes'], 1)} "
+            f"min in the patrol window ({_num(row['patrol_minutes'], 1)} min all day)"
+        )
+        lines.append(f"Koper visits: {row['koper_visits']}")
     else:
         lines.append(
             f"{day:%Y-%m-%d}: {STATUS_TEXT[row['status']]}, {_num(row['delivered_minutes'], 1)} of "
