@@ -17,7 +17,7 @@ from typing import IO
 import duckdb
 
 from hotspots.settings import Settings
-from hotspots.warehouse import open_snapshot
+from hotspots.warehouse import open_snapshot, read_sql
 
 
 class OutputFormat(str, Enum):
@@ -170,14 +170,7 @@ def export_hotspots(con: duckdb.DuckDBPyConnection, out: Path, fmt: ExportFormat
     import geopandas as gpd
 
     frame = con.execute(
-        """
-        SELECT force, area_code, area_name, rank, events, harm, harm_share, selection_id,
-               strftime(effective_from, '%Y-%m-%d') AS effective_from,
-               ST_AsWKB(ST_Transform(geom, 'EPSG:27700', 'EPSG:4326', always_xy := true)) AS wkb
-        FROM current_hotspots
-        WHERE $force IS NULL OR force = $force
-        ORDER BY force, rank
-        """,
+        read_sql("transform/export_hotspots"),
         {"force": force},
     ).df()
     geometry = gpd.GeoSeries.from_wkb([bytes(b) if b is not None else None for b in frame.pop("wkb")], crs="EPSG:4326")

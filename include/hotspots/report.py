@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hotspots.plan import Selection, selection_on
 from hotspots.settings import Settings
+from hotspots.warehouse import fetch_dicts, read_sql
 
 TEMPLATES = Path(__file__).parent / "templates"
 HISTORY_DAYS = 28
@@ -92,25 +93,10 @@ def _num(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list | dict) -> list[dict[str, Any]]:
-    cur = con.execute(sql, args)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
 def _hotspots(con: duckdb.DuckDBPyConnection, force: str, day: date, selection: Selection) -> list[dict[str, Any]]:
-    rows = _rows(
+    rows = fetch_dicts(
         con,
-        """
-        SELECT r.rank, r.area_code, coalesce(r.area_name, a.area_name, '') AS area_name, r.harm, r.events,
-               c.status, c.planned, c.target_minutes, c.delivered_minutes, c.patrol_minutes, c.koper_visits,
-               c.days_without_patrol, c.last_patrol_date, c.ratio_7d, c.ratio_28d
-        FROM hotspot_ranking r
-        LEFT JOIN daily_compliance c ON c.force = r.force AND c.area_code = r.area_code AND c.date = $day
-        LEFT JOIN stg_areas a ON a.force = r.force AND a.area_code = r.area_code
-        WHERE r.force = $force AND r.selection_id = $selection_id AND r.selected
-        ORDER BY r.rank
-        """,
+        read_sql("transform/report_hotspots"),
         {"force": force, "day": day, "selection_id": selection.selection_id},
     )
     for row in rows:
@@ -164,16 +150,9 @@ def _map(con: duckdb.DuckDBPyConnection, force: str, hotspots: list[dict[str, An
         return None
     xmin, ymin, xmax, ymax = _padded(*extent)
     width = xmax - xmin
-    shapes = _rows(
+    shapes = fetch_dicts(
         con,
-        """
-        SELECT area_code, coalesce(area_name, '') AS area_name,
-               ST_AsSVG(ST_SimplifyPreserveTopology(geom, $tolerance), false, 1) AS path,
-               ST_X(ST_PointOnSurface(geom)) AS label_x, -ST_Y(ST_PointOnSurface(geom)) AS label_y
-        FROM stg_areas
-        WHERE force = $force AND ST_Intersects(geom, ST_MakeEnvelope($xmin, $ymin, $xmax, $ymax))
-        ORDER BY area_code
-        """,
+        read_sql("transform/report_area_shapes"),
         {"force": force, "tolerance": width / MAP_WIDTH_PX / 2, "xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax},
     )
     by_code = {h["area_code"]: h for h in hotspots}
@@ -250,7 +229,7 @@ def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: li
     """Delivered minutes against target over the 28 days ending with day, one small bar chart per hot spot."""
     first = day - timedelta(days=HISTORY_DAYS - 1)
     days = [first + timedelta(days=i) for i in range(HISTORY_DAYS)]
-    rows = _rows(
+    rows = fetch_dicts(
         con,
         """
         SELECT area_code, date, status, target_minutes, delivered_minutes, koper_visits FROM daily_compliance
@@ -319,7 +298,7 @@ def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: li
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, force: str, day: date) -> list[dict[str, Any]]:
-    return _rows(
+    return fetch_dicts(
         con,
         """
         SELECT rule, area_code, severity, audience, team, delivery_status FROM alerts_status

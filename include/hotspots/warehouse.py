@@ -198,6 +198,13 @@ def _apply_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             raise RuntimeError(f"Applying {sql_file} failed: {exc}") from exc
 
 
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict[str, Any]]:
+    """The rows of a query as dicts keyed by column name."""
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor.fetchall()]
+
+
 def read_sql(name: str, settings: Settings | None = None) -> str:
     """Text of sql/<name>.sql, e.g. read_sql('transform/daily_compliance')."""
     return (Path(resolve_settings(settings).sql_dir) / f"{name}.sql").read_text()

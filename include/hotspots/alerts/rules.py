@@ -14,7 +14,7 @@ from hotspots.alerts.routing import area_teams_of
 from hotspots.compliance import hotspot_targets
 from hotspots.plan import make_plan, selection_on
 from hotspots.settings import Settings
-from hotspots.warehouse import read_sql
+from hotspots.warehouse import fetch_dicts, read_sql
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,6 @@ def _details(row: dict, settings: Settings, force: str) -> dict:
     }
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, values)) for values in cursor.fetchall()]
-
-
 def evaluate_rules(
     con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings, record_teams: bool = False
 ) -> list[Alert]:
@@ -108,7 +102,7 @@ def evaluate_rules(
     """
     enabled = set(settings.alert_rules)
     alerts: list[Alert] = []
-    candidates = _rows(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date})
+    candidates = fetch_dicts(con, read_sql("transform/alerts_candidates", settings), {"force": force, "date": date})
     teams = area_teams_of(
         con, force=force, codes=[row["area_code"] for row in candidates], settings=settings, record=record_teams
     )
@@ -219,19 +213,9 @@ def evaluate_intraday(
     planned = make_plan(con, force=force, date=date, settings=settings, store=store_plan)
     targets = hotspot_targets(planned, settings)
     teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=store_plan)
-    rows = _rows(
+    rows = fetch_dicts(
         con,
-        """
-        SELECT h.area_code, coalesce(a.area_name, r.area_name) AS area_name, r.rank,
-               coalesce(p.window_minutes, 0) AS delivered_minutes, coalesce(p.patrol_minutes, 0) AS patrol_minutes,
-               coalesce(p.koper_visits, 0) AS koper_visits,
-               (SELECT max(q.date) FROM daily_patrol q WHERE q.force = $force AND q.area_code = h.area_code
-                  AND q.date <= $date AND q.patrol_minutes > 0) AS last_patrol_date
-        FROM (SELECT unnest($codes::VARCHAR[]) AS area_code) h
-        LEFT JOIN daily_patrol p ON p.force = $force AND p.date = $date AND p.area_code = h.area_code
-        LEFT JOIN stg_areas a ON a.force = $force AND a.area_code = h.area_code
-        LEFT JOIN hotspot_ranking r ON r.force = $force AND r.selection_id = $selection_id AND r.area_code = h.area_code
-        ORDER BY coalesce(r.rank, 2147483647), h.area_code""",
+        read_sql("transform/no_visit_yet_hotspots", settings),
         {"force": force, "date": date, "codes": planned, "selection_id": selection.selection_id},
     )
     alerts = []

@@ -425,17 +425,7 @@ def make_grid(
     with transaction(con):
         _boundary_parts(con, force, boundary_path, settings, tile_m=max(cell_m * 20, 2000.0))
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE grid_cells AS
-            WITH ext AS (SELECT floor(min(ST_XMin(geom)) / $c)::BIGINT AS c0,
-                floor(min(ST_YMin(geom)) / $c)::BIGINT AS r0,
-                                ceil(max(ST_XMax(geom)) / $c)::BIGINT AS c1, ceil(max(ST_YMax(geom)) / $c)::BIGINT AS r1
-                         FROM grid_boundary),
-            cells AS (SELECT c, r, ST_MakeEnvelope(c * $c, r * $c, (c + 1) * $c, (r + 1) * $c) AS geom
-                      FROM ext, range(c0, c1) AS cs(c), range(r0, r1) AS rs(r))
-            SELECT cells.c, cells.r, any_value(cells.geom) AS geom
-            FROM cells JOIN grid_boundary b ON ST_Intersects(cells.geom, b.geom)
-            GROUP BY cells.c, cells.r
-            HAVING sum(ST_Area(ST_Intersection(cells.geom, b.geom))) > $c * $c * 1e-4""",
+            read_sql("transform/grid_cells", settings),
             {"c": cell_m},
         )
         cells = con.execute("SELECT count(*) FROM grid_cells").fetchone()[0]
