@@ -203,6 +203,18 @@ class Settings(BaseSettings):
         description="GPS pings farther than this outside the bounding box of the force's areas are quarantined as "
         "outside_force_area (docs/patrol.md, Validation): patrols cross the border, misplaced pings are far away.",
     )
+    ping_max_speed_kmh: float = Field(
+        300.0,
+        gt=0,
+        description="A reported ping speed above this (or negative) is a sensor fault: the ping is quarantined as "
+        "invalid_speed (docs/patrol.md, Validation). Not max_speed_kmh, which only marks transit.",
+    )
+    ping_max_jump_kmh: float = Field(
+        200.0,
+        gt=0,
+        description="A ping reached from the device's previous one faster than this is a GPS glitch, quarantined as "
+        "impossible_jump (faster than any patrol car between two pings).",
+    )
     avl_memory_limit: str = Field(
         "512MB",
         description="DuckDB memory_limit while the ingest_avl step runs (docs/benchmarks.md, AVL ingest): caps what "

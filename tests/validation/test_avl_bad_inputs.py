@@ -152,3 +152,13 @@ def test_epoch_milliseconds_are_a_bad_timestamp_not_year_56302(con, settings, tm
     rows[0]["timestamp"] = str(int(pd.Timestamp(f"{DAY}T10:00:00Z").timestamp() * 1000))
     ingest(con, settings, write_pings(tmp_path, rows))
     assert quarantined(con) == [(1, "bad_timestamp")]
+
+
+def test_sensor_speed_limit_is_the_setting(con, settings, tmp_path):
+    """A speed of 120 km/h loads under the default limit (300) and is quarantined with ping_max_speed_kmh=100."""
+    rows = good(60)
+    rows[10]["speed_kmh"] = "120"
+    assert ingest(con, settings, write_pings(tmp_path, rows))["rows_quarantined"] == 0
+    strict = settings.model_copy(update={"ping_max_speed_kmh": 100.0})
+    ingest(con, strict, write_pings(tmp_path, rows, name="pings-11.csv"))
+    assert [reason for _, reason in quarantined(con)] == ["invalid_speed"]

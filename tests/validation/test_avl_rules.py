@@ -30,7 +30,7 @@ def pings(n: int = 12) -> dict:
 
 
 def judge(rows: dict) -> list[str]:
-    reasons = check_pings(**rows, day=DAY, late_days=2, extent=EXTENT, margin_m=5000.0)
+    reasons = check_pings(**rows, day=DAY, late_days=2, extent=EXTENT, margin_m=5000.0, max_jump_kmh=200.0)
     return ["" if code == 0 else REASONS[code - 1] for code in reasons]
 
 
@@ -81,7 +81,7 @@ def test_time_window_from_the_folder_day_or_the_latest_ping():
     rows = pings(4)
     rows["ts_us"][0] -= 3 * 86_400_000_000  # three days before the day: beyond late_days = 2
     assert judge(rows)[0] == "timestamp_outside_window"
-    late = check_pings(**rows, day=date(2024, 5, 3), late_days=2, extent=EXTENT, margin_m=5000.0)
+    late = check_pings(**rows, day=date(2024, 5, 3), late_days=2, extent=EXTENT, margin_m=5000.0, max_jump_kmh=200.0)
     assert (late[1:] == 0).all() and REASONS[late[0] - 1] == "timestamp_outside_window"
-    by_pings = check_pings(**rows, day=None, late_days=2, extent=EXTENT, margin_m=5000.0)
+    by_pings = check_pings(**rows, day=None, late_days=2, extent=EXTENT, margin_m=5000.0, max_jump_kmh=200.0)
     assert REASONS[by_pings[0] - 1] == "timestamp_outside_window" and (by_pings[1:] == 0).all()

@@ -146,7 +146,7 @@ def _read_typed(con: Any, path: Path, settings: Settings) -> None:
     """Read the drop through avl_input into temp table avl_typed (sql/transform/avl_typed.sql) in file order;
     reader faults and a drop without rows raise InputFileError naming the file."""
     query = read_sql("transform/avl_typed", settings)
-    params = {"max_speed": checks.MAX_SPEED_KMH, "unit_types": list(checks.UNIT_TYPES)}
+    params = {"max_speed": settings.ping_max_speed_kmh, "unit_types": list(checks.UNIT_TYPES)}
     csv_file = path.suffix.lower() == ".csv"
     con.execute("SET preserve_insertion_order = true")  # rowid of avl_typed = the file's row order
     try:
@@ -330,6 +330,7 @@ def _check(
         late_days=settings.late_days,
         extent=extent,
         margin_m=settings.ping_area_margin_m,
+        max_jump_kmh=settings.ping_max_jump_kmh,
     )
     start = _timed("checks", start)
     results = validate_checks(

@@ -23,8 +23,6 @@ from hotspots.validation.core import Rule
 
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 UNIT_TYPES = ("vehicle", "foot")
-MAX_JUMP_KMH = 200.0  # faster than any patrol car between two pings: a GPS glitch
-MAX_SPEED_KMH = 300.0  # a reported speed above this (or negative) is a sensor fault, not settings.max_speed_kmh
 # Years outside 1990..2100 are unit mix-ups (epoch milliseconds read as seconds), not pings: bad_timestamp.
 PLAUSIBLE_YEARS = (1990, 2100)
 
@@ -66,10 +64,10 @@ ADVICE = {
     "missing_coordinates": "Each ping needs lon/lat or easting/northing numbers (check the --columns mapping).",
     "outside_force_area": "Coordinates fall far outside the force's areas: check lon/lat order, the CRS "
     "(easting/northing = EPSG:27700) and the force.",
-    "invalid_speed": f"speed must be a number in km/h between 0 and {MAX_SPEED_KMH:.0f}, or empty.",
+    "invalid_speed": "speed must be a number in km/h between 0 and settings.ping_max_speed_kmh, or empty.",
     "invalid_unit_type": "unit_type must be vehicle, foot or empty.",
     "duplicate_ping": "Many pings repeat a device and time: the export duplicated rows; export it again.",
-    "impossible_jump": f"Many pings jump faster than {MAX_JUMP_KMH:.0f} km/h: positions are corrupt "
+    "impossible_jump": "Many pings jump faster than settings.ping_max_jump_kmh: positions are corrupt "
     "(projection or unit mix-up).",
 }
 
@@ -102,6 +100,7 @@ def check_pings(
     late_days: int,
     extent: tuple[float, float, float, float],
     margin_m: float,
+    max_jump_kmh: float,
 ) -> np.ndarray:
     """The reason code per row of a ping file's typed columns (sql/transform/avl_typed.sql, positions by
     to_grid; the arrays are aligned row by row, any order): 0 = loaded, else the 1-based code in REASONS of the
@@ -141,7 +140,7 @@ def check_pings(
     repeat = (device[order][1:] == device[order][:-1]) & (ts_us[order][1:] == ts_us[order][:-1])
     reason[order[1:][repeat]] = 8
     kept = order[np.concatenate([[True], ~repeat])] if order.size else order
-    jumps = _implausible(device[kept], ts_us[kept], easting[kept], northing[kept], MAX_JUMP_KMH)
+    jumps = _implausible(device[kept], ts_us[kept], easting[kept], northing[kept], max_jump_kmh)
     reason[kept[jumps]] = JUMP_CODE
     return reason
 
