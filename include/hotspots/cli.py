@@ -91,7 +91,17 @@ app = typer.Typer(
 )
 
 # Each module in hotspots.commands defines register(app) and adds its own commands.
-COMMAND_MODULES = ("pipeline", "selection", "patrol", "alerts", "warehouse", "run", "bench_ingest", "bench_crime")
+COMMAND_MODULES = (
+    "pipeline",
+    "selection",
+    "patrol",
+    "alerts",
+    "warehouse",
+    "run",
+    "bench_ingest",
+    "bench_crime",
+    "targeting",
+)
 
 
 @app.callback()

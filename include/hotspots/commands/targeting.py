@@ -1,0 +1,139 @@
+"""backtest: how well the hot-spot rule's list from past months captures the following months' harm."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hotspots.commands.inputs import (
+    PathListCommand,
+    empty_counts,
+    load_area_files,
+    merge_counts,
+    open_scratch,
+    scratch_settings,
+)
+
+WEIGHT_CHOICES = ("cchi", "count", "sqrt")
+
+
+def budget_update(top: int | None, area_share: float | None, harm_share: float | None) -> dict:
+    """The settings update for at most one budget option."""
+    chosen = {
+        k: v for k, v in {"top": top, "area_share": area_share, "harm_share": harm_share}.items() if v is not None
+    }
+    if len(chosen) > 1:
+        raise typer.BadParameter("give one budget: --top, --area-share or --harm-share.")
+    if not chosen:
+        return {}
+    mode, value = next(iter(chosen.items()))
+    return {"budget_mode": mode, "hotspot_count" if mode == "top" else mode: value}
+
+
+def weights_update(weights: str | None) -> dict:
+    if weights is None:
+        return {}
+    if weights not in WEIGHT_CHOICES:
+        raise typer.BadParameter(f"{weights!r}: use {', '.join(WEIGHT_CHOICES)}.", param_hint="--weights")
+    return {"harm_weights": weights}
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add backtest to the `hotspots` app."""
+
+    @app.command("backtest", cls=PathListCommand)
+    def backtest_cmd(
+        crime: list[Path] = typer.Option(..., "--crime", help="Street-level crime CSV files, folders or zips."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area boundary files or folders."),
+        train_months: int = typer.Option(24, "--train-months", min=1, help="Months the list is selected on."),
+        test_months: int = typer.Option(12, "--test-months", min=1, help="Months right after, the list is scored on."),
+        top: Optional[int] = typer.Option(None, "--top", min=1, help="Budget: this many hot spots."),
+        area_share: Optional[float] = typer.Option(None, "--area-share", min=0, max=1, help="Budget: share of areas."),
+        harm_share: Optional[float] = typer.Option(
+            None, "--harm-share", min=0, max=1, help="Budget: fewest areas reaching this share of harm."
+        ),
+        weights: Optional[str] = typer.Option(
+            None, "--weights", help=f"{', '.join(WEIGHT_CHOICES)} (default: setting)."
+        ),
+        types: Optional[str] = typer.Option(None, "--types", help="Comma-separated crime types."),
+        rolling: bool = typer.Option(False, "--rolling", help="Repeat over successive windows from the first month."),
+        step_months: Optional[int] = typer.Option(
+            None, "--step-months", min=1, help="Rolling: months between windows (default: --test-months)."
+        ),
+        last_month: Optional[str] = typer.Option(None, "--last-month", help="End the test window here (YYYY-MM)."),
+        force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: from the crime file names)."),
+        warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="DuckDB file to use and keep."),
+        as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    ) -> None:
+        """Select hot spots on a training window and score the list on the test window after it."""
+        from hotspots.cli import UserError
+        from hotspots.commands.selection import _crime_files, _force_from
+        from hotspots.sources.police_uk import ingest_crime_file
+        from hotspots.targeting.backtest import BacktestError, backtest
+
+        update = budget_update(top, area_share, harm_share) | weights_update(weights)
+        if types is not None:
+            update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
+        crime_paths = _crime_files(crime)
+        force = force or _force_from(crime_paths)
+        with ExitStack() as stack:
+            settings = scratch_settings(stack, update, prefix="hotspots-backtest-", warehouse=warehouse)
+            con = open_scratch(stack, settings)
+            area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
+            counts = empty_counts() | {"events_outside": 0}
+            for path in crime_paths:
+                merge_counts(
+                    counts, ingest_crime_file(con, force=force, path=path, settings=settings), ("events_outside",)
+                )
+            try:
+                result = backtest(
+                    con,
+                    force=force,
+                    settings=settings,
+                    train_months=train_months,
+                    test_months=test_months,
+                    rolling=rolling,
+                    step_months=step_months,
+                    last_month=last_month,
+                )
+            except BacktestError as exc:
+                raise UserError(str(exc)) from None
+        result |= {"areas_counts": area_counts, "crime_counts": counts}
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        p = result["params"]
+        typer.echo(
+            f"Force {force}: {area_counts['rows_loaded']} areas, crime {result['data_months'][0]}.."
+            f"{result['data_months'][1]}; weights {p['weights']}, budget {p['budget_mode']}={p['budget']}, "
+            f"train {p['train_months']} / test {p['test_months']} months"
+        )
+        for w in result["windows"]:
+            base = w["baselines"]["last_year_count"]
+            typer.echo(
+                f"Train {w['train'][0]}..{w['train'][1]} -> test {w['test'][0]}..{w['test'][1]}: "
+                f"{w['selected']} areas ({_pct(w['area_share'])}) captured {_pct(w['harm_share'])} of harm "
+                f"(in training {_pct(w['train_harm_share'])}), {_pct(w['events_share'])} of events, "
+                f"PAI {_num(w['pai'])}, Spearman {_num(w['spearman'], 3)}; "
+                f"last year's counts {_pct(base['harm_share'])} (PAI {_num(base['pai'])}); "
+                f"random {_pct(w['baselines']['random']['harm_share'])}"
+            )
+        if len(result["windows"]) > 1:
+            m = result["mean"]
+            typer.echo(
+                f"Mean over {len(result['windows'])} windows: harm {_pct(m['harm_share'])}, events "
+                f"{_pct(m['events_share'])}, PAI {_num(m['pai'])}, Spearman {_num(m['spearman'], 3)}; "
+                f"last year's counts {_pct(m['last_year_count_harm_share'])}, random {_pct(m['random_harm_share'])}"
+            )
