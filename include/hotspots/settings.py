@@ -185,6 +185,21 @@ class Settings(BaseSettings):
         0, description="Seed of the daily plan draw; with force and date it fixes each day's plan (reproducible)."
     )
 
+    # --- evaluation (issue 17) -----------------------------------------------------------------
+    evaluation_redraws: int = Field(
+        2000, ge=19, description="Re-draws of the plan for randomisation-inference p-values (and bootstrap resamples)."
+    )
+    evaluation_seed: int = Field(0, description="Seed of the evaluation's re-draws and bootstrap (reproducible).")
+    evaluation_workers: int = Field(
+        1, ge=1, description="Processes sharing the re-draws (the same seeds give the same p-value with any number)."
+    )
+    displacement_ring_m: float = Field(
+        100.0, gt=0, description="Width of the displacement ring around each hot spot, metres (Rowan: 100 m)."
+    )
+    comparison_per_hotspot: int = Field(
+        1, ge=1, description="Matched comparison areas per hot spot for before/after (non-randomised) evaluations."
+    )
+
     # --- privacy -----------------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(
         None, description="Secret key for device-id pseudonyms (HMAC-SHA256). Required to ingest GPS."
