@@ -195,6 +195,9 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
             for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason"):
                 totals[key] = counts[key]
             dates = [date.fromisoformat(d) for d in counts["local_dates"]]
+        if not files:
+            # No drop at all: the local days this UTC day covers are still closed and evaluated (as no_data).
+            dates = _local_dates_of_utc_day(day, settings)
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
     build_data_docs()
@@ -252,6 +255,14 @@ def publish(force_dates: dict[str, list[str]], settings: Settings | None = None)
 
 def _utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def _local_dates_of_utc_day(day: date, settings: Settings) -> list[date]:
+    """The local dates that overlap the UTC day [day 00:00, day+1 00:00)."""
+    zone = ZoneInfo(settings.timezone)
+    first = _utc_midnight(day).astimezone(zone).date()
+    last = (_utc_midnight(day + timedelta(days=1)) - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _local_day_end(day: date, settings: Settings) -> datetime:

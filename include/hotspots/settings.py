@@ -170,7 +170,7 @@ class Settings(BaseSettings):
         "hotspots@localhost", description="Sender address when the SMTP connection gives none."
     )
     alert_rules: Annotated[list[str], NoDecode] = Field(
-        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned"],
+        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned", "no_data"],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )
     plan_k: int | None = Field(

@@ -27,8 +27,8 @@ COMMENT ON COLUMN daily_compliance.target_minutes IS 'Target minutes inside the 
 COMMENT ON COLUMN daily_compliance.delivered_minutes IS 'Patrol minutes inside the patrol window (daily_patrol.window_minutes).';
 COMMENT ON COLUMN daily_compliance.patrol_minutes IS 'Patrol minutes over the whole day.';
 COMMENT ON COLUMN daily_compliance.koper_visits IS 'Visits of at least 10 minutes.';
-COMMENT ON COLUMN daily_compliance.status IS 'met (delivered >= target), none (no patrol at all that day), under (some patrol, below target), or not_planned (not drawn in the day''s plan: target 0, no under_target alert).';
-COMMENT ON COLUMN daily_compliance.days_without_patrol IS 'Consecutive days up to and including this one with no patrol at all (0 when patrolled), counted from the selection''s effective_from at the earliest.';
+COMMENT ON COLUMN daily_compliance.status IS 'met (delivered >= target), none (no patrol at all that day), under (some patrol, below target), not_planned (not drawn in the day''s plan: target 0, no under_target alert), or no_data (the force had no GPS data at all that day: patrol unknown, no under_target or no_patrol alert, left out of the ratios).';
+COMMENT ON COLUMN daily_compliance.days_without_patrol IS 'Consecutive days up to and including this one with no patrol at all (0 when patrolled), counted from the selection''s effective_from at the earliest; a no_data day counts (no patrol is on record).';
 COMMENT ON COLUMN daily_compliance.last_patrol_date IS 'Most recent day with any patrol, on or before this day (also before the selection began).';
 COMMENT ON COLUMN daily_compliance.ratio_7d IS 'Sum of delivered / sum of target over the planned days among the 7 days ending this day (NULL when the target sum is 0); earlier days come from their own rows.';
 COMMENT ON COLUMN daily_compliance.ratio_28d IS 'As ratio_7d over the 28 days ending this day.';

@@ -1,5 +1,6 @@
 -- Compliance rows of one day ($force, $date) with what the alert rules and messages need:
--- the area name, the hot spot's rank, the previous day's row, and whether an under_target alert exists for it.
+-- the area name, the hot spot's rank, the previous day's row, whether an under_target alert exists for it, and
+-- whether the current streak without patrol (the days_without_patrol days ending this day) already escalated.
 SELECT
     c.area_code,
     c.date,
@@ -22,7 +23,12 @@ SELECT
         SELECT 1 FROM alerts AS x
         WHERE x.force = c.force AND x.area_code = c.area_code AND x.rule = 'under_target'
             AND x.date = c.date - 1
-    ) AS prev_under_alert
+    ) AS prev_under_alert,
+    exists(
+        SELECT 1 FROM alerts AS x
+        WHERE x.force = c.force AND x.area_code = c.area_code AND x.rule = 'no_patrol'
+            AND x.date < c.date AND x.date > c.date - c.days_without_patrol
+    ) AS escalated_in_streak
 FROM daily_compliance AS c
 LEFT JOIN stg_areas AS a ON c.force = a.force AND c.area_code = a.area_code
 LEFT JOIN hotspot_ranking AS r ON c.force = r.force AND c.selection_id = r.selection_id AND c.area_code = r.area_code

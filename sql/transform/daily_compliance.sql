@@ -4,7 +4,21 @@
 -- hotspots.compliance.hotspot_targets (the one owner of that rule), and
 -- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
 -- selections; streaks of days without patrol count from it.
-WITH hotspot AS (
+-- A day with no GPS data at all for the force (no ping in stg_pings on that local date and no daily_patrol row)
+-- gives every hot spot status no_data: unknown, never none or under (docs/alerts.md, Missing data).
+WITH feed AS (
+    SELECT
+        EXISTS (
+            SELECT 1 FROM stg_pings
+            WHERE force = $force AND local_date = $date
+        )
+        OR EXISTS (
+            SELECT 1 FROM daily_patrol
+            WHERE force = $force AND date = $date
+        ) AS has_data
+),
+
+hotspot AS (
     SELECT
         l.selection_id,
         coalesce(h.since, l.effective_from) AS effective_from,
@@ -50,7 +64,7 @@ earlier AS (
         sum(delivered_minutes) FILTER (WHERE planned) AS delivered_28d,
         sum(target_minutes) FILTER (WHERE planned) AS target_28d
     FROM daily_compliance
-    WHERE force = $force AND date < $date AND date > $date::DATE - 28
+    WHERE force = $force AND date < $date AND date > $date::DATE - 28 AND status <> 'no_data'
     GROUP BY area_code
 ),
 
@@ -65,8 +79,10 @@ base AS (
         coalesce(t.patrol_minutes, 0) AS patrol_minutes,
         coalesce(t.koper_visits, 0) AS koper_visits,
         hi.last_patrol_date,
-        hi.last_patrol_in_selection
+        hi.last_patrol_in_selection,
+        f.has_data
     FROM hotspot AS h
+    CROSS JOIN feed AS f
     LEFT JOIN today AS t USING (area_code)
     LEFT JOIN history AS hi USING (area_code)
     LEFT JOIN compliance_targets AS o USING (area_code)
@@ -77,7 +93,8 @@ scored AS (
     SELECT
         *,
         CASE WHEN planned THEN full_target ELSE 0 END AS target_minutes,
-        CASE WHEN NOT planned THEN 'not_planned'
+        CASE WHEN NOT has_data THEN 'no_data'
+            WHEN NOT planned THEN 'not_planned'
             WHEN delivered_minutes >= full_target THEN 'met'
             WHEN patrol_minutes = 0 THEN 'none'
             ELSE 'under'
@@ -103,9 +120,9 @@ SELECT
     s.days_without_patrol,
     s.last_patrol_date,
     (coalesce(e.delivered_7d, 0) + CASE WHEN s.planned THEN s.delivered_minutes ELSE 0 END)
-    / nullif(coalesce(e.target_7d, 0) + s.target_minutes, 0) AS ratio_7d,
+    / nullif(coalesce(e.target_7d, 0) + CASE WHEN s.has_data THEN s.target_minutes ELSE 0 END, 0) AS ratio_7d,
     (coalesce(e.delivered_28d, 0) + CASE WHEN s.planned THEN s.delivered_minutes ELSE 0 END)
-    / nullif(coalesce(e.target_28d, 0) + s.target_minutes, 0) AS ratio_28d,
+    / nullif(coalesce(e.target_28d, 0) + CASE WHEN s.has_data THEN s.target_minutes ELSE 0 END, 0) AS ratio_28d,
     $computed_at::TIMESTAMP AS computed_at
 FROM scored AS s
 LEFT JOIN earlier AS e USING (area_code)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from compliance_helpers import FORCE, add_patrol, add_selection, days
+from compliance_helpers import FORCE, add_feed, add_patrol, add_selection, days
 
 D1 = date(2024, 5, 1)
 DAYS = days(D1, 7)
@@ -132,6 +132,8 @@ def test_not_planned_hot_spots_raise_no_under_target(warehouse, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_ALARM_DAYS", "5")
     settings = reload_settings()
     add_selection(warehouse, ["A", "B", "C"], D1)
+    for day in DAYS[:2]:
+        add_feed(warehouse, day)  # GPS data, nobody in a hot spot
     raised = run_days(warehouse, settings, DAYS[:2])
     planned = {day: make_plan(warehouse, force=FORCE, date=day, settings=settings) for day in DAYS[:2]}
     assert sorted(raised) == sorted(key("under_target", code, day) for day, codes in planned.items() for code in codes)

@@ -40,3 +40,11 @@ def add_patrol(
 
 def days(start: date, n: int) -> list[date]:
     return [start + timedelta(days=i) for i in range(n)]
+
+
+def add_feed(con, day: date, *, force: str = FORCE, device: str = "dev0") -> None:
+    """One ping in stg_pings on the local date: the force had GPS data that day (a day without any is no_data)."""
+    con.execute(
+        "INSERT INTO stg_pings VALUES (?, ?, ?::DATE + INTERVAL 12 HOUR, ?, 0, 0, NULL, NULL, 'test.csv', now())",
+        [force, device, day, day],
+    )

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from compliance_helpers import FORCE, add_patrol, add_selection, days
+from compliance_helpers import FORCE, add_feed, add_patrol, add_selection, days
 
 D1 = date(2024, 5, 1)
 
@@ -34,6 +34,7 @@ def history(warehouse, tmp_path, monkeypatch):
     add_patrol(warehouse, "D", D1, 25, window=20, koper=2)
     add_patrol(warehouse, "B", date(2024, 5, 2), 12, window=0)  # patrolled, but only outside the window
     add_patrol(warehouse, "A", date(2024, 5, 3), 15)
+    add_feed(warehouse, date(2024, 5, 4))  # GPS data that day, but no one in a hot spot
     return warehouse
 
 
@@ -151,6 +152,7 @@ def test_daily_plan_draws_k_reproducibly(warehouse, settings, monkeypatch):
     assert len(other_days) > 1  # the draw changes from day to day
 
     unplanned = sorted(set(codes) - set(expected))
+    add_feed(warehouse, D1)
     build_compliance(warehouse, force=FORCE, date=D1, settings=settings)
     day = rows(warehouse, D1)
     assert {c for c, r in day.items() if r["planned"]} == set(expected)

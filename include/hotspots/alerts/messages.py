@@ -67,6 +67,8 @@ def title(alert: dict) -> str:
         return f"No visit yet today ({alert['date']}, as of {d.get('as_of')})"
     if rule == "planned":
         return f"Planned for patrol on {alert['date']} ({d.get('window')})"
+    if rule == "no_data":
+        return f"No GPS data on {alert['date']}: patrol not measured"
     return rule
 
 
@@ -75,6 +77,9 @@ def figures(alert: dict) -> str:
     d = alert["details"]
     if alert["rule"] == "planned":
         return f"target {d.get('target_minutes'):g} min"
+    if alert["rule"] == "no_data":
+        last = d.get("last_patrol_date")
+        return f"no GPS data for the force that day; last patrol on record {last or 'none'}"
     parts = [
         f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target",
         f"{d.get('koper_visits', 0)} Koper visits",
@@ -98,6 +103,7 @@ def summary(digest: Digest) -> str:
         "recovered": "recovered",
         "no_visit_yet": "no visit yet today",
         "planned": "planned today",
+        "no_data": "no GPS data",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

@@ -25,8 +25,10 @@ RULES: dict[str, tuple[str, str]] = {
     "recovered": ("info", "supervisors"),
     "no_visit_yet": ("warning", "supervisors"),
     "planned": ("info", "supervisors"),
+    "no_data": ("warning", "supervisors"),
 }
 UNDER = ("under", "none")
+NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,12 @@ def evaluate_rules(
         rules = []
         if "under_target" in enabled and row["planned"] and row["status"] in UNDER:
             rules.append("under_target")
-        if "no_patrol" in enabled and row["days_without_patrol"] == settings.alarm_days:
+        if "no_data" in enabled and row["status"] == NO_DATA and row["planned"]:
+            rules.append("no_data")
+        # Crossed or passed (a no_data day inside a streak counts, so the count can jump past the threshold), and
+        # once per streak: not when a no_patrol alert was raised on an earlier day of the same streak.
+        escalate = row["days_without_patrol"] >= settings.alarm_days and not row["escalated_in_streak"]
+        if "no_patrol" in enabled and row["status"] != NO_DATA and escalate:
             rules.append("no_patrol")
         prev_under = row["prev_under_alert"] or (row["prev_planned"] and row["prev_status"] in UNDER)
         if "recovered" in enabled and "under_target" in enabled and row["status"] == "met" and prev_under:
