@@ -25,6 +25,7 @@ STATUS_COLOURS = {
     "under": "#f59e0b",
     "none": "#d73027",
     "not_planned": "#6baed6",
+    "no_data": "#636363",
     "no data": "#9e9e9e",
 }
 STATUS_TEXT = {
@@ -32,9 +33,10 @@ STATUS_TEXT = {
     "under": "under target",
     "none": "no patrol",
     "not_planned": "not drawn today",
+    "no_data": "no GPS data",
     "no data": "no compliance figures",
 }
-OPTIONAL_STATUSES = ("not_planned", "no data")  # in the legend only on days that have them
+OPTIONAL_STATUSES = ("not_planned", "no_data", "no data")  # in the legend only on days that have them
 MAP_WIDTH_PX = 900  # nominal drawing width: simplification tolerance and label size follow from it
 
 
