@@ -60,6 +60,7 @@ from pyproj import Transformer
 from shapely.geometry import MultiPoint, Polygon, shape
 from shapely.geometry.polygon import orient
 
+from hotspots.settings import Settings
 from hotspots.validation.crime import POLICE_UK_COLUMNS
 
 CRIME_HEADER = list(POLICE_UK_COLUMNS)  # the data.police.uk street file header, as the readers expect it
@@ -69,15 +70,17 @@ VIOLENT_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapo
 CENTRE = (505000.0, 250000.0)  # EPSG:27700, near Bedford
 SPACING_M = 500.0
 POINT_MARGIN_M = 10.0  # crime points at least this far inside their area
-BUFFER_M = 100.0  # settings.buffer_m default
+# The truth is written for the default settings: the rules' numbers come from their one owner, Settings.
+_DEFAULT = {name: field.default for name, field in Settings.model_fields.items()}
+BUFFER_M = float(_DEFAULT["buffer_m"])
 VISIT_MARGIN_M = BUFFER_M + 40.0  # visit centres: buffer + wander (15 m) + jitter (<= 12 m) + margin
 WANDER_M = 15.0
 JITTER_M = 4.0
-MAX_GAP_S = 120
-TARGET_MINUTES = 15.0
-ALARM_DAYS = 3
-LONDON = ZoneInfo("Europe/London")
-WINDOW_START = time(14, 0)
+MAX_GAP_S = int(_DEFAULT["max_gap_s"])
+TARGET_MINUTES = float(_DEFAULT["target_minutes"])
+ALARM_DAYS = int(_DEFAULT["alarm_days"])
+LONDON = ZoneInfo(_DEFAULT["timezone"])
+WINDOW_START = _DEFAULT["patrol_window_start"]
 DEVICE_GAP_S = 20 * 60  # free time a device needs between two visits (transit takes at most ~13 min)
 SCALE_ROWS = 14_400  # rows each scale step above 1 adds to every hourly ping file and every monthly crime file
 BACKGROUND_STEP_S = 10  # ping interval of the background fleet: SCALE_ROWS / 360 = 40 vehicles per step
