@@ -239,6 +239,32 @@ def select_hotspots(
     }
 
 
+def event_counts(con: duckdb.DuckDBPyConnection, *, force: str, params: dict, settings: Settings) -> dict:
+    """Events placed in an area, and those the selection counted (sql/transform/selection_event_counts.sql)."""
+    row = con.execute(
+        read_sql("transform/selection_event_counts", settings),
+        {
+            "force": force,
+            "crime_types": list(params["crime_types"]),
+            "first_month": month_start(params["first_month"]),
+            "last_month": month_start(params["last_month"]),
+        },
+    ).fetchone()
+    return {"events_placed": row[0], "events_counted": row[1]}
+
+
+def write_ranked_table(con: duckdb.DuckDBPyConnection, *, force: str, selection_id: str, out: Path) -> Path:
+    """Write a selection's ranking of every area as CSV (rank, area, events, harm, shares, selected)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""COPY (SELECT rank, area_code, area_name, events, harm, harm_share, cumulative_share, selected
+                  FROM hotspot_ranking WHERE force = $force AND selection_id = $sid ORDER BY rank)
+            TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""",
+        {"force": force, "sid": selection_id},
+    )
+    return out
+
+
 def _resolve_selection(con: duckdb.DuckDBPyConnection, force: str, selection_id: str | None) -> str:
     if selection_id:
         return selection_id

@@ -43,6 +43,63 @@ def _force_from(files: list[Path]) -> str:
     return forces.pop() if len(forces) == 1 else "cli"
 
 
+def _selection_update(
+    top: int | None,
+    area_share: float | None,
+    harm_share: float | None,
+    months: int | None,
+    weights: str | None,
+    types: str | None,
+) -> dict:
+    """The settings the select options override (one budget at most)."""
+    budgets = {"top": top, "area_share": area_share, "harm_share": harm_share}
+    chosen = {k: v for k, v in budgets.items() if v is not None}
+    if len(chosen) > 1:
+        raise typer.BadParameter("give one budget: --top, --area-share or --harm-share.")
+    update: dict = {}
+    if chosen:
+        mode, value = next(iter(chosen.items()))
+        update["budget_mode"] = mode
+        update["hotspot_count" if mode == "top" else mode] = value
+    if months is not None:
+        update["lookback_months"] = months
+    if weights is not None:
+        if weights not in ("cchi", "count", "sqrt"):
+            raise typer.BadParameter(f"{weights!r}: use cchi, count or sqrt.", param_hint="--weights")
+        update["harm_weights"] = weights
+    if types is not None:
+        update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
+    return update
+
+
+def _print_summary(summary: dict, *, areas: list[Path], crime_files: int) -> None:
+    """The select summary for a person: what was read, counted and chosen."""
+    p = summary["params"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary["quarantined_by_reason"].items())) or "none"
+    typer.echo(
+        f"Force {summary['force']}: {summary['areas']} areas from {', '.join(map(str, areas))}, "
+        f"{crime_files} crime file(s)"
+    )
+    typer.echo(
+        f"Rows read {summary['rows_read']}, loaded {summary['rows_loaded']}, "
+        f"quarantined {summary['rows_quarantined']} ({reasons})"
+    )
+    typer.echo(f"Events placed in areas {summary['events_placed']}, outside every area {summary['events_outside']}")
+    typer.echo(
+        f"Counted {summary['events_counted']} events ({', '.join(p['crime_types'])}) in "
+        f"{p['first_month']}..{p['last_month']}, weights {p['weights']}, budget {p['budget_mode']}={p['budget']}, "
+        f"min events {p['min_events']}"
+    )
+    typer.echo(
+        f"Selected {summary['selected']} hot spots ({summary['selected_area_share']:.1%} of areas) holding "
+        f"{summary['selected_harm_share']:.1%} of harm; Gini {summary['gini']:.3f}"
+    )
+    typer.echo(f"Hot spots: {', '.join(summary['hotspots'])}")
+    typer.echo(
+        f"Ranked table: {summary['out']}" + (f"; concentration curve: {summary['plot']}" if summary["plot"] else "")
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add select and weights to the `hotspots` app."""
 
@@ -97,65 +154,39 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the counts and selection figures as JSON."),
     ) -> None:
         """Choose hot spots from crime files and area boundaries; print a summary and write the ranked table."""
-        from hotspots.selection import concentration, plot_concentration, select_hotspots
+        from hotspots.selection import (
+            concentration,
+            event_counts,
+            plot_concentration,
+            select_hotspots,
+            write_ranked_table,
+        )
         from hotspots.sources.police_uk import ingest_crime_file
 
-        budgets = {"top": top, "area_share": area_share, "harm_share": harm_share}
-        chosen = {k: v for k, v in budgets.items() if v is not None}
-        if len(chosen) > 1:
-            raise typer.BadParameter("give one budget: --top, --area-share or --harm-share.")
-        update: dict = {}
-        if chosen:
-            mode, value = next(iter(chosen.items()))
-            update["budget_mode"] = mode
-            update["hotspot_count" if mode == "top" else mode] = value
-        if months is not None:
-            update["lookback_months"] = months
-        if weights is not None:
-            if weights not in ("cchi", "count", "sqrt"):
-                raise typer.BadParameter(f"{weights!r}: use cchi, count or sqrt.", param_hint="--weights")
-            update["harm_weights"] = weights
-        if types is not None:
-            update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
-
+        update = _selection_update(top, area_share, harm_share, months, weights, types)
         crime_paths = _crime_files(crime)
         force = force or _force_from(crime_paths)
         with ExitStack() as stack:
             settings = scratch_settings(stack, update, prefix="hotspots-select-", warehouse=warehouse)
             con = open_scratch(stack, settings)
             area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
-            n_areas = area_counts["rows_loaded"]
             counts = empty_counts() | {"events_outside": 0}
             for path in crime_paths:
                 loaded = ingest_crime_file(con, force=force, path=path, settings=settings)
                 merge_counts(counts, loaded, ("events_outside",))
             result = select_hotspots(con, force=force, settings=settings)
-            p = result["params"]
             figures = concentration(con, force=force, selection_id=result["selection_id"])
-            placed, counted = con.execute(
-                "SELECT count(*) FILTER (WHERE area_code IS NOT NULL), "
-                "count(*) FILTER (WHERE area_code IS NOT NULL AND list_contains(?, crime_type) "
-                "AND month BETWEEN ? AND ?) "
-                "FROM stg_crimes WHERE force = ?",
-                [list(settings.crime_types), p["first_month"] + "-01", p["last_month"] + "-01", force],
-            ).fetchone()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"""COPY (SELECT rank, area_code, area_name, events, harm, harm_share, cumulative_share, selected
-                          FROM hotspot_ranking WHERE force = $force AND selection_id = $sid ORDER BY rank)
-                    TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""",
-                {"force": force, "sid": result["selection_id"]},
-            )
+            events = event_counts(con, force=force, params=result["params"], settings=settings)
+            write_ranked_table(con, force=force, selection_id=result["selection_id"], out=out)
             if plot is not None:
                 plot_concentration(con, force=force, path=plot, selection_id=result["selection_id"])
 
         summary = {
             "force": force,
-            "areas": n_areas,
+            "areas": area_counts["rows_loaded"],
             "areas_counts": area_counts,
             **counts,
-            "events_placed": placed,
-            "events_counted": counted,
+            **events,
             "selection_id": result["selection_id"],
             "effective_from": result["effective_from"],
             "params": result["params"],
@@ -170,26 +201,8 @@ def register(app: typer.Typer) -> None:
         }
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
-            return
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts["quarantined_by_reason"].items())) or "none"
-        typer.echo(
-            f"Force {force}: {n_areas} areas from {', '.join(map(str, areas))}, {len(crime_paths)} crime file(s)"
-        )
-        typer.echo(
-            f"Rows read {counts['rows_read']}, loaded {counts['rows_loaded']}, "
-            f"quarantined {counts['rows_quarantined']} ({reasons})"
-        )
-        typer.echo(f"Events placed in areas {placed}, outside every area {counts['events_outside']}")
-        typer.echo(
-            f"Counted {counted} events ({', '.join(p['crime_types'])}) in {p['first_month']}..{p['last_month']}, "
-            f"weights {p['weights']}, budget {p['budget_mode']}={p['budget']}, min events {p['min_events']}"
-        )
-        typer.echo(
-            f"Selected {summary['selected']} hot spots ({figures['selected_area_share']:.1%} of areas) holding "
-            f"{figures['selected_harm_share']:.1%} of harm; Gini {figures['gini']:.3f}"
-        )
-        typer.echo(f"Hot spots: {', '.join(result['hotspots'])}")
-        typer.echo(f"Ranked table: {out}" + (f"; concentration curve: {plot}" if plot else ""))
+        else:
+            _print_summary(summary, areas=areas, crime_files=len(crime_paths))
 
     @app.command("weights")
     def weights_cmd(
