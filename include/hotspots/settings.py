@@ -6,6 +6,7 @@ Defaults cite their source (see ../shared/DOMAIN.md and docs/settings.md). Paths
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -270,10 +271,21 @@ class Settings(BaseSettings):
         return self.raw_dir / force
 
 
+DATA_DIR_ENV_FILE = "hotspots.env"
+
+
+def data_dir_env_file() -> Path | None:
+    """HOTSPOTS_DATA_DIR/hotspots.env (written by `hotspots demo`) when the variable points at a folder with one."""
+    data_dir = os.environ.get("HOTSPOTS_DATA_DIR")
+    env_file = Path(data_dir) / DATA_DIR_ENV_FILE if data_dir else None
+    return env_file if env_file is not None and env_file.is_file() else None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
+    """The process-wide settings, read once from the environment, then from the data folder's hotspots.env
+    (environment variables win over the file)."""
+    return Settings(_env_file=data_dir_env_file())
 
 
 def resolve_settings(settings: Settings | None) -> Settings:
@@ -295,6 +307,8 @@ def settings_markdown() -> str:
         "",
         "Generated from `hotspots.settings.Settings` by `hotspots settings --markdown`; do not edit by hand.",
         "Every setting is read from the environment variable shown. Paths left empty derive from `HOTSPOTS_DATA_DIR`.",
+        "When `HOTSPOTS_DATA_DIR` points at a folder with a `hotspots.env` (`hotspots demo` writes one), settings not",
+        "in the environment are read from that file; environment variables win.",
         "",
         "| variable | default | description |",
         "|---|---|---|",

@@ -123,3 +123,22 @@ def test_rerun_of_the_same_interval_changes_nothing_and_raises_nothing(demo):
     assert all(r["state"] == "success" for r in runs)
     assert _table_digest(settings) == before
     assert _query(settings, "SELECT alert_key, created_at FROM alerts ORDER BY 1") == alerts_before
+
+
+def test_demo_runs_have_real_start_and_end_times(demo):
+    """dag.test() starts a run at its logical date (2024); the demo records when each run really ran."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    result, _, _ = demo
+    con = sqlite3.connect(result.airflow_home / "airflow.db")
+    try:
+        times = con.execute("SELECT start_date, end_date FROM dag_run").fetchall()
+    finally:
+        con.close()
+    assert len(times) >= len(result.runs)
+    now = datetime.now(timezone.utc)
+    for start, end in times:
+        began, ended = (datetime.fromisoformat(t).replace(tzinfo=timezone.utc) for t in (start, end))
+        assert now - timedelta(hours=3) < began <= ended <= now, (start, end)
+        assert ended - began < timedelta(minutes=30)

@@ -1,4 +1,4 @@
-"""generate, demo and airflow-env: the sample data and the main job on the embedded default."""
+"""generate, demo, airflow-env and airflow-password: the sample data and the main job on the embedded default."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add generate, demo, airflow-env and settings to the `hotspots` app."""
+    """Add generate, demo, airflow-env, airflow-password and settings to the `hotspots` app."""
     _register_settings(app)
 
     @app.command()
@@ -77,8 +77,22 @@ def register(app: typer.Typer) -> None:
         settings_env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
         env = airflow_env(data_dir / "airflow", settings_env)
         for key in sorted(env):
-            if key.startswith(("AIRFLOW", "HOTSPOTS_")):
+            if key.startswith(("AIRFLOW", "HOTSPOTS_")) or key == "PATH":
                 typer.echo(f"export {key}={shlex.quote(env[key])}")
+
+    @app.command("airflow-password")
+    def airflow_password_cmd(
+        data_dir: Path = typer.Option(Path("var/demo"), help="The demo's data folder (AIRFLOW_HOME is its airflow/)."),
+        user: str = typer.Option("admin", help="The Simple auth manager user."),
+    ) -> None:
+        """Print the password `airflow standalone` generated for the local UI (Simple auth manager)."""
+        from hotspots.cli import UserError
+        from hotspots.local_airflow import admin_passwords
+
+        passwords = admin_passwords(data_dir.resolve() / "airflow")
+        if user not in passwords:
+            raise UserError(f"no password for user {user!r}; users with one: {', '.join(sorted(passwords))}")
+        typer.echo(passwords[user])
 
 
 def _register_settings(app: typer.Typer) -> None:

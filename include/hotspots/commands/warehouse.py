@@ -114,18 +114,26 @@ def register(app: typer.Typer) -> None:
         live: bool = typer.Option(False, help="Read a private copy of the warehouse as it is now, not the snapshot."),
     ) -> None:
         """Write the daily HTML report: data_dir/reports/<force>/<date>.html."""
+        from hotspots.cli import UserError
         from hotspots.report import build_report
 
         settings = get_settings()
         forces = [force] if force else settings.forces
         try:
             with open_snapshot(settings, live=live) as con:
+                days = {name: _compliance_days(con, name) for name in forces}
+                if force and force not in settings.forces and not days[force]:
+                    known = ", ".join(settings.forces)
+                    raise UserError(f"--force {force}: unknown force (HOTSPOTS_FORCES: {known}; none in the warehouse)")
+                if day:
+                    empty = [name for name in forces if day.date() not in days[name]]
+                    if empty:
+                        raise UserError(
+                            f"--date {day.date()}: no compliance figures for {', '.join(empty)} on that day; "
+                            "no report written. Pick a day `hotspots query` shows in daily_compliance."
+                        )
                 for name in forces:
-                    wanted = (
-                        day.date()
-                        if day
-                        else con.execute("SELECT max(date) FROM daily_compliance WHERE force = ?", [name]).fetchone()[0]
-                    )
+                    wanted = day.date() if day else max(days[name], default=None)
                     if wanted is None:
                         typer.echo(f"{name}: no compliance figures yet; pass --date.", err=True)
                         continue
@@ -133,3 +141,10 @@ def register(app: typer.Typer) -> None:
         except (FileNotFoundError, duckdb.Error) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
+
+
+def _compliance_days(con: duckdb.DuckDBPyConnection, force: str) -> set:
+    """The days daily_compliance has figures for, for one force."""
+    return {
+        row[0] for row in con.execute("SELECT DISTINCT date FROM daily_compliance WHERE force = ?", [force]).fetchall()
+    }
