@@ -17,12 +17,21 @@ def _plugin():
     return module
 
 
+def test_the_plugin_refuses_a_request_without_credentials():
+    """Outside the api-server too: no Airflow credentials, no report (tests/report/test_reports_auth.py goes
+    through the real api-server and its auth manager)."""
+    client = TestClient(_plugin().reports_app)
+    assert [client.get(page).status_code for page in ("/", "/x/y.html", "/docs", "/openapi.json")] == [401] * 4
+
+
 def test_reports_are_listed_and_served(settings):
     folder = settings.reports_dir / "synthetic"
     folder.mkdir(parents=True)
     (folder / "2024-05-07.html").write_text("<html><body>report of 7 May</body></html>")
     (settings.reports_dir / "secret.txt").write_text("not a report")
     plugin = _plugin()
+    # The listing and the path checks, without an auth manager: access is granted here, checked in test_reports_auth.
+    plugin.reports_app.dependency_overrides[plugin.require_reports_access] = lambda: None
     client = TestClient(plugin.reports_app)
     index = client.get("/")
     assert index.status_code == 200 and 'href="synthetic/2024-05-07.html"' in index.text
