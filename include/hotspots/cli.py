@@ -101,6 +101,7 @@ COMMAND_MODULES = (
     "bench_ingest",
     "bench_crime",
     "targeting",
+    "evaluate",
 )
 
 

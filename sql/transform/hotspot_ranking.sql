@@ -15,11 +15,7 @@ weighted AS (
     SELECT
         c.area_code,
         datediff('month', c.month, p.end_month) AS months_back,
-        CASE $weights
-            WHEN 'count' THEN 1.0
-            WHEN 'sqrt' THEN sqrt(coalesce(o.weight, t.weight, 0))
-            ELSE coalesce(o.weight, t.weight, 0)
-        END AS harm
+        harm_in_use($weights, o.weight, t.weight) AS harm
     FROM stg_crimes AS c
     CROSS JOIN params AS p
     LEFT JOIN harm_weights AS o ON o.key_type = 'offence_code' AND c.offence_code = o.key

@@ -162,6 +162,7 @@ def test_difference_in_differences_recovers_the_planted_ratio_despite_a_shared_t
     out = difference_in_differences(panel)
     assert covers(out["count"], 0.7) and out["count"]["ci_high"] < 1, out["count"]
     assert covers(out["ring"], 1.0)
+    assert covers(out["harm"], 0.7) and out["harm"]["ci_high"] < 1, out["harm"]
     assert out["hotspots"] == 20 and out["comparison_areas"] == 20 and out["wdd"] < 0
 
 

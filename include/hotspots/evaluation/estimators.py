@@ -292,13 +292,22 @@ def match_comparisons(before_harm: pd.Series, hotspots: list[str], per_hotspot: 
 
 def difference_in_differences(panel: pd.DataFrame) -> dict:
     """Before/after against comparison areas: Poisson with area and day-of-week effects, an after-period effect,
-    and the hotspot x after interaction whose exp is the rate ratio; SE clustered by area.
+    and the hotspot x after interaction whose exp is the rate ratio; SE clustered by area. Harm is fitted by
+    the same Poisson pseudo-likelihood (valid for any non-negative outcome with robust errors); p-values are
+    Wald (nothing was randomised).
 
-    panel: area_code, date, hotspot (bool), after (bool), count, ring_count.
+    panel: area_code, date, hotspot (bool), after (bool), count, ring_count, and optionally harm.
     """
-    f = panel.assign(after_i=panel["after"].astype(float), did=(panel["after"] & panel["hotspot"]).astype(float))
-    est = count_model(f, "count", ["did", "after_i"])["did"]
-    ring = count_model(f, "ring_count", ["did", "after_i"])["did"]
+    f = panel.assign(
+        after_i=panel["after"].astype(float),
+        did=(panel["after"] & panel["hotspot"]).astype(float),
+        any_crime=(panel["count"] > 0).astype(float),
+    )
+    outcomes = {"count": "count", "harm": "harm", "prevalence": "any_crime", "ring": "ring_count"}
+    fits = {
+        name: (count_model(f, column, ["did", "after_i"])["did"] if column in f.columns else dict(EMPTY))
+        for name, column in outcomes.items()
+    }
     sums = f.groupby(["hotspot", "after"])[["count", "ring_count"]].sum()
 
     def cell(hot: bool, after: bool, col: str) -> float:
@@ -314,12 +323,18 @@ def difference_in_differences(panel: pd.DataFrame) -> dict:
         cell(False, False, "ring_count"),
         cell(False, True, "ring_count"),
     )
-    return {
-        "count": _clean({k: est.get(k) for k in ("rate_ratio", "ci_low", "ci_high", "p_value")}),
-        "ring": _clean({k: ring.get(k) for k in ("rate_ratio", "ci_low", "ci_high", "p_value")}),
-        "hotspots": int(f.loc[f["hotspot"], "area_code"].nunique()),
-        "comparison_areas": int(f.loc[~f["hotspot"], "area_code"].nunique()),
-    } | {k: (_clean(v) if isinstance(v, dict) else v) for k, v in measures.items()}
+    estimates = {
+        name: _clean({k: est.get(k) for k in ("rate_ratio", "ci_low", "ci_high", "p_value")})
+        for name, est in fits.items()
+    }
+    return (
+        estimates
+        | {
+            "hotspots": int(f.loc[f["hotspot"], "area_code"].nunique()),
+            "comparison_areas": int(f.loc[~f["hotspot"], "area_code"].nunique()),
+        }
+        | {k: (_clean(v) if isinstance(v, dict) else v) for k, v in measures.items()}
+    )
 
 
 def evaluate_frame(frame: pd.DataFrame, opts: Options, *, delivered: bool) -> dict:

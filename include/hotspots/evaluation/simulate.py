@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -154,6 +155,11 @@ def simulate_before_after(
     ring_effect = np.where(after & hot[None, :], ring_ratio, 1.0) * np.where(after, trend, 1.0)
     counts = rng.poisson(rates[None, :] * dow * effect)
     ring = rng.poisson(ring_rates[None, :] * dow * ring_effect)
+    weights, shares = _weights()
+    harm = np.zeros(counts.shape)
+    if counts.sum():
+        flat = np.repeat(np.arange(counts.size), counts.ravel())
+        np.add.at(harm.reshape(-1), flat, rng.choice(weights, size=int(counts.sum()), p=shares))
     return pd.DataFrame(
         {
             "area_code": np.tile(codes, days),
@@ -161,6 +167,128 @@ def simulate_before_after(
             "hotspot": np.tile(hot, days),
             "after": np.repeat(after[:, 0], n),
             "count": counts.ravel(),
+            "harm": harm.ravel(),
             "ring_count": ring.ravel(),
         }
     )
+
+
+# Offence codes the written records use, one per simulated crime type (their CCHI weight is the harm in use).
+RECORD_CODES = {"Violence and sexual offences": "5A", "Robbery": "34B", "Possession of weapons": "10C"}
+CELL_M, ORIGIN = 200.0, (500_000.0, 200_000.0)
+
+
+@dataclass(frozen=True)
+class TrialFiles:
+    """A simulated trial written as the command's inputs, and the place-day frame the files must give."""
+
+    records: Path
+    plan: Path
+    areas: Path
+    patrol: Path
+    expected: pd.DataFrame
+
+
+def write_trial_files(trial: Trial, folder: Path, *, seed: int = 0) -> TrialFiles:
+    """Write a trial as force records, plan, area and patrol files.
+
+    Areas are 200 m squares in a grid; each hot spot sits at an odd grid position, ringed by ordinary areas, so
+    a ring point 20-80 m outside one hot spot is over 100 m from every other. Hot-spot crimes fall inside their
+    square, ring crimes in the band around it; every crime is of the crime types selected, and its harm is its
+    offence code's CCHI weight (harm_in_use with the default cchi weights).
+    """
+    import csv
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    frame = trial.frame.sort_values(["area_code", "date"]).reset_index(drop=True)
+    hot = sorted(frame["area_code"].unique())
+    cols = int(np.ceil(np.sqrt(len(hot))))
+    corner = {
+        code: (ORIGIN[0] + (2 * (i % cols) + 1) * CELL_M, ORIGIN[1] + (2 * (i // cols) + 1) * CELL_M)
+        for i, code in enumerate(hot)
+    }
+    features = []
+    rows_n = 2 * int(np.ceil(len(hot) / cols)) + 1
+    by_corner = {v: k for k, v in corner.items()}
+    for gx in range(2 * cols + 1):
+        for gy in range(rows_n):
+            x0, y0 = ORIGIN[0] + gx * CELL_M, ORIGIN[1] + gy * CELL_M
+            code = by_corner.get((x0, y0), f"X{gx:03d}{gy:03d}")
+            ring = [[x0, y0], [x0 + CELL_M, y0], [x0 + CELL_M, y0 + CELL_M], [x0, y0 + CELL_M], [x0, y0]]
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"code": code, "name": code},
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+            )
+    areas = folder / "areas.geojson"
+    areas.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}},
+            }
+        )
+    )
+    weights = {r["key"]: r["weight"] for r in weight_rows() if r["key_type"] == "offence_code"}
+    types = list(TYPE_SHARES)
+    shares = np.array([TYPE_SHARES[t] for t in types])
+    records = folder / "records.csv"
+    harm = np.zeros(len(frame))
+    with records.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["crime_reference", "occurred_at", "offence_code", "knife_flag", "easting", "northing"])
+        ref = 0
+        for i, row in frame.iterrows():
+            x0, y0 = corner[row.area_code]
+            day = row.date.date()
+            for kind, n in (("in", int(row["count"])), ("ring", int(row["ring_count"]))):
+                for _ in range(n):
+                    code = RECORD_CODES[types[rng.choice(len(types), p=shares / shares.sum())]]
+                    if kind == "in":
+                        x, y = x0 + rng.uniform(10, CELL_M - 10), y0 + rng.uniform(10, CELL_M - 10)
+                        harm[i] += weights[code]
+                    else:
+                        off, along, side = rng.uniform(20, 80), rng.uniform(10, CELL_M - 10), rng.integers(4)
+                        x, y = [
+                            (x0 - off, y0 + along),
+                            (x0 + CELL_M + off, y0 + along),
+                            (x0 + along, y0 - off),
+                            (x0 + along, y0 + CELL_M + off),
+                        ][side]
+                    minute = int(rng.integers(0, 24 * 60))
+                    ref += 1
+                    out.writerow(
+                        [
+                            f"SIM/{ref:06d}",
+                            f"{day}T{minute // 60:02d}:{minute % 60:02d}:00",
+                            code,
+                            "N",
+                            f"{x:.1f}",
+                            f"{y:.1f}",
+                        ]
+                    )
+    plan = folder / "plan.csv"
+    frame.assign(date=frame["date"].dt.date, planned=frame["treated"].map({True: "true", False: "false"}))[
+        ["date", "area_code", "planned"]
+    ].to_csv(plan, index=False)
+    patrol = folder / "patrol.csv"
+    delivered = frame[frame["patrol_minutes"] > 0]
+    pd.DataFrame(
+        {
+            "area_code": delivered["area_code"],
+            "date": delivered["date"].dt.date,
+            "patrol_minutes": delivered["patrol_minutes"],
+            "officer_minutes": delivered["patrol_minutes"],
+            "visits": (delivered["patrol_minutes"] > 0).astype(int),
+            "koper_visits": delivered["koper_visits"],
+            "devices": 1,
+            "window_minutes": delivered["window_minutes"],
+        }
+    ).to_csv(patrol, index=False)
+    return TrialFiles(records, plan, areas, patrol, frame.assign(harm=harm))
