@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from hotspots.harm import load_harm_weights
+from hotspots.harm import key_types, load_harm_weights
 from hotspots.settings import Settings
 from hotspots.warehouse import read_sql, transaction
 
@@ -62,12 +62,13 @@ def selection_params(settings: Settings, *, end_month: date) -> dict:
 def _check_weights(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     if settings.harm_weights == "count":
         return
-    known = {row[0] for row in con.execute("SELECT key FROM harm_weights WHERE key_type = 'crime_type'").fetchall()}
+    category = key_types(settings.harm_weights)[0]
+    known = {row[0] for row in con.execute("SELECT key FROM harm_weights WHERE key_type = ?", [category]).fetchall()}
     missing = [t for t in settings.crime_types if t not in known]
     if missing:
         raise ValueError(
-            f"Crime type(s) {missing} in HOTSPOTS_CRIME_TYPES have no weight in "
-            "include/hotspots/data/cchi_categories.csv "
+            f"Crime type(s) {missing} in HOTSPOTS_CRIME_TYPES have no {settings.harm_weights} weight in "
+            "include/hotspots/data/ (or the force's weights file) "
             f"(known: {sorted(known)}); fix the spelling or add a weight row."
         )
 

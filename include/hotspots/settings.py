@@ -72,8 +72,19 @@ class Settings(BaseSettings):
     crime_types: Annotated[list[str], NoDecode] = Field(
         list(VIOLENCE_TYPES), description="Crime types counted for selection (DOMAIN.md: serious violence)."
     )
-    harm_weights: Literal["cchi", "count", "sqrt"] = Field(
-        "cchi", description="Weighting: Cambridge Crime Harm Index, plain count or sqrt(CCHI)."
+    harm_weights: Literal["cchi", "count", "sqrt", "css"] = Field(
+        "cchi",
+        description="Weighting: Cambridge Crime Harm Index, plain count, sqrt(CCHI) or the ONS Crime Severity Score.",
+    )
+    cchi_weights_path: Path | None = Field(
+        None,
+        description="A force's own CCHI weights CSV (crime_type or offence_code, weight, proactive, source); replaces "
+        "the package's file of that key type (include/hotspots/data/).",
+    )
+    css_weights_path: Path | None = Field(
+        None,
+        description="A force's own Crime Severity Score weights CSV (same columns); replaces the package's "
+        "css_categories.csv or css_offence_codes.csv (docs/targeting.md).",
     )
     exclude_proactive: bool = Field(
         False, description="Exclude offences found by proactive policing (drugs, weapons possession) from targeting."

@@ -1,6 +1,6 @@
 -- Every area of a force ranked by harm over the look-back window, with the selected flag for the budget.
 -- Parameters: $force, $end_month (DATE, first day of the last month counted), $lookback_months,
--- $crime_types (VARCHAR[]), $weights ('cchi' | 'count' | 'sqrt'), $exclude_proactive, $min_events,
+-- $crime_types (VARCHAR[]), $weights ('cchi' | 'count' | 'sqrt' | 'css': CSS rows), $exclude_proactive, $min_events,
 -- $consistency_k, $consistency_n (harm in at least k of the last n years; k = 0 turns the rule off),
 -- $budget_mode ('top' | 'area_share' | 'harm_share'), $hotspot_count, $area_share, $harm_share.
 -- Ties: harm desc, events desc, area_code asc. Selectable: events >= min_events, harm > 0, consistent.
@@ -18,8 +18,12 @@ weighted AS (
         harm_in_use($weights, o.weight, t.weight) AS harm
     FROM stg_crimes AS c
     CROSS JOIN params AS p
-    LEFT JOIN harm_weights AS o ON o.key_type = 'offence_code' AND c.offence_code = o.key
-    LEFT JOIN harm_weights AS t ON t.key_type = 'crime_type' AND c.crime_type = t.key
+    LEFT JOIN harm_weights AS o
+        ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
+            AND c.offence_code = o.key
+    LEFT JOIN harm_weights AS t
+        ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
+            AND c.crime_type = t.key
     WHERE c.force = $force
         AND c.area_code IS NOT NULL
         AND list_contains($crime_types, c.crime_type)

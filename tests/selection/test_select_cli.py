@@ -40,7 +40,7 @@ def test_weights_modes_and_offence_codes(settings):
     expected = pd.read_csv(OFFENCE_CODE_FILE, dtype={"offence_code": str})
     assert len(rows) == len(expected) and rows[0]["offence_code"] == expected["offence_code"][0]
     bad = runner.invoke(app, ["weights", "--weights", "ons"])
-    assert bad.exit_code != 0 and "cchi, count or sqrt" in bad.output
+    assert bad.exit_code != 0 and "cchi, count, sqrt or css" in bad.output
 
 
 @pytest.fixture(scope="module")

@@ -99,3 +99,27 @@ def test_backtest_text_and_user_error(shared_data, tmp_path):
         "needs 36. Load more months or shorten --train-months / --test-months."
     ]
     assert "Traceback" not in too_long.output
+
+
+def test_select_compare_weights_on_real_month(shared_data, tmp_path):
+    month = shared_data / "police-uk" / "2024-04-bedfordshire-street.csv"
+    args = [
+        "select",
+        "--crime",
+        str(month),
+        "--areas",
+        str(shared_data / "lsoa-2011"),
+        "--out",
+        str(tmp_path / "r.csv"),
+    ]
+    result = invoke(args + ["--top", "28", "--compare-weights", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    compared = summary["compare_weights"]
+    assert compared["lists"]["cchi"] == summary["hotspots"]
+    assert set(compared["lists"]) == {"cchi", "css", "sqrt", "count"}
+    for pair in compared["pairs"]:
+        a, b = set(compared["lists"][pair["a"]]), set(compared["lists"][pair["b"]])
+        assert pair["in_both"] == len(a & b) and pair["jaccard"] == pytest.approx(len(a & b) / len(a | b))
+    css = invoke(args + ["--top", "28", "--weights", "css", "--json"], tmp_path)
+    assert json.loads(css.stdout[css.stdout.index("{") :])["hotspots"] == compared["lists"]["css"]

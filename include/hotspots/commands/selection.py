@@ -23,6 +23,7 @@ from hotspots.commands.inputs import (
     unique_files,
 )
 
+WEIGHT_MODES = ("cchi", "count", "sqrt", "css")
 FORCE_FROM_FILE = re.compile(r"^\d{4}-\d{2}-(?P<force>.+)-street\.csv$")
 
 
@@ -64,8 +65,8 @@ def _selection_update(
     if months is not None:
         update["lookback_months"] = months
     if weights is not None:
-        if weights not in ("cchi", "count", "sqrt"):
-            raise typer.BadParameter(f"{weights!r}: use cchi, count or sqrt.", param_hint="--weights")
+        if weights not in WEIGHT_MODES:
+            raise typer.BadParameter(f"{weights!r}: use cchi, count, sqrt or css.", param_hint="--weights")
         update["harm_weights"] = weights
     if types is not None:
         update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
@@ -138,7 +139,10 @@ def register(app: typer.Typer) -> None:
             max=1,
             help="Budget: fewest areas reaching this share of harm.",
         ),
-        weights: Optional[str] = typer.Option(None, "--weights", help="cchi, count or sqrt (default: setting)."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="cchi, count, sqrt or css (default: setting)."),
+        compare_weights: bool = typer.Option(
+            False, "--compare-weights", help="Also report how the lists overlap under cchi, css, sqrt and count."
+        ),
         types: Optional[str] = typer.Option(
             None,
             "--types",
@@ -180,6 +184,11 @@ def register(app: typer.Typer) -> None:
             write_ranked_table(con, force=force, selection_id=result["selection_id"], out=out)
             if plot is not None:
                 plot_concentration(con, force=force, path=plot, selection_id=result["selection_id"])
+            if compare_weights:
+                from hotspots.targeting.weights import compare_weights as compare
+                from hotspots.targeting.weights import print_comparison
+
+                compared = compare(con, force=force, settings=settings, end_month=result["params"]["last_month"])
 
         summary = {
             "force": force,
@@ -199,15 +208,19 @@ def register(app: typer.Typer) -> None:
             "out": str(out),
             "plot": str(plot) if plot else None,
         }
+        if compare_weights:
+            summary["compare_weights"] = compared
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         else:
             _print_summary(summary, areas=areas, crime_files=len(crime_paths))
+            if compare_weights:
+                print_comparison(compared)
 
     @app.command("weights")
     def weights_cmd(
         offence_codes: bool = typer.Option(False, "--offence-codes", help="Show Home Office offence-code weights."),
-        mode: Optional[str] = typer.Option(None, "--weights", help="cchi, count or sqrt (default: setting)."),
+        mode: Optional[str] = typer.Option(None, "--weights", help="cchi, count, sqrt or css (default: setting)."),
     ) -> None:
         """Print the harm weights in use as CSV."""
         from hotspots.harm import weight_table
@@ -215,8 +228,8 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         if mode is not None:
-            if mode not in ("cchi", "count", "sqrt"):
-                raise typer.BadParameter(f"{mode!r}: use cchi, count or sqrt.", param_hint="--weights")
+            if mode not in WEIGHT_MODES:
+                raise typer.BadParameter(f"{mode!r}: use cchi, count, sqrt or css.", param_hint="--weights")
             settings = settings.model_copy(update={"harm_weights": mode})
         try:
             rows = weight_table(settings, offence_codes=offence_codes)

@@ -18,7 +18,7 @@ from hotspots.commands.inputs import (
     scratch_settings,
 )
 
-WEIGHT_CHOICES = ("cchi", "count", "sqrt")
+WEIGHT_CHOICES = ("cchi", "count", "sqrt", "css")
 
 
 def budget_update(top: int | None, area_share: float | None, harm_share: float | None) -> dict:
