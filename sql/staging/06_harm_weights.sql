@@ -13,7 +13,7 @@ COMMENT ON COLUMN harm_weights.weight IS 'CCHI weight in days (CSS rows: the CSS
 COMMENT ON COLUMN harm_weights.proactive IS 'True for offences mostly found by proactive policing (excluded from targeting when exclude_proactive is set).';
 COMMENT ON COLUMN harm_weights.source IS 'Where the weight comes from.';
 
--- The weight one crime carries under a weighting mode ('cchi' | 'count' | 'sqrt'): its offence-code weight
+-- The weight one crime carries under a weighting mode ('cchi' | 'count' | 'sqrt' | 'css'): its offence-code weight
 -- first, else its category's (the SQL twin of hotspots.harm.weight_in_use; selection and evaluation use it).
 CREATE OR REPLACE MACRO harm_in_use(MODE, OFFENCE_WEIGHT, CATEGORY_WEIGHT) AS
 CASE mode

@@ -9,8 +9,12 @@ SELECT
     c.northing,
     harm_in_use($weights, o.weight, t.weight) AS harm
 FROM stg_crimes AS c
-LEFT JOIN harm_weights AS o ON o.key_type = 'offence_code' AND c.offence_code = o.key
-LEFT JOIN harm_weights AS t ON t.key_type = 'crime_type' AND c.crime_type = t.key
+LEFT JOIN harm_weights AS o
+    ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
+        AND c.offence_code = o.key
+LEFT JOIN harm_weights AS t
+    ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
+        AND c.crime_type = t.key
 WHERE
     c.force = $force
     AND c.occurred_at IS NOT NULL
