@@ -198,6 +198,11 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         if not files:
             # No drop at all: the local days this UTC day covers are still closed and evaluated (as no_data).
             dates = _local_dates_of_utc_day(day, settings)
+        # Days whose pings retention removed keep their daily_patrol: recomputing them would find no track.
+        retired = {
+            r[0] for r in con.execute("SELECT local_date FROM retired_ping_days WHERE force = ?", [force]).fetchall()
+        }
+        dates = [d for d in dates if d not in retired]
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
     build_data_docs()
@@ -295,3 +300,15 @@ def intraday_check(force: str, now_local: datetime, settings: Settings | None = 
     with open_warehouse(settings) as con:
         raised = raise_intraday_alerts(con, force=force, date=today, now_local=now_local, settings=settings)
     return {"force": force, "date": today.isoformat(), "rows_loaded": loaded["rows_loaded"], "alerts_raised": raised}
+
+
+def apply_retention(force: str, today: date, settings: Settings | None = None) -> dict[str, Any]:
+    """The retention DAG's step (hotspots.retention): delete what outlived its limit, then republish the analyst
+    snapshot when rows went, so no copy keeps them."""
+    from hotspots.retention import apply_retention as apply
+
+    settings = resolve_settings(settings)
+    result = apply(force, today, settings)
+    if result["pings"]["rows"] or result["quarantine"]["rows"]:
+        result["snapshot"] = str(publish_snapshot(settings))
+    return result

@@ -141,6 +141,12 @@ def _intraday_check(run: Run) -> None:
     run.deliver_alerts()
 
 
+def _retention(run: Run) -> None:
+    """--day gives the day retention counts from (default: today, local)."""
+    today = _local_day(run)
+    run.mapped("apply_retention", lambda force: pipeline.apply_retention(force, today, run.settings))
+
+
 @dataclass(frozen=True)
 class DagRunner:
     """A DAG's task ids, the option that sets its interval (day, month, dates or None) and its runner."""
@@ -174,6 +180,7 @@ RUNNERS: dict[str, DagRunner] = {
     "intraday_check": DagRunner(
         ("migrate_warehouse", "forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check
     ),
+    "retention": DagRunner(("migrate_warehouse", "forces", "apply_retention"), "day", _retention),
 }
 
 

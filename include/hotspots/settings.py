@@ -216,6 +216,22 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         None, description="Secret key for device-id pseudonyms (HMAC-SHA256). Required to ingest GPS."
     )
+    raw_ping_retention_days: int = Field(
+        7,
+        ge=1,
+        description="Days the landed and raw ping files (raw device ids) are kept, counted from their UTC day; "
+        "older day folders of landing/<force>/avl and raw/<force>/avl are deleted by the retention DAG "
+        "(docs/privacy.md). Keep it above HOTSPOTS_LATE_DAYS so late pings still load.",
+    )
+    ping_retention_days: int = Field(
+        90,
+        ge=1,
+        description="Days the pseudonymous pings (stg_pings, per-device tracks) are kept, counted from their local "
+        "date; older ones are deleted, only the daily aggregates stay (daily_patrol, retired_ping_days).",
+    )
+    quarantine_retention_days: int = Field(
+        30, ge=1, description="Days quarantined input rows are kept for inspection, from when they were quarantined."
+    )
 
     # --- sources (issue 3) -----------------------------------------------------------------------
     area_margin_m: float = Field(

@@ -4,7 +4,8 @@
 -- hotspots.compliance.hotspot_targets (the one owner of that rule), and
 -- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
 -- selections; streaks of days without patrol count from it.
--- A day with no GPS data at all for the force (no ping in stg_pings on that local date and no daily_patrol row)
+-- A day with no GPS data at all for the force (no ping in stg_pings on that local date, none retired by retention
+-- into retired_ping_days, and no daily_patrol row)
 -- gives every hot spot status no_data: unknown, never none or under (docs/alerts.md, Missing data).
 WITH feed AS (
     SELECT
@@ -15,6 +16,10 @@ WITH feed AS (
         OR EXISTS (
             SELECT 1 FROM daily_patrol
             WHERE force = $force AND date = $date
+        )
+        OR EXISTS (
+            SELECT 1 FROM retired_ping_days
+            WHERE force = $force AND local_date = $date
         ) AS has_data
 ),
 

@@ -19,6 +19,7 @@ EXPECTED_DAGS = {
     "patrol_compliance",
     "daily_plan",
     "intraday_check",
+    "retention",
 }
 
 
@@ -67,6 +68,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
         "patrol_compliance": {"evaluate_compliance", "deliver_alerts", "publish_report_and_snapshot"},
         "daily_plan": {"draw_daily_plan", "deliver_alerts"},
         "intraday_check": {"check_no_visit_yet", "deliver_alerts"},
+        "retention": {"apply_retention"},
     }
     for dag_id, task_ids in writers.items():
         dag = dagbag.dags[dag_id]
