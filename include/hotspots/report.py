@@ -80,6 +80,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "optional_statuses": OPTIONAL_STATUSES,
         "map": _map(con, force, hotspots),
         "lorenz": _lorenz(con, force, selection.selection_id) if selection else None,
+        "forecast": _forecast(con, force, selection.selection_id, settings) if selection else None,
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
         "target_minutes": settings.target_minutes,
@@ -225,6 +226,16 @@ def _lorenz(con: duckdb.DuckDBPyConnection, force: str, selection_id: str) -> di
         "ticks": ticks,
         "plot": {"left": left, "top": top, "width": size_x, "height": size_y},
     }
+
+
+def _forecast(con: duckdb.DuckDBPyConnection, force: str, selection_id: str, settings: Settings) -> dict | None:
+    """The harm-prevented forecast of the selection in force (docs/targeting.md), or None without a ranking."""
+    from hotspots.targeting.forecast import forecast
+
+    try:
+        return forecast(con, force=force, settings=settings, selection_id=selection_id)
+    except (ValueError, TypeError):
+        return None
 
 
 def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: list[dict[str, Any]]) -> dict[str, Any]:

@@ -133,6 +133,28 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- harm-prevented forecast (docs/targeting.md) -----------------------------------------------
+    forecast_effect: float = Field(
+        0.44,
+        ge=0,
+        le=1,
+        description="Fall in harm on patrol days used by the forecast (Operation Rowan, Bland et al. 2021: 44% lower "
+        "serious-violence harm on patrol days).",
+    )
+    forecast_effect_low: float | None = Field(
+        None, ge=0, le=1, description="Lower end of the effect's interval (empty: not set; the study's own CI)."
+    )
+    forecast_effect_high: float | None = Field(
+        None, ge=0, le=1, description="Upper end of the effect's interval (empty: not set)."
+    )
+    forecast_effect_source: str = Field(
+        "Operation Rowan, Bland et al. 2021, Camb. J. Evid.-Based Policing 5:93-118",
+        description="Where forecast_effect comes from, quoted in the forecast sentence.",
+    )
+    forecast_draws: int = Field(1000, ge=0, description="Bootstrap resamples of the crimes for the forecast interval.")
+    forecast_level: float = Field(0.95, gt=0, lt=1, description="Coverage of the forecast interval.")
+    forecast_seed: int = Field(0, description="Seed of the forecast bootstrap (the same data give the same interval).")
+
     # --- patrol dose ---------------------------------------------------------------------------
     timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")
     buffer_m: float = Field(
@@ -266,7 +288,7 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
-    @field_validator("max_speed_kmh", "plan_k", mode="before")
+    @field_validator("max_speed_kmh", "plan_k", "forecast_effect_low", "forecast_effect_high", mode="before")
     @classmethod
     def _none_words(cls, value: object) -> object:
         """Empty, 'none' or 'off' in the environment switch an optional number off."""

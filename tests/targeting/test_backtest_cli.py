@@ -117,6 +117,11 @@ def test_select_compare_weights_on_real_month(shared_data, tmp_path):
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     compared = summary["compare_weights"]
     assert compared["lists"]["cchi"] == summary["hotspots"]
+    forecast = summary["forecast"]
+    assert forecast["harm_share"] == pytest.approx(summary["selected_harm_share"])
+    assert forecast["prevented_share"] == pytest.approx(summary["selected_harm_share"] * 0.44)
+    low, high = forecast["prevented_interval"]
+    assert low <= forecast["prevented_share"] <= high
     assert set(compared["lists"]) == {"cchi", "css", "sqrt", "count"}
     for pair in compared["pairs"]:
         a, b = set(compared["lists"][pair["a"]]), set(compared["lists"][pair["b"]])

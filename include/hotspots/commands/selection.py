@@ -184,6 +184,9 @@ def register(app: typer.Typer) -> None:
             write_ranked_table(con, force=force, selection_id=result["selection_id"], out=out)
             if plot is not None:
                 plot_concentration(con, force=force, path=plot, selection_id=result["selection_id"])
+            from hotspots.targeting.forecast import forecast
+
+            predicted = forecast(con, force=force, settings=settings, selection_id=result["selection_id"])
             if compare_weights:
                 from hotspots.targeting.weights import compare_weights as compare
                 from hotspots.targeting.weights import print_comparison
@@ -208,12 +211,14 @@ def register(app: typer.Typer) -> None:
             "out": str(out),
             "plot": str(plot) if plot else None,
         }
+        summary["forecast"] = predicted
         if compare_weights:
             summary["compare_weights"] = compared
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         else:
             _print_summary(summary, areas=areas, crime_files=len(crime_paths))
+            typer.echo(f"Forecast: {predicted['text']}")
             if compare_weights:
                 print_comparison(compared)
 
