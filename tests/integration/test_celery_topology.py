@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from settings_env import settings_of
 
 from hotspots.demo import avl_folder_days
 from hotspots.generate import generate_sample
@@ -92,7 +93,7 @@ def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(services, samp
     _assert_forces_mapped_on_the_celery_worker(instances)
     _assert_writers_serialised(instances)
     _assert_published_after_delivery(instances)
-    settings = Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in env.items() if k.startswith("HOTSPOTS_")})
+    settings = settings_of(env)
     con = connect(settings.warehouse_path, read_only=True, settings=settings)
     try:
         for force in FORCES:

@@ -6,10 +6,10 @@ import json
 from datetime import date
 
 import pytest
+from settings_env import settings_of
 
 from hotspots.demo import demo_plan, run_demo
 from hotspots.local_airflow import run_plan
-from hotspots.settings import Settings
 from hotspots.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def demo(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
     result = run_demo(data_dir)
     sample = result.sample
-    settings = Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in sample.settings_env.items()})
+    settings = settings_of(sample.settings_env)
     return result, sample, settings
 
 

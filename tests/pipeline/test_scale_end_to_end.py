@@ -12,11 +12,11 @@ import json
 
 import pandas as pd
 import pytest
+from settings_env import settings_of
 
 from hotspots.demo import avl_folder_days
 from hotspots.generate import generate_sample
 from hotspots.pipeline import compliance_and_alerts, ingest_areas, ingest_avl, ingest_crime, select_hotspots
-from hotspots.settings import Settings
 from hotspots.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ AVL_DAYS = 1
 def scaled(tmp_path_factory):
     """The scaled sample and the settings to run the pipeline on it."""
     sample = generate_sample(tmp_path_factory.mktemp("scale") / "data", seed=7, scale=SCALE, avl_days=AVL_DAYS)
-    return sample, Settings(**{k.removeprefix("HOTSPOTS_").lower(): v for k, v in sample.settings_env.items()})
+    return sample, settings_of(sample.settings_env)
 
 
 @pytest.fixture(scope="module")

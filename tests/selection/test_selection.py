@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from settings_env import settings_of
 from warehouse_rows import insert_crimes
 
 from hotspots.selection import concentration, month_start, plot_concentration, select_hotspots
@@ -361,20 +362,15 @@ def test_clear_errors(warehouse, settings):
 @pytest.fixture(scope="module")
 def sample_selection(request, tmp_path_factory):
     """The generated sample loaded with the real loaders into its own warehouse."""
-    pytest.importorskip("hotspots.generate", reason="hotspots.generate not written yet")
-    pytest.importorskip("hotspots.sources.areas", reason="hotspots.sources.areas not written yet")
-    pytest.importorskip("hotspots.sources.police_uk", reason="hotspots.sources.police_uk not written yet")
-    from hotspots.settings import Settings
     from hotspots.sources.areas import load_areas
     from hotspots.sources.police_uk import crime_files, ingest_crime_file
     from hotspots.warehouse import apply_schema, connect
 
     sample = request.getfixturevalue("sample")
-    env = {k[len("HOTSPOTS_") :].lower(): v for k, v in sample.settings_env.items() if k.startswith("HOTSPOTS_")}
-    env["data_dir"] = str(tmp_path_factory.mktemp("sample_wh"))
-    env.pop("warehouse_path", None)
-    env.pop("snapshot_path", None)
-    sample_settings = Settings(**env)
+    env = {
+        k: v for k, v in sample.settings_env.items() if k not in ("HOTSPOTS_WAREHOUSE_PATH", "HOTSPOTS_SNAPSHOT_PATH")
+    }
+    sample_settings = settings_of(env, data_dir=str(tmp_path_factory.mktemp("sample_wh")))
     con = connect(settings=sample_settings)
     apply_schema(con, sample_settings)
     load_areas(con, force=sample.force, path=sample.landing_dir / sample.force / "areas", settings=sample_settings)

@@ -1,0 +1,13 @@
+"""Settings from a mapping of HOTSPOTS_* variables (a sample's settings_env, a cluster's env), without os.environ."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+
+def settings_of(env: Mapping[str, str], **overrides):
+    """The Settings the HOTSPOTS_* entries of env give; overrides (field names) replace some of them."""
+    from hotspots.settings import Settings
+
+    fields = {k.removeprefix("HOTSPOTS_").lower(): v for k, v in env.items() if k.startswith("HOTSPOTS_")}
+    return Settings(**(fields | overrides))
