@@ -281,13 +281,21 @@ def publish_plan(force: str, day: date, settings: Settings | None = None) -> dic
     from hotspots.plan import make_plan
 
     settings = resolve_settings(settings)
+    dose = None
+    if settings.dose_capacity_minutes is not None:  # the dose under capacity (docs/targeting.md)
+        from hotspots.targeting.dose import plan_dose
+
+        with open_warehouse(settings) as con:
+            dose = plan_dose(
+                con, force=force, day=day, settings=settings, capacity_minutes=settings.dose_capacity_minutes
+            )
     if not settings.plan_k:
         log.info("No randomised plan (HOTSPOTS_PLAN_K unset): every hot spot is targeted every day")
-        return {"force": force, "date": day.isoformat(), "planned": [], "alerts_raised": []}
+        return {"force": force, "date": day.isoformat(), "planned": [], "alerts_raised": [], "dose": dose}
     with open_warehouse(settings) as con:
         planned = make_plan(con, force=force, date=day, settings=settings)
         raised = raise_plan_alerts(con, force=force, date=day, settings=settings)
-    return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised}
+    return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised, "dose": dose}
 
 
 def intraday_check(force: str, now_local: datetime, settings: Settings | None = None) -> dict[str, Any]:

@@ -155,6 +155,33 @@ class Settings(BaseSettings):
     forecast_level: float = Field(0.95, gt=0, lt=1, description="Coverage of the forecast interval.")
     forecast_seed: int = Field(0, description="Seed of the forecast bootstrap (the same data give the same interval).")
 
+    # --- dose under capacity (docs/targeting.md) ----------------------------------------------------
+    dose_capacity_minutes: float | None = Field(
+        None,
+        ge=0,
+        description="Officer-minutes a day for hot-spot visits; when set, the morning plan step also writes "
+        "dose_plan (empty: no allocation).",
+    )
+    dose_unit_minutes: float = Field(
+        15.0, gt=0, description="Minutes of one dose unit (a Koper visit; Rowan: one 15-minute patrol)."
+    )
+    dose_visit_minutes: float = Field(
+        15.0,
+        gt=0,
+        description="Visit length beyond which a visit adds little (Koper curve: about 15 minutes); a unit counts "
+        "min(unit / this, 1) of a visit.",
+    )
+    dose_decay: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Each further visit to a hot spot the same day prevents this share of the previous one "
+        "(diminishing returns).",
+    )
+    dose_max_units: int | None = Field(
+        None, ge=1, description="Most visits a hot spot gets in a day (empty: no cap beyond the diminishing returns)."
+    )
+
     # --- patrol dose ---------------------------------------------------------------------------
     timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")
     buffer_m: float = Field(
@@ -288,7 +315,15 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
 
-    @field_validator("max_speed_kmh", "plan_k", "forecast_effect_low", "forecast_effect_high", mode="before")
+    @field_validator(
+        "max_speed_kmh",
+        "plan_k",
+        "forecast_effect_low",
+        "forecast_effect_high",
+        "dose_capacity_minutes",
+        "dose_max_units",
+        mode="before",
+    )
     @classmethod
     def _none_words(cls, value: object) -> object:
         """Empty, 'none' or 'off' in the environment switch an optional number off."""

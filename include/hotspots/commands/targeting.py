@@ -1,4 +1,5 @@
-"""backtest: how well the hot-spot rule's list from past months captures the following months' harm."""
+"""backtest: how well the hot-spot rule's list from past months captures the following months' harm;
+plan-dose: the day's officer-minutes spread over the planned hot spots."""
 
 from __future__ import annotations
 
@@ -51,7 +52,60 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add backtest to the `hotspots` app."""
+    """Add backtest and plan-dose to the `hotspots` app."""
+
+    @app.command("plan-dose")
+    def plan_dose_cmd(
+        capacity_minutes: float = typer.Option(
+            ..., "--capacity-minutes", min=0, help="Officer-minutes available for hot-spot visits that day."
+        ),
+        unit: Optional[float] = typer.Option(
+            None, "--unit", min=1, help="Minutes of one visit (default: setting, 15)."
+        ),
+        day: Optional[str] = typer.Option(None, "--date", help="Local day YYYY-MM-DD (default: today)."),
+        force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: the first of the setting)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Also write area_code,units,minutes as CSV."),
+        as_json: bool = typer.Option(False, "--json", help="Print the allocation as JSON."),
+    ) -> None:
+        """Allocate the day's patrol minutes over the planned hot spots (writes dose_plan in the warehouse)."""
+        import csv
+        from datetime import date, datetime
+        from zoneinfo import ZoneInfo
+
+        from hotspots.cli import UserError
+        from hotspots.settings import get_settings
+        from hotspots.targeting.dose import plan_dose
+        from hotspots.warehouse import open_warehouse
+
+        settings = get_settings()
+        force = force or settings.forces[0]
+        try:
+            when = date.fromisoformat(day) if day else datetime.now(ZoneInfo(settings.timezone)).date()
+        except ValueError:
+            raise typer.BadParameter(f"{day!r} is not a date; use YYYY-MM-DD.", param_hint="--date") from None
+        with open_warehouse(settings) as con:
+            try:
+                result = plan_dose(
+                    con, force=force, day=when, settings=settings, capacity_minutes=capacity_minutes, unit_minutes=unit
+                )
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["area_code", "units", "minutes"])
+                writer.writerows([r["area_code"], r["units"], r["minutes"]] for r in result["allocation"])
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        typer.echo(
+            f"Force {force}, {result['date']}: {result['minutes_allocated']:g} of {capacity_minutes:g} minutes in "
+            f"{result['units_allocated']} visits of {result['unit_minutes']:g} min over "
+            f"{result['hotspots_planned']} planned hot spots"
+        )
+        for r in result["allocation"]:
+            typer.echo(f"{r['area_code']}: {r['units']} visit(s), {r['minutes']:g} min")
 
     @app.command("backtest", cls=PathListCommand)
     def backtest_cmd(
