@@ -56,6 +56,18 @@ def selection_params(settings: Settings, *, end_month: date) -> dict:
         "consistency_years_n": settings.consistency_years_n,
         "budget_mode": settings.budget_mode,
         "budget": budget[settings.budget_mode],
+    } | _persistence_params(settings)
+
+
+def _persistence_params(settings: Settings) -> dict:
+    """The persistence rule, recorded only when one is set (lists chosen without it keep their ids)."""
+    if not settings.selection_persistence:
+        return {}
+    return {
+        "persistence_classes": list(settings.selection_persistence),
+        "persistence_years": settings.persistence_years,
+        "persistence_hot_share": settings.persistence_hot_share,
+        "persistence_persistent_share": settings.persistence_persistent_share,
     }
 
 
@@ -75,6 +87,10 @@ def _check_weights(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 def rank_areas(con: duckdb.DuckDBPyConnection, *, force: str, settings: Settings, end_month: date) -> None:
     """Rank every area of the force into the temporary table selection_candidate (see hotspot_ranking.sql)."""
+    from hotspots.targeting.persistence import build_persistence
+
+    required = list(settings.selection_persistence)
+    build_persistence(con, force=force, settings=settings, end_month=end_month, empty=not required)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CANDIDATE} AS " + read_sql("transform/hotspot_ranking", settings),
         {
@@ -91,8 +107,10 @@ def rank_areas(con: duckdb.DuckDBPyConnection, *, force: str, settings: Settings
             "hotspot_count": settings.hotspot_count,
             "area_share": settings.area_share,
             "harm_share": settings.harm_share,
+            "persistence_classes": required,
         },
     )
+    con.execute("DROP TABLE selection_persistence")
 
 
 def _selection_id(force: str, effective_from: date, params: dict, hotspots: list[str]) -> str:

@@ -133,6 +133,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- persistence classes (docs/targeting.md) ---------------------------------------------------
+    persistence_years: int = Field(
+        3, ge=1, description="Years of harm (12-month periods ending with the last month) the persistence classes use."
+    )
+    persistence_hot_share: float = Field(
+        0.1, gt=0, le=1, description="An area is hot in a year when among this top share of areas by that year's harm."
+    )
+    persistence_persistent_share: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Persistent: hot in the latest year and in at least this share of the years (sfhotspot: 80%).",
+    )
+    selection_persistence: Annotated[list[Literal["persistent", "emerging", "intermittent"]], NoDecode] = Field(
+        [],
+        description="Comma-separated persistence classes an area must have to be selectable (e.g. persistent or "
+        "persistent,emerging); empty = no rule.",
+    )
+
     # --- harm-prevented forecast (docs/targeting.md) -----------------------------------------------
     forecast_effect: float = Field(
         0.44,
@@ -313,7 +332,9 @@ class Settings(BaseSettings):
         "DuckDB keeps of the warehouse in memory during the step; beyond it DuckDB spills to disk.",
     )
 
-    _split_lists = field_validator("forces", "crime_types", "alert_email_to", "alert_rules", mode="before")(_csv_list)
+    _split_lists = field_validator(
+        "forces", "crime_types", "alert_email_to", "alert_rules", "selection_persistence", mode="before"
+    )(_csv_list)
 
     @field_validator(
         "max_speed_kmh",

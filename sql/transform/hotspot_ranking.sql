@@ -2,8 +2,11 @@
 -- Parameters: $force, $end_month (DATE, first day of the last month counted), $lookback_months,
 -- $crime_types (VARCHAR[]), $weights ('cchi' | 'count' | 'sqrt' | 'css': CSS rows), $exclude_proactive, $min_events,
 -- $consistency_k, $consistency_n (harm in at least k of the last n years; k = 0 turns the rule off),
--- $budget_mode ('top' | 'area_share' | 'harm_share'), $hotspot_count, $area_share, $harm_share.
--- Ties: harm desc, events desc, area_code asc. Selectable: events >= min_events, harm > 0, consistent.
+-- $budget_mode ('top' | 'area_share' | 'harm_share'), $hotspot_count, $area_share, $harm_share,
+-- $persistence_classes (VARCHAR[]: the classes of the temp table selection_persistence that may be selected;
+-- empty = any; built by selection.rank_areas from persistence_classes.sql).
+-- Ties: harm desc, events desc, area_code asc. Selectable: events >= min_events, harm > 0, consistent, and of a
+-- required persistence class.
 WITH params AS (
     SELECT
         cast($end_month AS DATE) AS end_month,
@@ -50,16 +53,20 @@ ranked AS (
         coalesce(p.events, 0) AS events,
         coalesce(p.harm, 0.0) AS harm,
         coalesce(p.years_with_harm, 0) AS years_with_harm,
+        sp.persistence,
         row_number() OVER (ORDER BY coalesce(p.harm, 0.0) DESC, coalesce(p.events, 0) DESC, a.area_code ASC) AS rank
     FROM stg_areas AS a
-    LEFT JOIN per_area AS p USING (area_code)
+    LEFT JOIN per_area AS p ON a.area_code = p.area_code
+    LEFT JOIN selection_persistence AS sp ON a.area_code = sp.area_code
     WHERE a.force = $force
 ),
 
 eligible AS (
     SELECT
         *,
-        events >= $min_events AND harm > 0 AND years_with_harm >= $consistency_k AS selectable,
+        events >= $min_events AND harm > 0 AND years_with_harm >= $consistency_k
+        AND (len($persistence_classes) = 0 OR coalesce(list_contains($persistence_classes, persistence), FALSE))
+            AS selectable,
         sum(harm) OVER () AS total_harm,
         count(*) OVER () AS n_areas,
         sum(harm) OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative_harm
@@ -94,6 +101,7 @@ SELECT
         WHEN 'harm_share' THEN selectable_harm_before < $harm_share * total_harm * (1 - 1e-12)
     END, FALSE) AS selected,
     selectable,
-    years_with_harm
+    years_with_harm,
+    persistence
 FROM budget
 ORDER BY rank

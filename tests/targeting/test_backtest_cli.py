@@ -128,3 +128,16 @@ def test_select_compare_weights_on_real_month(shared_data, tmp_path):
         assert pair["in_both"] == len(a & b) and pair["jaccard"] == pytest.approx(len(a & b) / len(a | b))
     css = invoke(args + ["--top", "28", "--weights", "css", "--json"], tmp_path)
     assert json.loads(css.stdout[css.stdout.index("{") :])["hotspots"] == compared["lists"]["css"]
+
+
+def test_persistence_command_on_real_samples(shared_data, tmp_path):
+    args = ["persistence", "--crime", str(shared_data / "police-uk"), "--areas", str(shared_data / "lsoa-2011")]
+    result = invoke(args + ["--years", "1", "--out", str(tmp_path / "p.csv"), "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    classes = json.loads(result.stdout[result.stdout.index("{") :])
+    # One year: the top 10% of the 381 LSOAs by harm (38) are hot in the only year, hence persistent.
+    assert classes["counts"] == {"persistent": 38, "emerging": 0, "intermittent": 0, "none": 343}
+    assert classes["months_with_data"] == 3
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 381
+    text = invoke(args, tmp_path)
+    assert text.exit_code == 0 and "Note: only 3 of the 36 months have crime data" in text.output

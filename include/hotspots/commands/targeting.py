@@ -43,6 +43,27 @@ def weights_update(weights: str | None) -> dict:
     return {"harm_weights": weights}
 
 
+def types_update(types: str | None) -> dict:
+    return {} if types is None else {"crime_types": [t.strip() for t in types.split(",") if t.strip()]}
+
+
+def _load(stack: ExitStack, crime: list[Path], areas: list[Path], force: str | None, update: dict, warehouse):
+    """A scratch (or given) warehouse with the area and crime files loaded by the DAGs' readers; returns the
+    connection, settings, force and the counts."""
+    from hotspots.commands.selection import _crime_files, _force_from
+    from hotspots.sources.police_uk import ingest_crime_file
+
+    crime_paths = _crime_files(crime)
+    force = force or _force_from(crime_paths)
+    settings = scratch_settings(stack, update, prefix="hotspots-targeting-", warehouse=warehouse)
+    con = open_scratch(stack, settings)
+    area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
+    counts = empty_counts() | {"events_outside": 0}
+    for path in crime_paths:
+        merge_counts(counts, ingest_crime_file(con, force=force, path=path, settings=settings), ("events_outside",))
+    return con, settings, force, area_counts, counts
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -53,6 +74,60 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add backtest and plan-dose to the `hotspots` app."""
+
+    @app.command("persistence", cls=PathListCommand)
+    def persistence_cmd(
+        crime: list[Path] = typer.Option(..., "--crime", help="Street-level crime CSV files, folders or zips."),
+        areas: list[Path] = typer.Option(..., "--areas", help="Area boundary files or folders."),
+        years: Optional[int] = typer.Option(None, "--years", min=1, help="Years classified (default: setting)."),
+        hot_share: Optional[float] = typer.Option(
+            None, "--hot-share", min=0, max=1, help="Top share of areas that is hot in a year (default: setting)."
+        ),
+        weights: Optional[str] = typer.Option(
+            None, "--weights", help=f"{', '.join(WEIGHT_CHOICES)} (default: setting)."
+        ),
+        types: Optional[str] = typer.Option(None, "--types", help="Comma-separated crime types."),
+        last_month: Optional[str] = typer.Option(None, "--last-month", help="Last month of the latest year (YYYY-MM)."),
+        force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: from the crime file names)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Also write area_code,years_hot,persistence as CSV."),
+        as_json: bool = typer.Option(False, "--json", help="Print the classes as JSON."),
+    ) -> None:
+        """Classify areas as persistent, emerging or intermittent hot spots over years of harm."""
+        import csv
+
+        from hotspots.selection import month_start
+        from hotspots.targeting.persistence import classify
+
+        update = weights_update(weights) | types_update(types)
+        if years is not None:
+            update["persistence_years"] = years
+        if hot_share is not None:
+            update["persistence_hot_share"] = hot_share
+        with ExitStack() as stack:
+            con, settings, force, _, _ = _load(stack, crime, areas, force, update, None)
+            latest = con.execute("SELECT max(month) FROM stg_crimes WHERE force = ?", [force]).fetchone()[0]
+            end = month_start(last_month) if last_month else month_start(latest)
+            result = classify(con, force=force, settings=settings, end_month=end)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["area_code", "years_hot", "persistence"])
+                writer.writerows([a["area_code"], a["years_hot"], a["persistence"]] for a in result["areas"])
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        c = result["counts"]
+        typer.echo(
+            f"Force {force}: {len(result['areas'])} areas over {result['years']} year(s) to {result['end_month']} "
+            f"(hot = top {result['hot_share']:.0%} by harm in a year): {c['persistent']} persistent, "
+            f"{c['emerging']} emerging, {c['intermittent']} intermittent, {c['none']} never hot"
+        )
+        if result["months_with_data"] < 12 * result["years"]:
+            typer.echo(
+                f"Note: only {result['months_with_data']} of the {12 * result['years']} months have crime data; "
+                "years without data have no hot areas."
+            )
 
     @app.command("plan-dose")
     def plan_dose_cmd(
@@ -133,24 +208,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Select hot spots on a training window and score the list on the test window after it."""
         from hotspots.cli import UserError
-        from hotspots.commands.selection import _crime_files, _force_from
-        from hotspots.sources.police_uk import ingest_crime_file
         from hotspots.targeting.backtest import BacktestError, backtest
 
-        update = budget_update(top, area_share, harm_share) | weights_update(weights)
-        if types is not None:
-            update["crime_types"] = [t.strip() for t in types.split(",") if t.strip()]
-        crime_paths = _crime_files(crime)
-        force = force or _force_from(crime_paths)
+        update = budget_update(top, area_share, harm_share) | weights_update(weights) | types_update(types)
         with ExitStack() as stack:
-            settings = scratch_settings(stack, update, prefix="hotspots-backtest-", warehouse=warehouse)
-            con = open_scratch(stack, settings)
-            area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
-            counts = empty_counts() | {"events_outside": 0}
-            for path in crime_paths:
-                merge_counts(
-                    counts, ingest_crime_file(con, force=force, path=path, settings=settings), ("events_outside",)
-                )
+            con, settings, force, area_counts, counts = _load(stack, crime, areas, force, update, warehouse)
             try:
                 result = backtest(
                     con,
