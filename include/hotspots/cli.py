@@ -25,12 +25,21 @@ class UserError(click.ClickException):
 def user_error_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
+    from hotspots.privacy import TracksRefused
     from hotspots.pseudonym import MissingPseudonymKey
     from hotspots.sources.areas import NoAreasLoaded
     from hotspots.validation.core import InputFileError
     from hotspots.warehouse import WarehouseBehind
 
-    return InputFileError, MissingPseudonymKey, NoAreasLoaded, ValidationError, FileNotFoundError, WarehouseBehind
+    return (
+        InputFileError,
+        MissingPseudonymKey,
+        NoAreasLoaded,
+        ValidationError,
+        FileNotFoundError,
+        WarehouseBehind,
+        TracksRefused,
+    )
 
 
 def user_message(exc: BaseException) -> str:
@@ -101,6 +110,7 @@ COMMAND_MODULES = (
     "bench_ingest",
     "bench_crime",
     "targeting",
+    "privacy",
     "evaluate",
 )
 

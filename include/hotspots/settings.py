@@ -297,6 +297,14 @@ class Settings(BaseSettings):
         description="Days the pseudonymous pings (stg_pings, per-device tracks) are kept, counted from their local "
         "date; older ones are deleted, only the daily aggregates stay (daily_patrol, retired_ping_days).",
     )
+    tracks_readers: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Comma-separated OS users who may query the per-device tracks (`hotspots tracks`, logged); "
+        "empty = nobody. The analyst snapshot never holds them (docs/privacy.md).",
+    )
+    export_log_path: Path | None = Field(
+        None, description="Export log, one JSON line per export or tracks query (default data_dir/audit/exports.jsonl)."
+    )
     quarantine_retention_days: int = Field(
         30, ge=1, description="Days quarantined input rows are kept for inspection, from when they were quarantined."
     )
@@ -333,7 +341,13 @@ class Settings(BaseSettings):
     )
 
     _split_lists = field_validator(
-        "forces", "crime_types", "alert_email_to", "alert_rules", "selection_persistence", mode="before"
+        "forces",
+        "crime_types",
+        "alert_email_to",
+        "alert_rules",
+        "selection_persistence",
+        "tracks_readers",
+        mode="before",
     )(_csv_list)
 
     @field_validator(

@@ -211,24 +211,31 @@ def read_sql(name: str, settings: Settings | None = None) -> str:
 
 
 def publish_snapshot(settings: Settings | None = None) -> Path:
-    """Copy the warehouse to the read-only analyst snapshot, atomically (readers never see a torn file)."""
+    """Publish the read-only analyst snapshot, atomically (readers never see a torn file): a copy of the warehouse
+    without per-device data (hotspots.privacy.without_tracks), rewritten so no removed byte stays in the file."""
+    from hotspots.privacy import without_tracks
+
     settings = resolve_settings(settings)
     source = Path(settings.warehouse_path)
     target = Path(settings.snapshot_path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    full = target.with_name(f".{target.name}.{os.getpid()}.full.tmp")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # Copy while this writer still holds the file lock: no other writer can change it mid-copy.
-    with open_warehouse(settings) as con:
-        con.execute("CHECKPOINT")
-        try:
-            shutil.copyfile(source, tmp)
-            with open(tmp, "rb+") as copied:
-                os.fsync(copied.fileno())
-            # Readers that have the old snapshot open keep reading it; new readers open the new one.
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    log.info("Published read-only snapshot %s", target)
+    try:
+        # Copy while this writer still holds the file lock: no other writer can change it mid-copy.
+        with open_warehouse(settings) as con:
+            con.execute("CHECKPOINT")
+            shutil.copyfile(source, full)
+        without_tracks(full, tmp, settings)
+        with open(tmp, "rb+") as copied:
+            os.fsync(copied.fileno())
+        # Readers that have the old snapshot open keep reading it; new readers open the new one.
+        os.replace(tmp, target)
+    finally:
+        full.unlink(missing_ok=True)
+        full.with_name(full.name + ".wal").unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    log.info("Published read-only snapshot %s (no per-device data)", target)
     return target
 
 

@@ -118,13 +118,14 @@ def test_every_rule_is_logged_and_a_rerun_removes_nothing_more(aged):
     assert len(_rows(aged, "SELECT * FROM stg_pings")) == 2
 
 
-def test_the_snapshot_is_republished_without_the_removed_pings(aged):
+def test_the_snapshot_is_republished_with_the_retired_days(aged):
     from hotspots.warehouse import publish_snapshot
 
     publish_snapshot(aged)
     _run()
     con = connect(aged.snapshot_path, read_only=True, settings=aged)
     try:
-        assert con.execute("SELECT min(local_date) FROM stg_pings").fetchone()[0] == date(2024, 4, 20)
+        assert con.execute("SELECT count(*) FROM retired_ping_days").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0, "GPS quarantine rows never in it"
     finally:
         con.close()

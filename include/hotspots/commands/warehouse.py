@@ -13,6 +13,7 @@ import duckdb
 import typer
 
 from hotspots.analyst import EXPORT_SUFFIX, ExportFormat, OutputFormat, SnapshotShell, export_hotspots, run_query
+from hotspots.privacy import record_export
 from hotspots.settings import PROJECT_ROOT, get_settings
 from hotspots.warehouse import migrate, open_snapshot, publish_snapshot
 
@@ -82,7 +83,11 @@ def register(app: typer.Typer) -> None:
         out = out or Path(settings.data_dir) / "exports" / f"hotspots{EXPORT_SUFFIX[fmt.value]}"
         try:
             with open_snapshot(settings) as con:
-                typer.echo(export_hotspots(con, out, fmt, force))
+                written = export_hotspots(con, out, fmt, force)
+            record_export(
+                "export", {"what": "hotspots", "format": fmt.value, "force": force, "out": str(written)}, settings
+            )
+            typer.echo(written)
         except FileNotFoundError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
