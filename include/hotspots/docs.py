@@ -21,7 +21,8 @@ HEADER = """\
 The pipeline writes one DuckDB file (`HOTSPOTS_WAREHOUSE_PATH`, default `data_dir/warehouse/hotspots.duckdb`)
 with the spatial extension; geometries are in British National Grid (EPSG:27700). After each successful run it
 publishes a read-only copy (`HOTSPOTS_SNAPSHOT_PATH`, default `hotspots_read.duckdb` beside it): analysts query
-that copy, so they never block the pipeline and the pipeline never breaks their session.
+that copy, so they never block the pipeline and the pipeline never breaks their session. The copy leaves out the
+per-device tracks (`stg_pings`, and the GPS rows of `quarantine`): see docs/privacy.md for `hotspots tracks`.
 
 - `hotspots query "SELECT ..." [--format table|csv|json]` runs one query on the snapshot.
 - `hotspots shell` opens an interactive, read-only SQL prompt on it (`.tables`, `.schema NAME`, `.quit`).
