@@ -320,3 +320,18 @@ def apply_retention(force: str, today: date, settings: Settings | None = None) -
     if result["pings"]["rows"] or result["quarantine"]["rows"]:
         result["snapshot"] = str(publish_snapshot(settings))
     return result
+
+
+def evaluate_patrol(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
+    """Weekly: evaluate the force's patrol plan through ``day`` (hotspots.evaluation.store): the marts
+    evaluation_runs and evaluation_estimates and the HTML evaluation report. A force with no plan yet is skipped."""
+    from hotspots.evaluation.store import evaluate_and_store
+    from hotspots.validation.core import InputFileError
+
+    settings = resolve_settings(settings)
+    with open_warehouse(settings) as con:
+        try:
+            return evaluate_and_store(con, force=force, end=day, settings=settings)
+        except InputFileError as exc:
+            log.warning("No evaluation for %s through %s: %s", force, day, exc)
+            return {"force": force, "date": day.isoformat(), "skipped": str(exc)}

@@ -147,6 +147,12 @@ def _retention(run: Run) -> None:
     run.mapped("apply_retention", lambda force: pipeline.apply_retention(force, today, run.settings))
 
 
+def _evaluate_patrol(run: Run) -> None:
+    """As the weekly DAG: the plan evaluated through the day before the run (--day: through that day)."""
+    day = run.when.day or _local_day(run) - timedelta(days=1)
+    run.mapped("evaluate_week", lambda force: pipeline.evaluate_patrol(force, day, run.settings))
+
+
 @dataclass(frozen=True)
 class DagRunner:
     """A DAG's task ids, the option that sets its interval (day, month, dates or None) and its runner."""
@@ -181,6 +187,7 @@ RUNNERS: dict[str, DagRunner] = {
         ("migrate_warehouse", "forces", "check_no_visit_yet", "deliver_alerts"), "day", _intraday_check
     ),
     "retention": DagRunner(("migrate_warehouse", "forces", "apply_retention"), "day", _retention),
+    "evaluate_patrol": DagRunner(("migrate_warehouse", "forces", "evaluate_week"), "day", _evaluate_patrol),
 }
 
 

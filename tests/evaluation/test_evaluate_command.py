@@ -4,10 +4,10 @@ warehouse the same answer, and user errors one Error line with exit status 2."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import pandas as pd
 import pytest
+from evaluation_helpers import load_trial
 from typer.testing import CliRunner
 
 from hotspots.cli import app
@@ -78,45 +78,12 @@ def test_plan_with_every_hot_spot_every_day_is_a_before_after_design(files, tmp_
 
 
 def test_warehouse_mode_gives_the_same_answer_as_the_files(files, warehouse, settings):
-    from hotspots.commands.inputs import load_area_files
-    from hotspots.harm import load_harm_weights
-    from hotspots.sources.force_records import ingest_force_records
-
-    force = settings.forces[0]
-    load_area_files(warehouse, force=force, paths=[files.areas], settings=settings)
-    load_harm_weights(warehouse, settings)
-    ingest_force_records(warehouse, force=force, path=files.records, settings=settings)
-    plan = pd.read_csv(files.plan)
-    now = datetime(2025, 1, 1)
-    warehouse.executemany(
-        "INSERT INTO daily_plan VALUES (?, ?, ?, 's1', ?, NULL, 7, 21, 0, 0, ?)",
-        [[force, r.date, r.area_code, r.planned, now] for r in plan.itertuples()],
-    )
-    patrol = pd.read_csv(files.patrol)
-    warehouse.executemany(
-        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                force,
-                r.area_code,
-                r.date,
-                r.patrol_minutes,
-                r.officer_minutes,
-                r.visits,
-                r.koper_visits,
-                1,
-                r.window_minutes,
-                now,
-            ]
-            for r in patrol.itertuples()
-        ],
-    )
-    warehouse.execute("CHECKPOINT")
+    load_trial(warehouse, files, force=settings.forces[0], settings=settings)
     from_files = last_json(run(*file_args(files), "--json").output)
     result = run("--json")
     assert result.exit_code == 0, result.output[-3000:]
     from_warehouse = last_json(result.output)
-    assert from_warehouse["force"] == force
+    assert from_warehouse["force"] == settings.forces[0]
     for key in ("itt", "dose_response", "carry_over", "displacement", "treated_place_days", "control_place_days"):
         assert from_warehouse[key] == from_files[key], key
 

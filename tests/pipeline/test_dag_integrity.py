@@ -12,6 +12,7 @@ import pytest
 DAGS = sorted((Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
 HEAVY = ("great_expectations", "geopandas", "pandas", "duckdb", "shapely", "matplotlib", "pyproj")
 EXPECTED_DAGS = {
+    "evaluate_patrol",
     "ingest_areas",
     "ingest_crime",
     "select_hotspots",
