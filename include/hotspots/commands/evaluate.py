@@ -63,8 +63,44 @@ def summary_lines(result: dict) -> list[str]:
     return plain_summary(result)
 
 
+def export_group(app: typer.Typer) -> typer.Typer:
+    """The `hotspots export` group (commands/warehouse.py makes it; registered before this module)."""
+    for group in app.registered_groups:
+        if group.name == "export":
+            return group.typer_instance
+    raise RuntimeError("the export group is registered by hotspots.commands.warehouse, before evaluate")
+
+
 def register(app: typer.Typer) -> None:
-    """Add evaluate to the `hotspots` app."""
+    """Add evaluate and export returns to the `hotspots` app."""
+
+    @export_group(app).command("returns")
+    def export_returns(
+        period: str = typer.Option(..., "--period", help="A month (2025-03) or a quarter (2025Q1)."),
+        fmt: str = typer.Option("csv", "--format", "-f", help="csv or xlsx."),
+        out: Optional[Path] = typer.Option(
+            None, "--out", "-o", help="Output file (default data_dir/exports/returns-<period>.<format>)."
+        ),
+        force: Optional[str] = typer.Option(None, help="Only this force (default: every force)."),
+    ) -> None:
+        """The funder return: patrol hours, visits, Koper visits and compliance per hot spot and in total."""
+        from hotspots.privacy import record_export
+        from hotspots.returns import FORMATS, PeriodError, funder_returns, write_returns
+        from hotspots.settings import get_settings
+        from hotspots.warehouse import open_snapshot
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"{fmt!r}: use csv or xlsx.", param_hint="--format")
+        settings = get_settings()
+        try:
+            with open_snapshot(settings) as con:
+                frame = funder_returns(con, period=period, settings=settings, force=force)
+        except PeriodError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+        target = out or Path(settings.data_dir) / "exports" / f"returns-{period.strip().upper()}.{fmt}"
+        written = write_returns(frame, target, fmt)
+        record_export("export", {"what": "returns", "period": period, "format": fmt, "out": str(written)}, settings)
+        typer.echo(written)
 
     @app.command("evaluate", cls=PathListCommand)
     def evaluate_cmd(
