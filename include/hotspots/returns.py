@@ -12,7 +12,6 @@ import duckdb
 import pandas as pd
 
 from hotspots.settings import Settings
-from hotspots.validation.core import InputFileError
 from hotspots.warehouse import read_sql
 
 FORMATS = ("csv", "xlsx")
@@ -51,19 +50,11 @@ def funder_returns(
 
 
 def write_returns(frame: pd.DataFrame, out: Path, fmt: str) -> Path:
-    """The return as CSV, or as an Excel workbook when an Excel writer (xlsxwriter or openpyxl) is installed."""
+    """The return as CSV, or as an Excel workbook (openpyxl, pinned) with one sheet named return."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         frame.to_csv(out, index=False)
         return out
-    import importlib.util
-
-    engine = next((e for e in ("xlsxwriter", "openpyxl") if importlib.util.find_spec(e)), None)
-    if engine is None:
-        raise InputFileError(
-            "--format xlsx needs xlsxwriter or openpyxl, and neither is installed in this environment; "
-            "use --format csv (Excel opens it) or ask for one of them to be added to constraints.txt."
-        )
-    frame.to_excel(out, index=False, sheet_name="return", engine=engine)
+    frame.to_excel(out, index=False, sheet_name="return", engine="openpyxl")
     return out
