@@ -170,3 +170,27 @@ def test_comparison_areas_are_the_nearest_unselected_in_harm_rank():
     harm = pd.Series({"a": 100.0, "b": 90.0, "c": 80.0, "d": 70.0, "e": 60.0, "f": 5.0})
     assert match_comparisons(harm, ["a", "c"]) == {"a": ["b"], "c": ["d"]}
     assert match_comparisons(harm, ["a", "b"], per_hotspot=2) == {"a": ["c", "d"], "b": ["e", "f"]}
+
+
+def test_poisson_fe_equals_statsmodels_glm_with_area_dummies():
+    """The profiled fit gives statsmodels' Poisson GLM (one dummy per area): the same coefficients, and the same
+    cluster-robust covariance up to the G/(G-1) factor (statsmodels without its small-sample correction)."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    areas, days = 20, 60
+    g = np.repeat(np.arange(areas), days)
+    dow = np.tile(np.arange(days) % 7, areas)
+    x = np.column_stack(
+        [(rng.random(areas * days) < 1 / 3).astype(float)]
+        + [(dow == d).astype(float) for d in range(1, 7)]
+        + [rng.uniform(0, 2, areas * days)]
+    )
+    mu = np.exp(rng.normal(0, 0.5, areas)[g] + x @ np.r_[np.log(0.6), rng.normal(0, 0.1, 6), -0.05])
+    y = rng.poisson(mu).astype(float)
+    fit = poisson_fe(y, np.ones_like(y), x, g, [f"x{j}" for j in range(x.shape[1])])
+    reference = sm.GLM(y, np.column_stack([np.eye(areas)[g], x]), family=sm.families.Poisson()).fit(
+        cov_type="cluster", cov_kwds={"groups": g, "use_correction": False}
+    )
+    np.testing.assert_allclose(fit.beta, reference.params[areas:], atol=1e-5)
+    np.testing.assert_allclose(fit.cov * (areas - 1) / areas, reference.cov_params()[areas:, areas:], rtol=1e-4)
