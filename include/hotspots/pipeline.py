@@ -157,8 +157,31 @@ def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, A
     with open_warehouse(settings) as con:
         load_harm_weights(con, settings)
         result = select(con, force=force, settings=settings)
+        result["backtest"] = _backtest(con, force, settings)
     log.info("selection %s: %s", force, {k: result.get(k) for k in ("selection_id", "effective_from", "changed")})
     return result
+
+
+def _backtest(con: Any, force: str, settings: Settings) -> dict[str, Any]:
+    """The rolling back-test of the rule into backtest_scores (docs/targeting.md), when the months allow."""
+    from hotspots.targeting.backtest import BacktestError, backtest, store_backtest
+
+    if settings.backtest_train_months is None:
+        return {"skipped": "HOTSPOTS_BACKTEST_TRAIN_MONTHS is empty"}
+    try:
+        result = backtest(
+            con,
+            force=force,
+            settings=settings,
+            train_months=settings.backtest_train_months,
+            test_months=settings.backtest_test_months,
+            rolling=True,
+            step_months=settings.backtest_step_months,
+        )
+    except BacktestError as exc:
+        log.info("No back-test for %s: %s", force, exc)
+        return {"skipped": str(exc)}
+    return {"windows": len(result["windows"]), "written": store_backtest(con, result)}
 
 
 def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:

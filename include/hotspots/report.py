@@ -81,6 +81,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "map": _map(con, force, hotspots),
         "lorenz": _lorenz(con, force, selection.selection_id) if selection else None,
         "forecast": _forecast(con, force, selection.selection_id, settings) if selection else None,
+        "backtests": _backtests(con, force),
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
         "target_minutes": settings.target_minutes,
@@ -236,6 +237,13 @@ def _forecast(con: duckdb.DuckDBPyConnection, force: str, selection_id: str, set
         return forecast(con, force=force, settings=settings, selection_id=selection_id)
     except (ValueError, TypeError):
         return None
+
+
+def _backtests(con: duckdb.DuckDBPyConnection, force: str) -> list[dict[str, Any]]:
+    """The latest stored back-test windows of the rule (backtest_scores), newest first."""
+    from hotspots.targeting.backtest import latest_backtests
+
+    return latest_backtests(con, force)
 
 
 def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: list[dict[str, Any]]) -> dict[str, Any]:

@@ -133,6 +133,16 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- back-test mart (docs/targeting.md) ---------------------------------------------------------
+    backtest_train_months: int | None = Field(
+        24,
+        ge=1,
+        description="The select_hotspots step back-tests the rule into backtest_scores: training months per window "
+        "(empty: no back-test).",
+    )
+    backtest_test_months: int = Field(12, ge=1, description="Back-test: test months after each training window.")
+    backtest_step_months: int = Field(12, ge=1, description="Back-test: months between successive windows.")
+
     # --- persistence classes (docs/targeting.md) ---------------------------------------------------
     persistence_years: int = Field(
         3, ge=1, description="Years of harm (12-month periods ending with the last month) the persistence classes use."
@@ -357,6 +367,7 @@ class Settings(BaseSettings):
         "forecast_effect_high",
         "dose_capacity_minutes",
         "dose_max_units",
+        "backtest_train_months",
         mode="before",
     )
     @classmethod

@@ -98,7 +98,7 @@ def test_backtest_text_and_user_error(shared_data, tmp_path):
         "Error: the crime data cover 2024-02..2024-04 (3 months); a back-test of 24 training and 12 test months "
         "needs 36. Load more months or shorten --train-months / --test-months."
     ]
-    assert "Traceback" not in too_long.output
+    assert "BacktestError" not in too_long.output and isinstance(too_long.exception, SystemExit)
 
 
 def test_select_compare_weights_on_real_month(shared_data, tmp_path):

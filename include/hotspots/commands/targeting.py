@@ -204,11 +204,12 @@ def register(app: typer.Typer) -> None:
         last_month: Optional[str] = typer.Option(None, "--last-month", help="End the test window here (YYYY-MM)."),
         force: Optional[str] = typer.Option(None, "--force", help="Force slug (default: from the crime file names)."),
         warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="DuckDB file to use and keep."),
+        store: bool = typer.Option(False, "--store", help="Also write the windows to backtest_scores (--warehouse)."),
         as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     ) -> None:
         """Select hot spots on a training window and score the list on the test window after it."""
         from hotspots.cli import UserError
-        from hotspots.targeting.backtest import BacktestError, backtest
+        from hotspots.targeting.backtest import BacktestError, backtest, store_backtest
 
         update = budget_update(top, area_share, harm_share) | weights_update(weights) | types_update(types)
         with ExitStack() as stack:
@@ -226,6 +227,7 @@ def register(app: typer.Typer) -> None:
                 )
             except BacktestError as exc:
                 raise UserError(str(exc)) from None
+            result["stored"] = store_backtest(con, result) if store else None
         result |= {"areas_counts": area_counts, "crime_counts": counts}
         if as_json:
             typer.echo(json.dumps(result, indent=2))

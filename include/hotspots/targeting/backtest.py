@@ -16,6 +16,7 @@ areas (harm and events share = area share, pai = 1).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -274,3 +275,95 @@ def backtest(
         "windows": results,
         "mean": summary,
     }
+
+
+SCORE_COLUMNS = (
+    "areas",
+    "selected",
+    "area_share",
+    "train_harm_share",
+    "harm_share",
+    "events_share",
+    "pai",
+    "spearman",
+    "count_harm_share",
+    "count_pai",
+    "random_harm_share",
+)
+
+
+def _row(result: dict, w: dict) -> dict:
+    base, rand = w["baselines"]["last_year_count"], w["baselines"]["random"]
+    p = result["params"]
+    return {
+        "force": result["force"],
+        "train_first": month_start(w["train"][0]),
+        "train_last": month_start(w["train"][1]),
+        "test_first": month_start(w["test"][0]),
+        "test_last": month_start(w["test"][1]),
+        "weights": p["weights"],
+        "budget_mode": p["budget_mode"],
+        "budget": float(p["budget"]),
+        "params": json.dumps(p, sort_keys=True),
+        "areas": w["areas"],
+        "selected": w["selected"],
+        "area_share": w["area_share"],
+        "train_harm_share": w["train_harm_share"],
+        "harm_share": w["harm_share"],
+        "events_share": w["events_share"],
+        "pai": w["pai"],
+        "spearman": w["spearman"],
+        "count_harm_share": base["harm_share"],
+        "count_pai": base["pai"],
+        "random_harm_share": rand["harm_share"],
+    }
+
+
+def store_backtest(con: duckdb.DuckDBPyConnection, result: dict) -> int:
+    """Write each window of a back-test result to backtest_scores; a window already stored with the same
+    parameters and scores is left as it is (idempotent). Returns the rows written."""
+    from datetime import datetime, timezone
+
+    from hotspots.warehouse import transaction
+
+    key = ("force", "train_first", "test_last", "weights", "budget_mode", "budget")
+    kept = ("params", "train_last", "test_first", *SCORE_COLUMNS)
+    written = 0
+    with transaction(con):
+        for w in result["windows"]:
+            row = _row(result, w)
+            where = " AND ".join(f"{k} = ?" for k in key)
+            old = con.execute(f"SELECT {', '.join(kept)} FROM backtest_scores WHERE {where}", [row[k] for k in key])
+            existing = old.fetchone()
+            if existing is not None and _same(existing, [row[k] for k in kept]):
+                continue
+            con.execute(f"DELETE FROM backtest_scores WHERE {where}", [row[k] for k in key])
+            columns = list(row) + ["created_at"]
+            con.execute(
+                f"INSERT INTO backtest_scores ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                list(row.values()) + [datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
+            written += 1
+    return written
+
+
+def _same(stored: tuple, new: list) -> bool:
+    for a, b in zip(stored, new):
+        if isinstance(b, float) and a is not None:
+            if not math.isclose(float(a), b, rel_tol=1e-12, abs_tol=1e-12):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def latest_backtests(con: duckdb.DuckDBPyConnection, force: str, limit: int = 3) -> list[dict]:
+    """The most recent stored windows of the force (latest test window first), for the report."""
+    cur = con.execute(
+        "SELECT train_first, train_last, test_first, test_last, weights, budget_mode, budget, "
+        + ", ".join(SCORE_COLUMNS)
+        + " FROM backtest_scores WHERE force = ? ORDER BY test_last DESC, train_first DESC, weights LIMIT ?",
+        [force, limit],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
