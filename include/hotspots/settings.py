@@ -180,6 +180,11 @@ class Settings(BaseSettings):
         "Operation Rowan, Bland et al. 2021, Camb. J. Evid.-Based Policing 5:93-118",
         description="Where forecast_effect comes from, quoted in the forecast sentence.",
     )
+    forecast_use_evaluation: bool = Field(
+        True,
+        description="Take the forecast's effect from the force's latest evaluation (evaluation_estimates, intention "
+        "to treat on harm) when one exists, instead of forecast_effect.",
+    )
     forecast_draws: int = Field(1000, ge=0, description="Bootstrap resamples of the crimes for the forecast interval.")
     forecast_level: float = Field(0.95, gt=0, lt=1, description="Coverage of the forecast interval.")
     forecast_seed: int = Field(0, description="Seed of the forecast bootstrap (the same data give the same interval).")

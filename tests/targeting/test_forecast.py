@@ -65,3 +65,33 @@ def test_report_shows_the_forecast(county, settings):
     expected = forecast(county, force=FORCE, settings=mine, selection_id=result["selection_id"])
     assert '<p id="forecast">Patrolling these 2 areas' in html
     assert f"could prevent about {expected['prevented_share']:.1%} of the relevant harm" in html
+
+
+def test_forecast_takes_the_effect_from_the_forces_own_evaluation(county, settings):
+    mine, result = selected(county, settings, forecast_draws=0)
+    for run_id, end, ratio in (
+        ("testforce|2024-01-31", "2024-01-31", 0.5),
+        ("testforce|2024-02-29", "2024-02-29", 0.7),
+    ):
+        county.execute(
+            "INSERT INTO evaluation_runs VALUES (?, ?, 'randomised', '2024-01-01', ?, 2, 10, 20, 5, 0, 0, 's', NULL, "
+            "'{}', now())",
+            [run_id, FORCE, end],
+        )
+        county.execute(
+            "INSERT INTO evaluation_estimates VALUES (?, 'itt', 'harm', NULL, ?, ?, ?, 0.01)",
+            [run_id, ratio, ratio - 0.2, ratio + 0.2],
+        )
+    f = forecast(county, force=FORCE, settings=mine, selection_id=result["selection_id"])
+    # The latest run: harm rate ratio 0.7 (0.5 to 0.9) -> effect 30% (10% to 50%).
+    assert f["effect_from_evaluation"] is True
+    assert f["effect"] == pytest.approx(0.3) and f["effect_interval"] == [pytest.approx(0.1), pytest.approx(0.5)]
+    assert f["prevented_share"] == pytest.approx(1530 / 2495 * 0.3)
+    assert "own evaluation testforce|2024-02-29" in f["text"]
+    literature = forecast(
+        county,
+        force=FORCE,
+        settings=mine.model_copy(update={"forecast_use_evaluation": False}),
+        selection_id=result["selection_id"],
+    )
+    assert literature["effect"] == 0.44 and literature["effect_from_evaluation"] is False

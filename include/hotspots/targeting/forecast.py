@@ -5,10 +5,12 @@ P% of the relevant harm (interval ...)".
 
 - harm share: the selected areas' share of the harm over the selection's look-back window (the forecast assumes
   the coming months look like it; `hotspots backtest` measures how far that holds);
-- effect: the fall in harm on patrol days. No evaluation mart of the project's own is on main yet, so it comes from
-  the literature: Operation Rowan, Bedfordshire (Bland, Leggetter, Cestaro and Sebire 2021, Cambridge Journal of
-  Evidence-Based Policing 5(3-4) 93-118, doi:10.1007/s41887-021-00066-3): 44% lower CCHI harm from serious
-  violence on patrol days (settings forecast_effect, forecast_effect_low/high for its interval);
+- effect: the fall in harm on patrol days. From the project's own evaluation when one exists (the latest
+  evaluation_runs row of the force with an intention-to-treat harm estimate in evaluation_estimates: effect =
+  1 - rate ratio, its interval from the ratio's; setting forecast_use_evaluation), otherwise from the literature:
+  Operation Rowan, Bedfordshire (Bland, Leggetter, Cestaro and Sebire 2021, Cambridge Journal of Evidence-Based
+  Policing 5(3-4) 93-118, doi:10.1007/s41887-021-00066-3): 44% lower CCHI harm from serious violence on patrol
+  days (settings forecast_effect, forecast_effect_low/high for its interval);
 - share of days: plan_k / number of hot spots under a randomised daily plan, else 1 (every hot spot every day).
 
 The interval: a bootstrap of the crimes counted (harm is heavy-tailed, DOMAIN.md) gives the interval of the harm
@@ -54,6 +56,34 @@ def bootstrap_share(harm: np.ndarray, selected: np.ndarray, *, draws: int, level
     return float(np.quantile(shares, tail)), float(np.quantile(shares, 1 - tail))
 
 
+def own_effect(con: duckdb.DuckDBPyConnection, force: str) -> dict | None:
+    """The effect on harm from the force's latest evaluation (intention to treat, harm), or None."""
+    has = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('evaluation_runs', 'evaluation_estimates')"
+    ).fetchone()[0]
+    if has < 2:
+        return None
+    row = con.execute(
+        "SELECT e.rate_ratio, e.ci_low, e.ci_high, r.run_id, r.design, r.end_date FROM evaluation_estimates AS e "
+        "JOIN evaluation_runs AS r ON e.run_id = r.run_id WHERE r.force = ? AND e.estimate = 'itt' "
+        "AND e.term = 'harm' AND e.rate_ratio IS NOT NULL ORDER BY r.end_date DESC LIMIT 1",
+        [force],
+    ).fetchone()
+    if row is None:
+        return None
+    ratio, low, high, run_id, design, end = row
+
+    def fall(r: float | None) -> float | None:
+        return None if r is None else min(1.0, max(0.0, 1.0 - float(r)))
+
+    return {
+        "effect": fall(ratio),
+        "low": fall(high),
+        "high": fall(low),
+        "source": f"the force's own evaluation {run_id} ({design}, to {end}): harm rate ratio {float(ratio):.2f}",
+    }
+
+
 def forecast(
     con: duckdb.DuckDBPyConnection, *, force: str, settings: Settings, selection_id: str | None = None
 ) -> dict:
@@ -88,9 +118,15 @@ def forecast(
     total = float(harm.sum())
     share = float((harm * selected).sum() / total) if total > 0 else 0.0
     days = share_of_days(settings, len(hotspots))
-    effect = settings.forecast_effect
-    low_effect = settings.forecast_effect_low if settings.forecast_effect_low is not None else effect
-    high_effect = settings.forecast_effect_high if settings.forecast_effect_high is not None else effect
+    own = own_effect(con, force) if settings.forecast_use_evaluation else None
+    if own is not None:
+        effect, bounds, source = own["effect"], [own["low"], own["high"]], own["source"]
+    else:
+        effect = settings.forecast_effect
+        bounds = [settings.forecast_effect_low, settings.forecast_effect_high]
+        source = settings.forecast_effect_source
+    low_effect = bounds[0] if bounds[0] is not None else effect
+    high_effect = bounds[1] if bounds[1] is not None else effect
     share_low, share_high = bootstrap_share(
         harm, selected, draws=settings.forecast_draws, level=settings.forecast_level, seed=settings.forecast_seed
     )
@@ -107,8 +143,9 @@ def forecast(
         "harm_share": share,
         "harm_share_interval": [share_low, share_high],
         "effect": effect,
-        "effect_interval": [settings.forecast_effect_low, settings.forecast_effect_high],
-        "effect_source": settings.forecast_effect_source,
+        "effect_interval": bounds,
+        "effect_source": source,
+        "effect_from_evaluation": own is not None,
         "share_of_days": days,
         "prevented_share": prevented,
         "prevented_interval": [low, high],
