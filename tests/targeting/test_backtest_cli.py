@@ -53,9 +53,20 @@ def per_area_month(shared_data):
 def backtest_json(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("backtest")
     args = ["backtest", "--crime", str(shared_data / "police-uk"), "--areas", str(shared_data / "lsoa-2011")]
-    result = invoke(args + ["--train-months", "2", "--test-months", "1", "--top", "28", "--json"], tmp)
+    store = ["--warehouse", str(tmp / "wh.duckdb"), "--store"]
+    result = invoke(args + ["--train-months", "2", "--test-months", "1", "--top", "28", "--json"] + store, tmp)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout[result.stdout.index("{") :])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    import duckdb
+
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    try:
+        stored = con.execute("SELECT harm_share, selected, test_first FROM backtest_scores").fetchall()
+    finally:
+        con.close()
+    assert summary["stored"] == 1 and len(stored) == 1
+    assert stored[0][0] == pytest.approx(summary["windows"][0]["harm_share"]) and stored[0][1] == 28
+    return summary
 
 
 def test_backtest_real_samples_match_independent_computation(backtest_json, per_area_month):
