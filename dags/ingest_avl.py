@@ -2,18 +2,20 @@
 
 Loads landing/<force>/avl/YYYY-MM-DD/ (the interval's UTC day, or params.day) and recomputes daily_patrol for
 every local date it touched, then announces the local dates now complete on the daily_patrol asset
-(patrol_compliance evaluates exactly those).
+(patrol_compliance evaluates exactly those). Each closed local day's feed is checked: feed_missing alerts go to
+the data engineers and are delivered here; a day with no ping files then fails the run (never a silent success).
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Metadata, Param, dag, get_current_context, task
+from airflow.sdk import Metadata, Param, TriggerRule, dag, get_current_context, task
 
 from hotspots.dag_support import (
     DAILY_PATROL,
     DEFAULT_ARGS,
     START_DATE,
     WRITER_POOL,
+    deliver_alerts,
     forces,
     interval_day,
     migrate_warehouse,
@@ -48,9 +50,22 @@ def ingest_avl():
         complete = {r["force"]: r["complete_dates"] for r in results if r.get("complete_dates")}
         yield Metadata(DAILY_PATROL, {"complete_dates": complete})
 
+    @task(trigger_rule=TriggerRule.ALL_DONE, on_failure_callback=[])
+    def fail_run_if_feed_missing(results: list[dict]) -> None:
+        """Fails the run (no retries) when a force's day had no ping files, after its alert was delivered."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from hotspots.feed import missing_days_message
+
+        message = missing_days_message(results)
+        if message:
+            raise AirflowFailException(message)
+
     forces_served = forces()
     migrate_warehouse() >> forces_served
-    announce_daily_patrol(load_pings_and_patrol.expand(force=forces_served))
+    loaded = load_pings_and_patrol.expand(force=forces_served)
+    announce_daily_patrol(loaded)
+    deliver_alerts(loaded) >> fail_run_if_feed_missing(loaded)
 
 
 ingest_avl()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from hotspots.feed import day_has_data
 from hotspots.plan import Selection, make_plan, selection_on
 from hotspots.settings import Settings
 from hotspots.warehouse import read_sql, transaction
@@ -110,6 +111,7 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         "date": date,
         "selection_id": selection.selection_id,
         "use_plan": settings.plan_k is not None,
+        "has_data": day_has_data(con, force, date, settings),
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
     with transaction(con):

@@ -1299,6 +1299,10 @@ def generate_sample(
             "HOTSPOTS_FORCES": force,
             "HOTSPOTS_HOTSPOT_COUNT": str(hotspot_count),
             "HOTSPOTS_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY,
+            # The sample's few patrol cars leave natural gaps of up to 2.5 h in the window, and its fleet is too
+            # small for the hourly device check: feed_missing stays quiet on the clean sample.
+            "HOTSPOTS_FEED_GAP_MINUTES": "180",
+            "HOTSPOTS_FEED_MIN_DEVICES": "20",
         },
         manifest=manifest,
         scale=scale,

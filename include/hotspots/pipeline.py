@@ -195,6 +195,7 @@ def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:
 def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
     """Validate, pseudonymise and load the day's ping files (sources.avl.ingest_ping_files: a rejected file fails
     the step naming it, after the others loaded); recompute daily patrol for the local dates touched."""
+    from hotspots.feed import compute_feed_hours, raise_feed_alerts
     from hotspots.patrol import compute_daily_patrol
     from hotspots.sources.avl import ingest_ping_files
 
@@ -226,15 +227,27 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
             r[0] for r in con.execute("SELECT local_date FROM retired_ping_days WHERE force = ?", [force]).fetchall()
         }
         dates = [d for d in dates if d not in retired]
+        day_end = _utc_midnight(day + timedelta(days=1))
+        complete = [d for d in dates if _local_day_end(d, settings) <= day_end]
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
+            compute_feed_hours(con, force=force, dates=dates, settings=settings)
+        feed_missing = []
+        for local_day in complete:  # each local day closed by this load: is its feed whole?
+            feed_missing += raise_feed_alerts(
+                con, force=force, day=local_day, settings=settings, folder_empty=not files
+            )
     build_data_docs()
     totals["dates"] = [d.isoformat() for d in dates]
-    day_end = _utc_midnight(day + timedelta(days=1))
-    totals["complete_dates"] = [d.isoformat() for d in dates if _local_day_end(d, settings) <= day_end]
+    totals["complete_dates"] = [d.isoformat() for d in complete]
+    totals["feed_missing"] = feed_missing
     if not files:
-        log.warning(
-            "No ping files for %s on %s in %s", force, day, settings.force_landing(force) / "avl" / day.isoformat()
+        log.error(
+            "No ping files for %s on %s in %s: feed_missing raised for the data engineers; the local days it closes "
+            "are evaluated as no_data",
+            force,
+            day,
+            settings.force_landing(force) / "avl" / day.isoformat(),
         )
     log.info("avl %s %s: %s", force, day, totals)
     return totals

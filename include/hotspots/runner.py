@@ -14,6 +14,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from hotspots import pipeline
+from hotspots.feed import FeedMissingError, missing_days_message
 from hotspots.settings import Settings
 
 
@@ -88,6 +89,10 @@ def _ingest_avl(run: Run) -> None:
     results = run.mapped("load_pings_and_patrol", lambda force: pipeline.ingest_avl(force, day, run.settings))
     complete = {r["force"]: r["complete_dates"] for r in results if r.get("complete_dates")}
     run.step("announce_daily_patrol", None, lambda: {"complete_dates": complete})
+    run.deliver_alerts()
+    message = run.step("fail_run_if_feed_missing", None, lambda: missing_days_message(results))
+    if message:
+        raise FeedMissingError(message)
 
 
 def _patrol_compliance(run: Run) -> None:
@@ -167,7 +172,16 @@ RUNNERS: dict[str, DagRunner] = {
     "ingest_crime": DagRunner(("migrate_warehouse", "forces", "load_crime_month"), "month", _ingest_crime),
     "select_hotspots": DagRunner(("migrate_warehouse", "forces", "rank_and_select"), None, _select_hotspots),
     "ingest_avl": DagRunner(
-        ("migrate_warehouse", "forces", "load_pings_and_patrol", "announce_daily_patrol"), "day", _ingest_avl
+        (
+            "migrate_warehouse",
+            "forces",
+            "load_pings_and_patrol",
+            "announce_daily_patrol",
+            "deliver_alerts",
+            "fail_run_if_feed_missing",
+        ),
+        "day",
+        _ingest_avl,
     ),
     "patrol_compliance": DagRunner(
         (

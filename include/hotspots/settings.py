@@ -265,7 +265,7 @@ class Settings(BaseSettings):
         "hotspots@localhost", description="Sender address when the SMTP connection gives none."
     )
     alert_rules: Annotated[list[str], NoDecode] = Field(
-        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned", "no_data"],
+        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned", "no_data", "feed_missing"],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )
     plan_k: int | None = Field(
@@ -293,6 +293,37 @@ class Settings(BaseSettings):
     )
     comparison_per_hotspot: int = Field(
         1, ge=1, description="Matched comparison areas per hot spot for before/after (non-randomised) evaluations."
+    )
+
+    # --- feed health (issue 15) -----------------------------------------------------------------
+    feed_gap_minutes: int = Field(
+        30,
+        ge=1,
+        description="feed_missing when no ping of the force arrives for this many minutes inside the patrol window.",
+    )
+    feed_device_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="feed_missing when an hour's reporting devices fall below this share of the hour's norm.",
+    )
+    feed_norm_days: int = Field(
+        28, ge=1, description="Days before a day whose same hour gives the norm (median devices and files)."
+    )
+    feed_norm_min_days: int = Field(
+        3, ge=1, description="Reporting days an hour needs in the norm window before its device count is checked."
+    )
+    feed_min_devices: int = Field(
+        5, ge=1, description="Hours whose norm has fewer devices than this are not checked (too few to compare)."
+    )
+    feed_slack_channel: str | None = Field(
+        "#hotspots-data",
+        description="Slack channel of the data engineers' route (feed_missing) unless the routing table sets one.",
+    )
+    feed_email_to: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Data engineers' feed_missing recipients unless the routing table sets them; empty = "
+        "HOTSPOTS_FAILURE_EMAIL, else HOTSPOTS_ALERT_EMAIL_TO.",
     )
 
     # --- privacy -----------------------------------------------------------------------------
@@ -362,6 +393,7 @@ class Settings(BaseSettings):
         "alert_rules",
         "selection_persistence",
         "tracks_readers",
+        "feed_email_to",
         mode="before",
     )(_csv_list)
 

@@ -29,11 +29,11 @@ CREATE TABLE IF NOT EXISTS alerts (
 COMMENT ON TABLE alerts IS 'Outbox of supervisor alerts; alert_key = rule|force|area|date makes every alert unique, so reruns never raise or send twice.';
 COMMENT ON COLUMN alerts.alert_key IS 'Unique key: rule|force|area_code|date.';
 COMMENT ON COLUMN alerts.force IS 'Force slug.';
-COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered, no_visit_yet (intraday), planned (the day''s randomised plan) or no_data (no GPS data that day).';
-COMMENT ON COLUMN alerts.area_code IS 'Hot-spot area code.';
+COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered, no_visit_yet (intraday), planned (the day''s randomised plan), no_data (no GPS data that day) or feed_missing (GPS feed health, to the data engineers).';
+COMMENT ON COLUMN alerts.area_code IS 'Hot-spot area code; feed:<kind> for feed_missing.';
 COMMENT ON COLUMN alerts.date IS 'Local date the alert is about.';
 COMMENT ON COLUMN alerts.team IS 'Team from the routing table (default route when unmapped).';
-COMMENT ON COLUMN alerts.audience IS 'supervisors, or escalation for the second audience.';
+COMMENT ON COLUMN alerts.audience IS 'supervisors, escalation for the second audience, or data_engineers (feed_missing).';
 COMMENT ON COLUMN alerts.severity IS 'info, warning or critical.';
 COMMENT ON COLUMN alerts.details IS 'Figures shown in the message: minutes, target, Koper visits, days since last patrol. Never any officer or device identity.';
 COMMENT ON COLUMN alerts.created_at IS 'When the alert was raised (UTC).';

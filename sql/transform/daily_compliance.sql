@@ -1,29 +1,12 @@
 -- Compliance of every hot spot of one selection on one local day ($force, $date).
--- Parameters: $force, $date, $selection_id, $use_plan, $computed_at (UTC).
+-- Parameters: $force, $date, $selection_id, $use_plan, $has_data, $computed_at (UTC).
 -- Needs the temp tables compliance_targets(area_code, target_minutes): each hot spot's full daily target, from
 -- hotspots.compliance.hotspot_targets (the one owner of that rule), and
 -- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
 -- selections; streaks of days without patrol count from it.
--- A day with no GPS data at all for the force (no ping in stg_pings on that local date, none retired by retention
--- into retired_ping_days, and no daily_patrol row)
--- gives every hot spot status no_data: unknown, never none or under (docs/alerts.md, Missing data).
-WITH feed AS (
-    SELECT
-        EXISTS (
-            SELECT 1 FROM stg_pings
-            WHERE force = $force AND local_date = $date
-        )
-        OR EXISTS (
-            SELECT 1 FROM daily_patrol
-            WHERE force = $force AND date = $date
-        )
-        OR EXISTS (
-            SELECT 1 FROM retired_ping_days
-            WHERE force = $force AND local_date = $date
-        ) AS has_data
-),
-
-hotspot AS (
+-- $has_data: whether the force has any GPS data inside the day's patrol window (hotspots.feed.day_has_data);
+-- without, every hot spot gets status no_data: unknown, never none or under (docs/alerts.md, Missing data).
+WITH hotspot AS (
     SELECT
         l.selection_id,
         coalesce(h.since, l.effective_from) AS effective_from,
@@ -85,9 +68,8 @@ base AS (
         coalesce(t.koper_visits, 0) AS koper_visits,
         hi.last_patrol_date,
         hi.last_patrol_in_selection,
-        f.has_data
+        $has_data AS has_data
     FROM hotspot AS h
-    CROSS JOIN feed AS f
     LEFT JOIN today AS t USING (area_code)
     LEFT JOIN history AS hi USING (area_code)
     LEFT JOIN compliance_targets AS o USING (area_code)

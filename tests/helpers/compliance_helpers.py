@@ -43,8 +43,9 @@ def days(start: date, n: int) -> list[date]:
 
 
 def add_feed(con, day: date, *, force: str = FORCE, device: str = "dev0") -> None:
-    """One ping in stg_pings on the local date: the force had GPS data that day (a day without any is no_data)."""
+    """One ping in stg_pings at 19:00 local (BST) on the day, inside the patrol window: the force had GPS data that day
+    (a day without any in its window is no_data)."""
     con.execute(
-        "INSERT INTO stg_pings VALUES (?, ?, ?::DATE + INTERVAL 12 HOUR, ?, 0, 0, NULL, NULL, 'test.csv', now())",
+        "INSERT INTO stg_pings VALUES (?, ?, ?::DATE + INTERVAL 18 HOUR, ?, 0, 0, NULL, NULL, 'test.csv', now())",
         [force, device, day, day],
     )

@@ -34,7 +34,8 @@ def history(warehouse, tmp_path, monkeypatch):
     add_patrol(warehouse, "D", D1, 25, window=20, koper=2)
     add_patrol(warehouse, "B", date(2024, 5, 2), 12, window=0)  # patrolled, but only outside the window
     add_patrol(warehouse, "A", date(2024, 5, 3), 15)
-    add_feed(warehouse, date(2024, 5, 4))  # GPS data that day, but no one in a hot spot
+    for day in (date(2024, 5, 2), date(2024, 5, 4)):
+        add_feed(warehouse, day)  # GPS data in the window, but no one in a hot spot
     return warehouse
 
 

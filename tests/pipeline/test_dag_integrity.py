@@ -65,7 +65,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
         "ingest_areas": {"load_areas"},
         "ingest_crime": {"load_crime_month"},
         "select_hotspots": {"rank_and_select"},
-        "ingest_avl": {"load_pings_and_patrol"},
+        "ingest_avl": {"load_pings_and_patrol", "deliver_alerts"},
         "patrol_compliance": {"evaluate_compliance", "deliver_alerts", "publish_report_and_snapshot"},
         "daily_plan": {"draw_daily_plan", "deliver_alerts"},
         "intraday_check": {"check_no_visit_yet", "deliver_alerts"},

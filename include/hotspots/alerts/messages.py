@@ -69,6 +69,9 @@ def title(alert: dict) -> str:
         return f"Planned for patrol on {alert['date']} ({d.get('window')})"
     if rule == "no_data":
         return f"No GPS data on {alert['date']}: patrol not measured"
+    if rule == "feed_missing":
+        when = f", as of {d['as_of']}" if d.get("as_of") else ""
+        return f"GPS feed missing on {alert['date']}{when}: {d.get('what')}"
     return rule
 
 
@@ -77,6 +80,8 @@ def figures(alert: dict) -> str:
     d = alert["details"]
     if alert["rule"] == "planned":
         return f"target {d.get('target_minutes'):g} min"
+    if alert["rule"] == "feed_missing":
+        return feed_figures(d)
     if alert["rule"] == "no_data":
         last = d.get("last_patrol_date")
         return f"no GPS data for the force that day; last patrol on record {last or 'none'}"
@@ -93,6 +98,20 @@ def figures(alert: dict) -> str:
     return " · ".join(parts)
 
 
+def feed_figures(d: dict) -> str:
+    """Force, hours, and seen against expected files and devices of a feed_missing alert."""
+
+    def expected(value) -> str:
+        return "no norm yet" if value is None else f"{value:g} expected"
+
+    parts = [f"force {d.get('force')}", f"hours {d.get('hours')}"]
+    if d.get("longest_gap_minutes") is not None:
+        parts.append(f"longest gap {d['longest_gap_minutes']:g} min")
+    parts.append(f"files {d.get('seen_files')} seen, {expected(d.get('expected_files'))}")
+    parts.append(f"devices (busiest hour) {d.get('seen_devices')} seen, {expected(d.get('expected_devices'))}")
+    return " · ".join(parts)
+
+
 def summary(digest: Digest) -> str:
     counts: dict[str, int] = {}
     for alert in digest.alerts:
@@ -104,6 +123,7 @@ def summary(digest: Digest) -> str:
         "no_visit_yet": "no visit yet today",
         "planned": "planned today",
         "no_data": "no GPS data",
+        "feed_missing": "GPS feed missing",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

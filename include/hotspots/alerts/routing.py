@@ -12,6 +12,8 @@ from hotspots.settings import Settings
 
 DEFAULT_TEAM = "default"
 DEFAULT_CHANNEL = "#hotspots"
+FEED_TEAM = "data_engineers"  # the route of feed_missing alerts; the CSV line '@feed' or YAML feed_team names another
+FEED_CODE = "@feed"
 CSV_COLUMNS = ("area_code", "team", "slack_channel", "email_to", "escalation_slack_channel", "escalation_email_to")
 
 
@@ -47,6 +49,7 @@ class Routing:
     teams: dict[str, Team]
     area_team: dict[str, str] = field(default_factory=dict)
     default_team: str = DEFAULT_TEAM
+    feed_team: str = FEED_TEAM
 
     def team_of(self, area_code: str) -> str:
         return self.area_team.get(area_code, self.default_team)
@@ -67,8 +70,24 @@ def default_team(settings: Settings) -> Team:
     return Team(DEFAULT_TEAM, DEFAULT_CHANNEL, tuple(settings.alert_email_to))
 
 
+def feed_team(settings: Settings) -> Team:
+    """The built-in data engineers' route: settings.feed_slack_channel and settings.feed_email_to (else the
+    failure email, else the default recipients)."""
+    emails = settings.feed_email_to or ([settings.failure_email] if settings.failure_email else settings.alert_email_to)
+    return Team(FEED_TEAM, settings.feed_slack_channel, tuple(emails))
+
+
 def load_routing(settings: Settings) -> Routing:
-    """The routing table at settings.routing_path (CSV or YAML), or the default route alone."""
+    """The routing table at settings.routing_path (CSV or YAML), or the default route alone (with the data
+    engineers' built-in route, which a team named data_engineers in the table replaces)."""
+    routing = _load_table(settings)
+    routing.teams.setdefault(FEED_TEAM, feed_team(settings))
+    if routing.feed_team not in routing.teams:
+        raise RoutingError(f"{settings.routing_path}: feed team {routing.feed_team!r} is not one of the teams.")
+    return routing
+
+
+def _load_table(settings: Settings) -> Routing:
     base = default_team(settings)
     path = settings.routing_path
     if path is None:
@@ -95,7 +114,9 @@ def _load_csv(path: Path, base: Team) -> Routing:
         for line, row in enumerate(reader, start=2):
             code, name = (row.get("area_code") or "").strip(), (row.get("team") or "").strip()
             if not code or not name:
-                raise RoutingError(f"{path}, line {line}: area_code and team are required ('*' = default route).")
+                raise RoutingError(
+                    f"{path}, line {line}: area_code and team are required ('*' = default route, '@feed' = feed)."
+                )
             team = Team(
                 name,
                 (row.get("slack_channel") or "").strip() or None,
@@ -111,6 +132,8 @@ def _load_csv(path: Path, base: Team) -> Routing:
             routing.teams[name] = team
             if code == "*":
                 routing.default_team = name
+            elif code == FEED_CODE:
+                routing.feed_team = name
             else:
                 routing.area_team[code] = name
     return routing
@@ -124,7 +147,11 @@ def _load_yaml(path: Path, base: Team) -> Routing:
     teams = doc.get("teams")
     if not isinstance(teams, dict):
         raise RoutingError(f"{path}: expected a 'teams:' mapping of team name -> slack_channel, email_to, areas.")
-    routing = Routing({DEFAULT_TEAM: base}, default_team=str(doc.get("default_team", DEFAULT_TEAM)))
+    routing = Routing(
+        {DEFAULT_TEAM: base},
+        default_team=str(doc.get("default_team", DEFAULT_TEAM)),
+        feed_team=str(doc.get("feed_team", FEED_TEAM)),
+    )
     for name, spec in teams.items():
         spec = spec or {}
         routing.teams[str(name)] = Team(

@@ -26,6 +26,7 @@ RULES: dict[str, tuple[str, str]] = {
     "no_visit_yet": ("warning", "supervisors"),
     "planned": ("info", "supervisors"),
     "no_data": ("warning", "supervisors"),
+    "feed_missing": ("critical", "data_engineers"),
 }
 UNDER = ("under", "none")
 NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data

@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one DAG's tasks in order, as Airflow would, calling the same pipeline functions with the same params."""
         from hotspots.alerts.outbox import AlertDeliveryError
+        from hotspots.feed import FeedMissingError
         from hotspots.runner import RUNNERS, When, run_dag
         from hotspots.settings import get_settings
 
@@ -93,6 +94,9 @@ def register(app: typer.Typer) -> None:
             run = run_dag(dag_id, settings=settings, forces=forces, when=when)
         except AlertDeliveryError as exc:
             typer.echo(f"Delivery failed: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        except FeedMissingError as exc:
+            typer.echo(f"Feed missing: {exc}", err=True)
             raise typer.Exit(1) from exc
         if as_json:
             typer.echo(json.dumps({"dag_id": dag_id, "forces": forces, "steps": run.steps}, indent=2, default=str))
