@@ -12,6 +12,7 @@ SELECT
     created_at,
     CASE
         WHEN 'dead' IN (slack_status, email_status) THEN 'dead'
+        WHEN slack_status = 'uncertain' THEN 'uncertain'
         WHEN 'failed' IN (slack_status, email_status) THEN 'retrying'
         WHEN 'pending' IN (slack_status, email_status) THEN 'pending'
         WHEN 'sent' IN (slack_status, email_status) THEN 'delivered'
@@ -36,7 +37,7 @@ COMMENT ON COLUMN alerts_status.team IS 'Team the alert was routed to.';
 COMMENT ON COLUMN alerts_status.audience IS 'supervisors, or escalation for the second audience.';
 COMMENT ON COLUMN alerts_status.severity IS 'info, warning or critical.';
 COMMENT ON COLUMN alerts_status.created_at IS 'When the alert was raised (UTC).';
-COMMENT ON COLUMN alerts_status.delivery_status IS 'dead (a channel gave up), retrying (a channel failed, will retry), pending (not tried yet), delivered (every channel sent or not configured, at least one sent) or skipped (no channel configured).';
+COMMENT ON COLUMN alerts_status.delivery_status IS 'dead (a channel gave up), uncertain (may be on Slack, could not be checked: hotspots alerts-settle), retrying (a channel failed, will retry), pending (not tried yet), delivered (every channel sent or not configured, at least one sent) or skipped (no channel configured).';
 COMMENT ON COLUMN alerts_status.delivered_at IS 'Latest time a channel accepted the alert (UTC); NULL when none has.';
 COMMENT ON COLUMN alerts_status.slack_status IS 'pending, sent, failed, skipped or dead.';
 COMMENT ON COLUMN alerts_status.slack_attempts IS 'Slack delivery attempts so far.';

@@ -1,8 +1,11 @@
 """A local HTTP server speaking the parts of Slack's Web API the alerts use, with scriptable faults.
 
-Endpoints: auth.test, chat.postMessage (stores the message with its metadata), conversations.history.
+Endpoints: auth.test, chat.postMessage (stores the message with its metadata), chat.update, conversations.list,
+conversations.history. As in Slack, a channel posted to by name is stored under its ID (`channels`: name -> ID;
+unknown names are kept as given), and the history is read by ID only (missing_scope when `history_scope` is off).
 Every request is recorded. Faults queued with `fail(...)` apply, in order, to the next chat.postMessage calls:
-("status", 429, {"Retry-After": "1"}), ("status", 500), ("delay", seconds) (answers late and posts nothing),
+("status", 429, {"Retry-After": "1"}), ("status", 500), ("status", 503), ("delay", seconds) (answers late and
+posts nothing), ("accept_then_delay", seconds) (posts, then answers late: a client timeout after Slack accepted),
 ("error", "channel_not_found") (HTTP 200 with ok: false).
 """
 
@@ -17,6 +20,13 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
+CHANNELS = {
+    "hotspots": "C0HOTSPOTS",
+    "north": "C0NORTH",
+    "north-escalation": "C0NORTHESC",
+    "hotspots-data": "C0DATA0001",
+}
+
 
 @dataclass
 class SlackApiServer:
@@ -28,6 +38,11 @@ class SlackApiServer:
     token: str = "xoxb-test-token"
     base_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    channels: dict[str, str] = field(default_factory=lambda: dict(CHANNELS))
+    history_scope: bool = True
+
+    def channel_id(self, channel: str) -> str:
+        return self.channels.get(channel.lstrip("#"), channel)
 
     def fail(self, *faults: tuple) -> None:
         with self.lock:
@@ -78,9 +93,28 @@ def _handler(state: SlackApiServer):
                 return self._reply(200, {"ok": False, "error": "invalid_auth"})
             if method == "auth.test":
                 return self._reply(200, {"ok": True, "team": "test", "user": "hotspots", "bot_id": "B1"})
+            if method == "conversations.list":
+                channels = [{"id": i, "name": n} for n, i in state.channels.items()]
+                return self._reply(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
             if method == "conversations.history":
-                messages = list(reversed(state.messages.get(body.get("channel", ""), [])))
+                if not state.history_scope:
+                    return self._reply(200, {"ok": False, "error": "missing_scope", "needed": "channels:history"})
+                channel = body.get("channel", "")
+                if channel not in state.channels.values():
+                    return self._reply(200, {"ok": False, "error": "channel_not_found"})
+                messages = list(reversed(state.messages.get(channel, [])))
+                oldest = float(body.get("oldest") or 0)
+                messages = [m for m in messages if float(m["ts"]) > oldest]
                 return self._reply(200, {"ok": True, "messages": messages, "has_more": False})
+            if method == "chat.update":
+                channel, ts = state.channel_id(body.get("channel", "")), body.get("ts")
+                with state.lock:
+                    found = [m for m in state.messages.get(channel, []) if m["ts"] == ts]
+                    for message in found:
+                        message.update(text=body.get("text"), blocks=body.get("blocks"), edited=True)
+                if not found:
+                    return self._reply(200, {"ok": False, "error": "message_not_found"})
+                return self._reply(200, {"ok": True, "channel": channel, "ts": ts})
             if method != "chat.postMessage":
                 return self._reply(200, {"ok": False, "error": "unknown_method"})
             fault = state._next_fault()
@@ -93,7 +127,7 @@ def _handler(state: SlackApiServer):
                 return self._reply(503, {"ok": False, "error": "timeout"})
             if fault and fault[0] == "error":
                 return self._reply(200, {"ok": False, "error": fault[1]})
-            channel = body.get("channel")
+            channel = state.channel_id(body.get("channel") or "")
             message = {
                 "type": "message",
                 "ts": f"{time.time():.6f}",
@@ -104,6 +138,8 @@ def _handler(state: SlackApiServer):
             }
             with state.lock:
                 state.messages.setdefault(channel, []).append(message)
+            if fault and fault[0] == "accept_then_delay":
+                time.sleep(fault[1])
             return self._reply(200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message})
 
         do_GET = _handle

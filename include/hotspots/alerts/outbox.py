@@ -1,8 +1,10 @@
 """The outbox: alert files on disk, and delivery of pending alerts to Slack and email, retried until done.
 
-Delivery is at-least-once (docs/alerts.md): each attempt is recorded as 'sending' before the send and as
-'sent' after it, so a crash in between is found on the next run. Slack messages carry the digest id in their
-metadata; a 'sending' digest found in the channel history is marked sent instead of being posted again.
+Each attempt is recorded as 'sending' before the send and as 'sent' after it, so a crash in between is found on the
+next run. Email is at-least-once. Slack is exactly once (docs/alerts.md, Exactly once on Slack): messages go to the
+channel's ID (names resolved once, stored in slack_channels) and carry the digest id in their metadata; after a
+crash, a timeout or a 5xx the channel is checked for the digest before any new post, and a post whose outcome
+cannot be checked (no history scope) is marked 'uncertain', never posted again by itself.
 """
 
 from __future__ import annotations
@@ -26,7 +28,24 @@ log = logging.getLogger(__name__)
 
 
 class AlertDeliveryError(RuntimeError):
-    """Some alerts could not be delivered after settings.alert_max_attempts attempts (status 'dead')."""
+    """Some alerts could not be delivered after settings.alert_max_attempts attempts (status 'dead'), or their Slack
+    post is uncertain (status 'uncertain')."""
+
+
+class _Failed(Exception):
+    """A Slack digest that certainly did not land (the error text of its last attempt)."""
+
+
+def settle_uncertain(con: duckdb.DuckDBPyConnection, *, posted: bool) -> list[str]:
+    """After a person looked in the channel: mark the 'uncertain' Slack alerts sent (posted=True), or open them for
+    one more post (posted=False). Returns their keys."""
+    keys = [k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE slack_status = 'uncertain'").fetchall()]
+    if keys:
+        if posted:
+            _update(con, "slack", keys, status="sent", error="marked sent by hand", sent_at=_utcnow())
+        else:
+            _update(con, "slack", keys, status="failed", error="resend asked by hand")
+    return keys
 
 
 def _utcnow() -> datetime:
@@ -121,30 +140,99 @@ def group_digests(
     return digests, skipped
 
 
-def _recover_slack(con: duckdb.DuckDBPyConnection, client, rows: list[dict]) -> list[dict]:
-    """Mark 'sending' digests that did reach Slack (found by metadata in the channel history) as sent."""
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
+
+
+def channel_id(con: duckdb.DuckDBPyConnection, client, destination: str) -> str | None:
+    """The Slack channel ID of a route's channel: itself when it is an ID, else from slack_channels, else resolved
+    once with conversations.list (channels:read, groups:read) and stored. None when it cannot be resolved."""
+    if CHANNEL_ID.match(destination):
+        return destination
+    name = destination.lstrip("#")
+    found = con.execute("SELECT channel_id FROM slack_channels WHERE name = ?", [name]).fetchone()
+    if found:
+        return found[0]
+    channels, cursor = {}, None
+    try:
+        while True:
+            page = client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            channels.update({c["name"]: c["id"] for c in page.get("channels", [])})
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except Exception as exc:
+        log.warning("Could not resolve Slack channel %s to an ID (%s): posting to the name", destination, exc)
+        return None
+    if channels:
+        con.executemany(
+            "INSERT OR REPLACE INTO slack_channels VALUES (?, ?, ?)",
+            [[n, i, _utcnow()] for n, i in channels.items()],
+        )
+    if name not in channels:
+        log.warning("Slack channel %s not found (or the app is not in it): posting to the name", destination)
+    return channels.get(name)
+
+
+def find_digest(client, channel: str | None, digest_id: str, oldest: float | None = None) -> tuple[bool, str | None]:
+    """(checked, ts): whether the channel could be read (channels:history; an ID is needed), and the ts of the
+    message carrying digest_id in its metadata, if it is there."""
+    if not channel or not CHANNEL_ID.match(channel):
+        return False, None
+    try:
+        kwargs = {"oldest": f"{oldest:.6f}"} if oldest is not None else {}
+        history = client.conversations_history(channel=channel, limit=200, include_all_metadata=True, **kwargs)
+    except Exception as exc:
+        log.warning("Could not read %s history to check digest %s (%s)", channel, digest_id, exc)
+        return False, None
+    for message in history.get("messages", []):
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("digest_id") == digest_id:
+            return True, message.get("ts")
+    return True, None
+
+
+def _recover_slack(
+    con: duckdb.DuckDBPyConnection, client, rows: list[dict], uncertain: dict[tuple[str, str], list[str]]
+) -> list[dict]:
+    """'sending' digests (a crash mid-send): marked sent when found in the channel, 'uncertain' when the channel
+    cannot be checked (never posted blindly again); the rest are posted."""
     digests: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         if row["slack_status"] == "sending" and row["slack_digest"] and row["slack_target"]:
             digests.setdefault((row["slack_digest"], row["slack_target"]), []).append(row)
-    delivered: set[str] = set()
+    settled: set[str] = set()
     for (digest_id, channel), members in digests.items():
-        try:
-            history = client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
-        except Exception as exc:
-            log.warning("Could not read %s history to check digest %s (%s): sending it again", channel, digest_id, exc)
+        keys = [m["alert_key"] for m in members]
+        checked, ts = find_digest(client, channel, digest_id)
+        if ts is not None:
+            _update(con, "slack", keys, status="sent", error=None, sent_at=_utcnow(), ts=ts)
+            log.info(
+                "Digest %s was already in %s (crash after send): marked sent, not posted again", digest_id, channel
+            )
+        elif not checked:
+            error = f"crash during the post to {channel}; the channel could not be checked (history scope, ID)"
+            _update(con, "slack", keys, status="uncertain", error=error)
+            uncertain.setdefault((channel, digest_id), []).extend(keys)
+            log.error("Digest %s: %s. Not posted again: see docs/alerts.md, Uncertain posts", digest_id, error)
+        else:
             continue
-        for message in history.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("digest_id") == digest_id:
-                keys = [m["alert_key"] for m in members]
-                _update(con, "slack", keys, status="sent", error=None, sent_at=_utcnow(), ts=message.get("ts"))
-                delivered.update(keys)
-                log.info(
-                    "Digest %s was already in %s (crash after send): marked sent, not posted again", digest_id, channel
-                )
-                break
-    return [row for row in rows if row["alert_key"] not in delivered]
+        settled.update(keys)
+    return [row for row in rows if row["alert_key"] not in settled]
+
+
+def certainly_not_posted(exc: BaseException) -> bool:
+    """True when Slack (or the network) answered that the message was not posted: an API error answered by Slack
+    (ok: false with HTTP 2xx or 4xx, such as channel_not_found or a rate limit), or a connection never made. A
+    timeout, a reset connection or a 5xx may have posted it."""
+    from hotspots.alerts.targets import connection_refused
+
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is not None:
+        return status < 500
+    return connection_refused(exc)
 
 
 def _error_text(exc: Exception) -> str:
@@ -155,8 +243,9 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _send(channel: str, digest: Digest, *, client, smtp: SmtpTarget | None) -> str | None:
-    """Send one digest; returns the Slack ts (None for email). Raises on failure."""
+def _send(channel: str, digest: Digest, *, client, smtp: SmtpTarget | None, to: str | None = None) -> str | None:
+    """Send one digest (Slack: to the channel `to`, default its destination); returns the Slack ts (None for
+    email). Raises on failure."""
     if channel == "slack":
         text, blocks = slack_message(digest)
         metadata = {
@@ -164,11 +253,35 @@ def _send(channel: str, digest: Digest, *, client, smtp: SmtpTarget | None) -> s
             "event_payload": {"digest_id": digest.digest_id, "alerts": len(digest.alerts)},
         }
         response = client.chat_postMessage(
-            channel=digest.destination, text=text, blocks=blocks, metadata=metadata, unfurl_links=False
+            channel=to or digest.destination, text=text, blocks=blocks, metadata=metadata, unfurl_links=False
         )
         return response.get("ts")
     smtp.send(email_message(digest, from_addr=smtp.from_addr))
     return None
+
+
+def _post_slack_once(digest: Digest, *, client, to: str, slack: SlackTarget) -> tuple[str, str | None, str | None]:
+    """Post a digest so that it lands at most once: ('sent', ts, None), ('failed', None, error) when it certainly
+    did not land, or ('uncertain', None, error) when it may have and the channel cannot be checked. After a
+    timeout or a 5xx the channel is checked for the digest, and posted again only when it is certainly not there
+    (at most slack.retries times)."""
+    for attempt in range(slack.retries + 1):
+        started = time.time()
+        try:
+            return "sent", _send("slack", digest, client=client, smtp=None, to=to), None
+        except Exception as exc:
+            error = _error_text(exc)
+            if certainly_not_posted(exc):
+                return "failed", None, error
+        time.sleep(slack.backoff_s)
+        checked, ts = find_digest(client, to, digest.digest_id, oldest=started - 60)
+        if ts is not None:
+            log.info("Digest %s reached %s despite %s: marked sent, not posted again", digest.digest_id, to, error)
+            return "sent", ts, None
+        if not checked:
+            return "uncertain", None, f"{error}; {to} could not be checked (history scope, channel ID)"
+        log.warning("Digest %s is not in %s after %s: posting again (%d)", digest.digest_id, to, error, attempt + 1)
+    return "failed", None, error
 
 
 def deliver_pending(
@@ -176,22 +289,26 @@ def deliver_pending(
 ) -> dict:
     """Deliver every alert not yet delivered, one digest per team and destination per channel.
 
-    Returns {'slack': {...}, 'email': {...}, 'files': n} with per-alert counts sent, failed, skipped, dead and
-    the number of messages sent. A failure on one channel never stops the other. Raises AlertDeliveryError,
-    after all statuses are recorded, when any alert reached settings.alert_max_attempts on a channel.
+    Returns {'slack': {...}, 'email': {...}, 'files': n} with per-alert counts sent, failed, skipped, dead,
+    uncertain (Slack only) and the number of messages sent. A failure on one channel never stops the other.
+    Raises AlertDeliveryError, after all statuses are recorded, when any alert reached
+    settings.alert_max_attempts on a channel, or a Slack post became uncertain in this run.
     """
     routing = load_routing(settings)
     summary: dict = {"files": _write_missing_files(con, settings)}
     dead: dict[tuple[str, str], list[str]] = {}
+    uncertain: dict[tuple[str, str], list[str]] = {}
     for channel, target in (("slack", slack), ("email", smtp)):
-        counts = {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "messages": 0}
+        counts = {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 0}
         summary[channel] = counts
         rows = open_alerts(con, channel)
         if not rows:
             continue
         client = slack.client() if channel == "slack" and slack is not None else None
         if client is not None:
-            rows = _recover_slack(con, client, rows)
+            before = sum(map(len, uncertain.values()))
+            rows = _recover_slack(con, client, rows, uncertain)
+            counts["uncertain"] += sum(map(len, uncertain.values())) - before
         digests, skipped = group_digests(
             rows, channel, routing, settings, slack if channel == "slack" else None, configured=target is not None
         )
@@ -208,6 +325,8 @@ def deliver_pending(
         for digest in digests:
             chunk, destination = list(digest.alerts), digest.destination
             keys = [row["alert_key"] for row in chunk]
+            if channel == "slack":
+                destination = channel_id(con, client, destination) or destination
             con.execute(
                 f"UPDATE alerts SET {channel}_status = 'sending', {channel}_attempts = {channel}_attempts + 1, "
                 f"{channel}_digest = ?, {channel}_target = ? WHERE list_contains(?, alert_key)",
@@ -216,9 +335,20 @@ def deliver_pending(
             if channel == "slack" and destination in last_post:
                 time.sleep(max(0.0, slack.min_interval_s - (time.monotonic() - last_post[destination])))
             try:
-                ts = _send(channel, digest, client=client, smtp=smtp)
+                if channel == "slack":
+                    outcome, ts, error = _post_slack_once(digest, client=client, to=destination, slack=slack)
+                    if outcome == "uncertain":
+                        _update(con, channel, keys, status="uncertain", error=error)
+                        counts["uncertain"] += len(keys)
+                        uncertain.setdefault((destination, digest.digest_id), []).extend(keys)
+                        log.error("slack digest %s to %s: %s", digest.digest_id, destination, error)
+                        continue
+                    if outcome == "failed":
+                        raise _Failed(error)
+                else:
+                    ts = _send(channel, digest, client=client, smtp=smtp)
             except Exception as exc:
-                error = _error_text(exc)
+                error = str(exc) if isinstance(exc, _Failed) else _error_text(exc)
                 for row in chunk:
                     gave_up = row[f"{channel}_attempts"] + 1 >= settings.alert_max_attempts
                     _update(con, channel, [row["alert_key"]], status="dead" if gave_up else "failed", error=error)
@@ -237,6 +367,14 @@ def deliver_pending(
             counts["messages"] += 1
             log.info("%s digest %s to %s: %d alerts", channel, digest.digest_id, destination, len(keys))
     log.info("Delivery summary: %s", summary)
+    if uncertain:
+        raise AlertDeliveryError(
+            f"{sum(map(len, uncertain.values()))} alerts may or may not be on Slack (status 'uncertain'; the channel "
+            "could not be checked, so they are not posted again): "
+            + "; ".join(f"digest {d} to {c}: {', '.join(keys)}" for (c, d), keys in uncertain.items())
+            + ". Look in the channel, then run `hotspots alerts-settle --posted` or `--not-posted` "
+            "(docs/alerts.md, Uncertain posts)."
+        )
     if dead:
         raise AlertDeliveryError(
             f"{sum(map(len, dead.values()))} alert deliveries gave up after {settings.alert_max_attempts} attempts "

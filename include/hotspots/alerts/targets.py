@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
-from http.client import RemoteDisconnected
-from urllib.error import URLError
 
 from hotspots.settings import Settings
 
@@ -33,29 +31,41 @@ class SlackTarget:
     default_channel: str | None = None
 
     def client(self):
-        """The SlackHook's WebClient, retrying rate limits (Retry-After), 500/503 and connection errors or timeouts."""
+        """The SlackHook's WebClient, retrying by itself only what certainly did not post: a rate limit (HTTP 429,
+        after its Retry-After) and a refused connection. Never a timeout, a reset connection or a 5xx, after which
+        the message may be in the channel: the outbox checks the channel first (outbox._deliver_slack)."""
         from airflow.providers.slack.hooks.slack import SlackHook
-        from slack_sdk.http_retry.builtin_handlers import (
-            ConnectionErrorRetryHandler,
-            RateLimitErrorRetryHandler,
-            ServerErrorRetryHandler,
-        )
+        from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
         from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
         backoff = BackoffRetryIntervalCalculator(backoff_factor=self.backoff_s)
         handlers = [
             RateLimitErrorRetryHandler(max_retry_count=self.retries),
-            ServerErrorRetryHandler(max_retry_count=self.retries, interval_calculator=backoff),
-            ConnectionErrorRetryHandler(
-                max_retry_count=self.retries,
-                interval_calculator=backoff,
-                error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
-            ),
+            _refused_connection_handler(self.retries, backoff),
         ]
         client = SlackHook(slack_conn_id=self.conn_id, timeout=self.timeout, retry_handlers=handlers).client
         if not client.base_url.endswith("/"):  # slack-sdk joins method names to base_url as a relative URL
             client.base_url += "/"
         return client
+
+
+def connection_refused(error: BaseException | None) -> bool:
+    """True when the request never reached a server: connection refused, or the host name did not resolve."""
+    import socket
+
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+
+
+def _refused_connection_handler(retries: int, interval):
+    """A slack-sdk retry handler for requests that certainly never reached Slack (connection_refused)."""
+    from slack_sdk.http_retry.handler import RetryHandler
+
+    class RefusedConnectionRetryHandler(RetryHandler):
+        def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+            return response is None and connection_refused(error)
+
+    return RefusedConnectionRetryHandler(max_retry_count=retries, interval_calculator=interval)
 
 
 @dataclass(frozen=True)

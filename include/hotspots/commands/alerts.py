@@ -130,6 +130,24 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{name}: {len(keys)} new alert(s)")
             typer.echo(json.dumps(_deliver(con, settings)))
 
+    @app.command("alerts-settle")
+    def alerts_settle_command(
+        posted: bool = typer.Option(
+            ...,
+            "--posted/--not-posted",
+            help="What you saw in the Slack channel: the uncertain digests are there (mark them sent), or are not "
+            "(post them once more on the next delivery).",
+        ),
+    ) -> None:
+        """Settle Slack posts left 'uncertain' (the channel could not be checked after a timeout, 5xx or crash)."""
+        from hotspots.alerts.outbox import settle_uncertain
+        from hotspots.settings import get_settings
+        from hotspots.warehouse import open_warehouse
+
+        with open_warehouse(get_settings()) as con:
+            keys = settle_uncertain(con, posted=posted)
+        typer.echo(f"{len(keys)} alert(s) marked {'sent' if posted else 'for one more post'}: {', '.join(keys)}")
+
     @app.command("plan")
     def plan_command(
         day: str = typer.Option(..., "--date", help="Local date YYYY-MM-DD of the plan."),
