@@ -35,23 +35,41 @@ def forces(settings: Settings | None = None) -> list[str]:
     return list(resolve_settings(settings).forces)
 
 
+VERSIONS = "versions"  # raw/<...>/versions/: earlier contents of a file re-exported under the same name
+
+
 def _to_raw(path: Path, raw_folder: Path) -> Path:
-    """Copy a landed file into raw/ once; the copy is immutable and named by content, so reruns reuse it. The
-    file is read once (hashed and written from the same bytes) and written atomically: a crash leaves no partial
-    file under a raw name, only a hidden temporary one."""
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:12]
+    """Copy a landed file into raw/ under its own name: a drop's logical identity is its force, source, day folder
+    and name, so reruns reuse the copy and the loaders' "replace this file's rows" finds the earlier load. A
+    corrected re-export under the same name replaces the copy, and the earlier content is kept as a version,
+    raw_folder/versions/<stem>.<sha256[:12] of that content><suffix> (each version immutable). Each file is read
+    once (hashed and written from the same bytes) and written atomically: a crash leaves no partial file under a
+    raw name, only a hidden temporary one."""
     raw_folder.mkdir(parents=True, exist_ok=True)
     target = raw_folder / path.name
-    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest()[:12] != digest:
-        # Same name, new content: keep the old copy and version the new one.
-        target = raw_folder / f"{path.stem}.{digest}{path.suffix}"
-    if not target.exists():
-        _write_atomically(target, data, like=path)
-        for sidecar in path.parent.glob(path.stem + ".*"):  # shapefile parts travel together
-            if sidecar != path and not (raw_folder / sidecar.name).exists():
-                _write_atomically(raw_folder / sidecar.name, sidecar.read_bytes(), like=sidecar)
+    _place(path, target)
+    for sidecar in path.parent.glob(path.stem + ".*"):  # shapefile parts travel together
+        if sidecar != path:
+            _place(sidecar, raw_folder / sidecar.name)
     return target
+
+
+def _place(source: Path, target: Path) -> None:
+    """Put source's bytes at target, keeping target's earlier, different content as a version beside it."""
+    data = source.read_bytes()
+    if target.exists():
+        old = target.read_bytes()
+        if old == data:
+            return
+        digest = hashlib.sha256(old).hexdigest()[:12]
+        version = target.parent / VERSIONS / f"{target.stem}.{digest}{target.suffix}"
+        if not version.exists():
+            version.parent.mkdir(exist_ok=True)
+            _write_atomically(version, old, like=target)
+        log.warning(
+            "%s: a new content under the same name replaces the raw copy (earlier one kept as %s)", target, version
+        )
+    _write_atomically(target, data, like=source)
 
 
 def _write_atomically(target: Path, data: bytes, *, like: Path) -> None:
@@ -197,7 +215,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     the step naming it, after the others loaded); recompute daily patrol for the local dates touched."""
     from hotspots.feed import compute_feed_hours, raise_feed_alerts
     from hotspots.patrol import compute_daily_patrol
-    from hotspots.sources.avl import ingest_ping_files
+    from hotspots.sources.avl import ingest_ping_files, source_name
 
     settings = resolve_settings(settings)
     files = ping_files_for_day(force, day, settings)
@@ -215,10 +233,15 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     with open_warehouse(settings) as con:
         con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
         if raws:
+            # A reload replaces each file's rows: the days its earlier content touched are recomputed too.
+            earlier = con.execute(
+                "SELECT DISTINCT local_date FROM stg_pings WHERE force = ? AND list_contains(?, source_file)",
+                [force, [source_name(p) for p in raws]],
+            ).fetchall()
             counts = ingest_ping_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
             for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason"):
                 totals[key] = counts[key]
-            dates = [date.fromisoformat(d) for d in counts["local_dates"]]
+            dates = sorted({date.fromisoformat(d) for d in counts["local_dates"]} | {d for (d,) in earlier})
         if not files:
             # No drop at all: the local days this UTC day covers are still closed and evaluated (as no_data).
             dates = _local_dates_of_utc_day(day, settings)

@@ -63,16 +63,16 @@ def ran(sample, tmp_path_factory):
                 args += [f"--{option}", ",".join(value) if isinstance(value, list) else value]
             result = runner.invoke(app, args)
             assert result.exit_code == 0, (args, result.output[-3000:])
-            outputs.append(json.loads(result.stdout[result.stdout.index("{") :]))
+            outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
         # the supervision DAGs run too (plan_k unset: no plan), and the weekly evaluation (before/after design)
         for dag_id in ("daily_plan", "intraday_check", "evaluate_patrol"):
             result = runner.invoke(app, ["run", dag_id, "--day", sample.avl_dates[-1].isoformat(), "--json"])
             assert result.exit_code == 0, result.output[-3000:]
-            outputs.append(json.loads(result.stdout[result.stdout.index("{") :]))
+            outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
         # Retention as of the first GPS day: nothing is past its limit yet, the marts checked below stay whole.
         result = runner.invoke(app, ["run", "retention", "--day", sample.avl_dates[0].isoformat(), "--json"])
         assert result.exit_code == 0, result.output[-3000:]
-        outputs.append(json.loads(result.stdout[result.stdout.index("{") :]))
+        outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
     reload_settings()
     return outputs, sample, settings
 
