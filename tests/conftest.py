@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from settings_env import TEST_KEY
 
 # Fixtures of the local Slack Web API server and the aiosmtpd SMTP server, for every test module.
 pytest_plugins = ["slack_api_server", "smtp_server"]
@@ -18,7 +19,6 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="hotspots-test-air
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
 SHARED_DATA = Path(os.environ.get("HOTSPOTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-TEST_KEY = "test-pseudonym-key-not-for-production"
 
 
 @pytest.hookimpl(hookwrapper=True)

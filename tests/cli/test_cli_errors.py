@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from avl_helpers import DAY, STRUCTURAL_FAULTS, ping_rows, write_pings
 from bad_input_cases import CASES
-from conftest import TEST_KEY
+from settings_env import TEST_KEY
 from sources_fixtures import good_rows, street_csv, write_areas
 from typer.testing import CliRunner
 
@@ -220,7 +220,7 @@ SUBPROCESS_CASES = {
         lambda t: select_args(t, good_crime(t)) + ["--weights", "ons"],
         {},
         "--weights",
-        "cchi, count or sqrt",
+        "cchi, count, sqrt or css",
     ),
     "bad_month": (lambda t: ["run", "ingest_crime", "--month", "2024-13"], {}, "--month", "YYYY-MM"),
     "bad_setting": (good_patrol, {"HOTSPOTS_BUFFER_M": "-5"}, "HOTSPOTS_BUFFER_M", "-5"),

@@ -21,7 +21,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
-    from conftest import PROJECT_ROOT
+
+    from hotspots.settings import PROJECT_ROOT
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+TEST_KEY = "test-pseudonym-key-not-for-production"  # the tests' pseudonym key (conftest's settings fixture)
+
 
 def settings_of(env: Mapping[str, str], **overrides):
     """The Settings the HOTSPOTS_* entries of env give; overrides (field names) replace some of them."""

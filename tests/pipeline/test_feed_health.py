@@ -120,9 +120,9 @@ def test_the_dag_task_fails_the_run_for_the_missing_day(broken):
     """The ingest_avl DAG's own task functions on the step's result: the check task raises, so the run fails."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk.exceptions import AirflowFailException
-    from conftest import PROJECT_ROOT
 
     from hotspots.pipeline import ingest_avl
+    from hotspots.settings import PROJECT_ROOT
 
     _, sample, settings = broken
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "ingest_avl.py")).dags["ingest_avl"]
