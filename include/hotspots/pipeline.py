@@ -255,6 +255,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
             compute_feed_hours(con, force=force, dates=dates, settings=settings)
+        _record_landed(con, force, day, files, raws)
         feed_missing = []
         for local_day in complete:  # each local day closed by this load: is its feed whole?
             feed_missing += raise_feed_alerts(
@@ -274,6 +275,75 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         )
     log.info("avl %s %s: %s", force, day, totals)
     return totals
+
+
+def _record_landed(con: Any, force: str, day: date, files: list[Path], raws: list[Path]) -> None:
+    """Remember each landed ping file of the day as loaded (its size, modification time and content hash)."""
+    rows, now = [], datetime.now(timezone.utc).replace(tzinfo=None)
+    for landed, raw in zip(files, raws):
+        stat = landed.stat()
+        digest = hashlib.sha256(raw.read_bytes()).hexdigest()[:12]
+        rows.append([force, "avl", day, landed.name, stat.st_size, stat.st_mtime_ns, digest, now])
+    if rows:
+        con.executemany("INSERT OR REPLACE INTO landed_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def late_ping_days(con: Any, force: str, settings: Settings) -> list[date]:
+    """Processed UTC days whose landing folder now holds a ping file that is new, or whose size or modification
+    time changed since it was loaded (landed_files): a late or corrected drop."""
+    folder = settings.force_landing(force) / "avl"
+    known = {
+        (d, n): (b, m)
+        for d, n, b, m in con.execute(
+            "SELECT day, name, bytes, mtime_ns FROM landed_files WHERE force = ? AND source = 'avl'", [force]
+        ).fetchall()
+    }
+    processed = {d for d, _ in known}
+    late = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            day = date.fromisoformat(path.name)
+        except ValueError:
+            continue
+        if day not in processed:
+            continue  # never loaded: the scheduled ingest_avl run loads it
+        for landed in ping_files_for_day(force, day, settings):
+            stat = landed.stat()
+            if known.get((day, landed.name)) != (stat.st_size, stat.st_mtime_ns):
+                late.append(day)
+                break
+    return late
+
+
+def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Pick up late or corrected ping files by themselves: reload each processed day whose folder changed
+    (ingest_avl: the file's rows are replaced, daily_patrol recomputed), then re-evaluate compliance and alerts
+    for the local dates it touched that were evaluated before, and every evaluated day after them (streaks)."""
+    settings = resolve_settings(settings)
+    with open_warehouse(settings) as con:
+        late = late_ping_days(con, force, settings)
+    loaded, touched = [], set()
+    for day in late:
+        result = ingest_avl(force, day, settings)
+        loaded.append(result)
+        touched.update(date.fromisoformat(d) for d in result["dates"])
+    evaluated: list[date] = []
+    if touched:
+        with open_warehouse(settings) as con:
+            rows = con.execute(
+                "SELECT DISTINCT date FROM daily_compliance WHERE force = ? AND date >= ? ORDER BY date",
+                [force, min(touched)],
+            ).fetchall()
+        evaluated = [d for (d,) in rows]
+    raised = compliance_and_alerts(force, evaluated, settings)["alerts_raised"] if evaluated else []
+    log.info("landing sweep %s: late days %s, re-evaluated %s", force, late, evaluated)
+    return {
+        "force": force,
+        "late_days": [d.isoformat() for d in late],
+        "files": [f for r in loaded for f in r["files"]],
+        "reevaluated": [d.isoformat() for d in evaluated],
+        "alerts_raised": raised,
+    }
 
 
 def compliance_and_alerts(force: str, dates: list[date], settings: Settings | None = None) -> dict[str, Any]:

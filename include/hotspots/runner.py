@@ -126,6 +126,11 @@ def _patrol_compliance(run: Run) -> None:
         raise failed
 
 
+def _sweep_landing(run: Run) -> None:
+    run.mapped("reload_late_files", lambda force: pipeline.sweep_landing(force, run.settings))
+    run.deliver_alerts()
+
+
 def _local_day(run: Run) -> date:
     return run.when.day or datetime.now(ZoneInfo(run.settings.timezone)).date()
 
@@ -195,6 +200,9 @@ RUNNERS: dict[str, DagRunner] = {
         ),
         "dates",
         _patrol_compliance,
+    ),
+    "sweep_landing": DagRunner(
+        ("migrate_warehouse", "forces", "reload_late_files", "deliver_alerts"), None, _sweep_landing
     ),
     "daily_plan": DagRunner(("migrate_warehouse", "forces", "draw_daily_plan", "deliver_alerts"), "day", _daily_plan),
     "intraday_check": DagRunner(

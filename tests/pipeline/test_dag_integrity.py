@@ -21,6 +21,7 @@ EXPECTED_DAGS = {
     "daily_plan",
     "intraday_check",
     "retention",
+    "sweep_landing",
 }
 
 
@@ -66,6 +67,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
         "ingest_crime": {"load_crime_month"},
         "select_hotspots": {"rank_and_select"},
         "ingest_avl": {"load_pings_and_patrol", "deliver_alerts"},
+        "sweep_landing": {"reload_late_files", "deliver_alerts"},
         "patrol_compliance": {"evaluate_compliance", "deliver_alerts", "publish_report_and_snapshot"},
         "daily_plan": {"draw_daily_plan", "deliver_alerts"},
         "intraday_check": {"check_no_visit_yet", "deliver_alerts"},

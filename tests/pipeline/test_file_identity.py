@@ -87,3 +87,44 @@ def test_a_corrected_re_export_replaces_its_rows(sample, clean, tmp_path, corrup
     assert (raw / "versions" / f"{landed.stem}.{digest}.csv").read_text() == bad  # the earlier copy kept
     assert ingest_avl(sample.force, pd.Timestamp(DAY).date(), settings)["rows_loaded"] == result["rows_loaded"]
     assert marts(settings, sample.force) == clean  # a rerun changes nothing
+
+
+def test_a_late_file_in_a_processed_day_is_picked_up_by_the_sweep(sample, clean, tmp_path, monkeypatch):
+    """The day is loaded without its busiest file; the file lands later; `hotspots run sweep_landing` finds it by
+    itself, and the marts equal the clean run. A second sweep finds nothing."""
+    import json
+    import os
+
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+    from hotspots.settings import reload_settings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(sample.out_dir, data_dir)
+    landed = _busiest(data_dir / "landing" / sample.force / "avl" / DAY)
+    held = tmp_path / landed.name
+    shutil.move(landed, held)
+    for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
+        monkeypatch.delenv(name)
+    for key, value in (sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)}).items():
+        monkeypatch.setenv(key, value)
+    settings = reload_settings()
+    ingest_areas(sample.force, settings)
+    ingest_avl(sample.force, pd.Timestamp(DAY).date(), settings)
+    assert marts(settings, sample.force) != clean
+    runner = CliRunner()
+    quiet = runner.invoke(app, ["run", "sweep_landing", "--json"])
+    assert quiet.exit_code == 0, quiet.output[-2000:]
+
+    shutil.move(held, landed)  # the late file lands in the processed day's folder
+    result = runner.invoke(app, ["run", "sweep_landing", "--json"])
+    assert result.exit_code == 0, result.output[-2000:]
+    steps = json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :])["steps"]
+    sweep = next(s["result"] for s in steps if s["task"] == "reload_late_files")
+    assert sweep["late_days"] == [DAY] and any(f.endswith(landed.name) for f in sweep["files"])
+    assert marts(settings, sample.force) == clean
+    again = runner.invoke(app, ["run", "sweep_landing", "--json"])
+    steps = json.loads(again.stdout[again.stdout.index('{\n  "dag_id"') :])["steps"]
+    assert next(s["result"] for s in steps if s["task"] == "reload_late_files")["late_days"] == []
+    reload_settings()

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             ...,
             metavar="DAG_ID",
             help="The DAG: ingest_areas, ingest_crime, select_hotspots, ingest_avl, patrol_compliance, daily_plan or "
-            "intraday_check.",
+            "intraday_check (and the other DAGs in dags/).",
         ),
         force: Optional[list[str]] = typer.Option(
             None,
