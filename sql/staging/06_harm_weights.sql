@@ -21,3 +21,23 @@ CASE mode
     WHEN 'sqrt' THEN sqrt(coalesce(offence_weight, category_weight, 0))
     ELSE coalesce(offence_weight, category_weight, 0)
 END;
+
+-- The crimes of a force that a harm rule counts, each with its weight under a weighting mode: of the crime types
+-- (VARCHAR[]), without proactive offences when EXCLUDE_PROACTIVE is set, inside or outside every area. The one
+-- owner of "which crimes, which weight": ranking, the harm-prevented forecast, persistence classes and the
+-- evaluation each add their own window.
+CREATE OR REPLACE MACRO weighted_crimes(FORCE_SLUG, MODE, CRIME_TYPES, EXCLUDE_PROACTIVE) AS TABLE
+    SELECT
+        c.*,
+        harm_in_use(mode, o.weight, t.weight) AS harm
+    FROM stg_crimes AS c
+    LEFT JOIN harm_weights AS o
+        ON o.key_type = CASE WHEN mode = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
+            AND c.offence_code = o.key
+    LEFT JOIN harm_weights AS t
+        ON t.key_type = CASE WHEN mode = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
+            AND c.crime_type = t.key
+    WHERE
+        c.force = force_slug
+        AND list_contains(crime_types, c.crime_type)
+        AND NOT (exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE));

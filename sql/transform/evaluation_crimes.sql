@@ -7,18 +7,9 @@ SELECT
     cast(c.occurred_at AS DATE) AS date,
     c.easting,
     c.northing,
-    harm_in_use($weights, o.weight, t.weight) AS harm
-FROM stg_crimes AS c
-LEFT JOIN harm_weights AS o
-    ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
-        AND c.offence_code = o.key
-LEFT JOIN harm_weights AS t
-    ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
-        AND c.crime_type = t.key
+    c.harm
+FROM weighted_crimes($force, $weights, $crime_types, $exclude_proactive) AS c
 WHERE
-    c.force = $force
-    AND c.occurred_at IS NOT NULL
+    c.occurred_at IS NOT NULL
     AND cast(c.occurred_at AS DATE) >= $first_day
     AND cast(c.occurred_at AS DATE) <= $last_day
-    AND list_contains($crime_types, c.crime_type)
-    AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE))

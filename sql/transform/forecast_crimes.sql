@@ -4,19 +4,10 @@
 SELECT
     c.crime_key,
     c.area_code,
-    harm_in_use($weights, o.weight, t.weight) AS harm,
+    c.harm,
     list_contains($hotspots, c.area_code) AS selected
-FROM stg_crimes AS c
-LEFT JOIN harm_weights AS o
-    ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
-        AND c.offence_code = o.key
-LEFT JOIN harm_weights AS t
-    ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
-        AND c.crime_type = t.key
+FROM weighted_crimes($force, $weights, $crime_types, $exclude_proactive) AS c
 WHERE
-    c.force = $force
-    AND c.area_code IS NOT NULL
-    AND list_contains($crime_types, c.crime_type)
+    c.area_code IS NOT NULL
     AND c.month >= $first_month
     AND c.month <= $last_month
-    AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE))

@@ -18,21 +18,12 @@ weighted AS (
     SELECT
         c.area_code,
         datediff('month', c.month, p.end_month) AS months_back,
-        harm_in_use($weights, o.weight, t.weight) AS harm
-    FROM stg_crimes AS c
+        c.harm
+    FROM weighted_crimes($force, $weights, $crime_types, $exclude_proactive) AS c
     CROSS JOIN params AS p
-    LEFT JOIN harm_weights AS o
-        ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
-            AND c.offence_code = o.key
-    LEFT JOIN harm_weights AS t
-        ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
-            AND c.crime_type = t.key
-    WHERE c.force = $force
-        AND c.area_code IS NOT NULL
-        AND list_contains($crime_types, c.crime_type)
+    WHERE c.area_code IS NOT NULL
         AND c.month <= p.end_month
         AND c.month > p.end_month - to_months(p.span_months)
-        AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE))
 ),
 
 per_area AS (

@@ -10,21 +10,12 @@ WITH yearly AS (
     SELECT
         c.area_code,
         datediff('month', c.month, cast($end_month AS DATE)) // 12 AS year_back,
-        sum(harm_in_use($weights, o.weight, t.weight)) AS harm
-    FROM stg_crimes AS c
-    LEFT JOIN harm_weights AS o
-        ON o.key_type = CASE WHEN $weights = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
-            AND c.offence_code = o.key
-    LEFT JOIN harm_weights AS t
-        ON t.key_type = CASE WHEN $weights = 'css' THEN 'css_crime_type' ELSE 'crime_type' END
-            AND c.crime_type = t.key
+        sum(c.harm) AS harm
+    FROM weighted_crimes($force, $weights, $crime_types, $exclude_proactive) AS c
     WHERE
-        c.force = $force
-        AND c.area_code IS NOT NULL
-        AND list_contains($crime_types, c.crime_type)
+        c.area_code IS NOT NULL
         AND c.month <= cast($end_month AS DATE)
         AND c.month > cast($end_month AS DATE) - to_months(12 * $years)
-        AND NOT ($exclude_proactive AND coalesce(o.proactive, t.proactive, FALSE))
     GROUP BY ALL
 ),
 
