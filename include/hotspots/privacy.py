@@ -44,7 +44,7 @@ def without_tracks(full: Path, out: Path, settings: Settings | None = None) -> P
         sources = ", ".join(f"'{s}'" for s in TRACK_QUARANTINE_SOURCES)
         con.execute(f"DELETE FROM quarantine WHERE source IN ({sources})")
         name = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{out}' AS snapshot_out")
+        con.execute("ATTACH '" + str(out).replace("'", "''") + "' AS snapshot_out")
         con.execute(f'COPY FROM DATABASE "{name}" TO snapshot_out')
         con.execute("DETACH snapshot_out")
     return out
