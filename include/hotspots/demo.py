@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hotspots.local_airflow import DagRunSpec, run_plan
 
 log = logging.getLogger(__name__)
+
+# Scenario -> generate_sample arguments. rowan: Operation Rowan (DOMAIN.md), 21 hot spots, 7 drawn a day for one
+# 15-minute patrol in 14:00-24:00 (the settings' default target and window).
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "rowan": {"hotspot_count": 21, "plan_k": 7, "plan_seed": 2021, "n_devices": 16},
+}
+PLAN_HOUR = time(8, 0)  # daily_plan's schedule (dags/supervision.py)
 
 
 @dataclass
@@ -23,13 +32,31 @@ class DemoResult:
     sample: Any
 
 
-def demo_plan(crime_months: list[str], avl_days: list[date], patrol_dates: list[date]) -> list[DagRunSpec]:
-    """DAG runs in pipeline order; each daily AVL load is followed by compliance for the days it completed."""
+def _utc(day: date, at: time, tz: str) -> str:
+    return datetime.combine(day, at, ZoneInfo(tz)).astimezone(timezone.utc).isoformat()
+
+
+def demo_plan(
+    crime_months: list[str],
+    avl_days: list[date],
+    patrol_dates: list[date],
+    *,
+    plan_mode: bool = False,
+    tz: str = "Europe/London",
+    intraday_at: time = time(20, 0),
+) -> list[DagRunSpec]:
+    """DAG runs in pipeline order; each daily AVL load is followed by compliance for the days it completed.
+
+    In plan mode each patrol day d first runs daily_plan (08:00 local) and intraday_check (intraday_at local), as
+    the supervisors' day has them, before d's pings are loaded by ingest_avl."""
     plan = [DagRunSpec("ingest_areas", {}, f"{crime_months[0]}-01T00:00:00+00:00")]
     plan += [DagRunSpec("ingest_crime", {"month": m}, f"{m}-01T00:00:00+00:00") for m in crime_months]
     plan.append(DagRunSpec("select_hotspots", {}, f"{crime_months[-1]}-28T00:00:00+00:00"))
     wanted = set(patrol_dates)
     for day in avl_days:
+        if plan_mode and day in wanted:
+            plan.append(DagRunSpec("daily_plan", {}, _utc(day, PLAN_HOUR, tz)))
+            plan.append(DagRunSpec("intraday_check", {}, _utc(day, intraday_at, tz)))
         plan.append(DagRunSpec("ingest_avl", {"day": day.isoformat()}, f"{day.isoformat()}T00:00:00+00:00"))
         # Europe/London is never behind UTC, so after UTC day d is loaded every local day up to d is complete.
         if day in wanted:
@@ -44,17 +71,25 @@ def avl_folder_days(landing_dir: Path, force: str) -> list[date]:
     return sorted(date.fromisoformat(p.name) for p in (landing_dir / force / "avl").iterdir() if p.is_dir())
 
 
-def run_demo(data_dir: Path, *, fresh: bool = False, seed: int = 7) -> DemoResult:
-    """Generate the sample into data_dir, run all DAGs for its dates, and return the summary."""
+def run_demo(data_dir: Path, *, fresh: bool = False, seed: int = 7, scenario: str = "default") -> DemoResult:
+    """Generate the sample of the scenario (SCENARIOS) into data_dir, run all DAGs for its dates, and return the
+    summary."""
     from hotspots.generate import generate_sample
 
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
     data_dir = data_dir.resolve()
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    sample = generate_sample(data_dir, seed=seed)
+    sample = generate_sample(data_dir, seed=seed, **SCENARIOS[scenario])
     (data_dir / "hotspots.env").write_text("".join(f"{k}={v}\n" for k, v in sample.settings_env.items()))
     airflow_home = data_dir / "airflow"
-    plan = demo_plan(sample.crime_months, avl_folder_days(sample.landing_dir, sample.force), sample.avl_dates)
+    plan = demo_plan(
+        sample.crime_months,
+        avl_folder_days(sample.landing_dir, sample.force),
+        sample.avl_dates,
+        plan_mode="HOTSPOTS_PLAN_K" in sample.settings_env,
+    )
     log.info("Running %d DAG runs through Airflow (AIRFLOW_HOME=%s)", len(plan), airflow_home)
     runs = run_plan(plan, airflow_home, sample.settings_env)
     return DemoResult(data_dir, airflow_home, runs, summarise(sample.settings_env, sample.force), sample)
@@ -82,6 +117,13 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
         alerts = con.execute(
             "SELECT rule, count(*) FROM alerts WHERE force = ? GROUP BY rule ORDER BY rule", [force]
         ).fetchall()
+        planned = [
+            r[0]
+            for r in con.execute(
+                "SELECT area_code FROM daily_plan WHERE force = ? AND date = ? AND planned ORDER BY draw_order",
+                [force, last_day],
+            ).fetchall()
+        ]
     return {
         "force": force,
         "hotspots": hotspots,
@@ -97,6 +139,7 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
             for a, m, t, s, d in compliance
         ],
         "alerts_by_rule": dict(alerts),
+        "last_day_planned": planned,
         "warehouse": str(settings.warehouse_path),
         "snapshot": str(settings.snapshot_path),
         "outbox": str(settings.outbox_dir),

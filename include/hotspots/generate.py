@@ -46,8 +46,10 @@ with the same other parameters; the manifest adds params.scale and avl.backgroun
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -79,6 +81,7 @@ JITTER_M = 4.0
 MAX_GAP_S = int(_DEFAULT["max_gap_s"])
 TARGET_MINUTES = float(_DEFAULT["target_minutes"])
 ALARM_DAYS = int(_DEFAULT["alarm_days"])
+ROWAN_CONTAMINATION = 0.15  # plan mode: chance that a hot spot not drawn today is patrolled anyway
 LONDON = ZoneInfo(_DEFAULT["timezone"])
 WINDOW_START = _DEFAULT["patrol_window_start"]
 DEVICE_GAP_S = 20 * 60  # free time a device needs between two visits (transit takes at most ~13 min)
@@ -403,6 +406,31 @@ def _plan_statuses(rng, n_hot: int, n_days: int) -> list[list[str]]:
     return plan
 
 
+def rowan_draw(hot_codes: list[str], k: int, plan_seed: int, force: str, day: date) -> list[str]:
+    """The day's drawn hot spots as docs/alerts.md (Randomised daily plan) specifies the draw, derived here from the
+    spec and not from hotspots.plan: day seed = first 63 bits of sha256("plan_seed|force|YYYY-MM-DD"), then
+    Python's random.Random(day seed).sample of the codes sorted, k of them, in draw order."""
+    digest = hashlib.sha256(f"{plan_seed}|{force}|{day.isoformat()}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big") >> 1).sample(sorted(hot_codes), min(k, len(hot_codes)))
+
+
+def _rowan_statuses(rng, drawn: list[list[bool]], contamination: float) -> list[list[str]]:
+    """Intended status per hot spot (by rank) per day in plan mode: a drawn hot spot gets a status as in
+    _plan_statuses; one not drawn gets no patrol, except with probability `contamination` a patrol anyway
+    (met or under: the contamination a trial measures)."""
+    kinds = ["met", "met2", "under", "under_split", "under_morning", "none"]
+    probs = np.array([0.45, 0.12, 0.16, 0.1, 0.05, 0.12])
+    plan = []
+    for row in drawn:
+        planned_kinds = rng.choice(kinds, size=len(row), p=probs)
+        stray = rng.random(len(row)) < contamination
+        stray_kinds = rng.choice(["met", "under"], size=len(row))
+        plan.append(
+            [str(k) if d else (str(o) if x else "none") for d, k, x, o in zip(row, planned_kinds, stray, stray_kinds)]
+        )
+    return plan
+
+
 def _visit_requests(rng, plan, hot: np.ndarray, others: np.ndarray, days: list[date], per_day_other: int):
     """Visit requests (area, start, end, dt, must_place, overlap_group) per day from the status plan."""
     requests = []
@@ -579,9 +607,14 @@ def _patrol_truth(visits: list[_Visit], codes: list[str], devices: list[str]) ->
 
 
 def _compliance_truth(
-    patrol: pd.DataFrame, hotspots: list[str], days: list[date], effective_from: date
+    patrol: pd.DataFrame,
+    hotspots: list[str],
+    days: list[date],
+    effective_from: date,
+    drawn: dict[str, set[str]] | None = None,
 ) -> pd.DataFrame:
-    """Status and days without patrol per hot spot per day (rules.md, issue 5)."""
+    """Status and days without patrol per hot spot per day (rules.md, issue 5). In plan mode (`drawn`: date ->
+    codes drawn) a hot spot not drawn that day is not_planned with target 0; its minutes are still counted."""
     by_key = {(r.area_code, r.date): r for r in patrol.itertuples()}
     rows = []
     for code in hotspots:
@@ -592,38 +625,46 @@ def _compliance_truth(
             row = by_key.get((code, day.isoformat()))
             patrol_minutes = row.patrol_minutes if row is not None else 0.0
             delivered = row.window_minutes if row is not None else 0.0
+            planned = drawn is None or code in drawn[day.isoformat()]
             status = "met" if delivered >= TARGET_MINUTES else ("none" if patrol_minutes == 0 else "under")
             streak = streak + 1 if patrol_minutes == 0 else 0
             rows.append(
                 {
                     "area_code": code,
                     "date": day.isoformat(),
-                    "target_minutes": TARGET_MINUTES,
+                    "planned": planned,
+                    "target_minutes": TARGET_MINUTES if planned else 0.0,
                     "delivered_minutes": delivered,
                     "patrol_minutes": patrol_minutes,
-                    "status": status,
+                    "status": status if planned else "not_planned",
                     "days_without_patrol": streak,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def _alerts_truth(compliance: pd.DataFrame) -> pd.DataFrame:
-    """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules)."""
+def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False) -> pd.DataFrame:
+    """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules); in plan mode also
+    the morning 'planned' notice per drawn hot spot and the evening no_visit_yet for a drawn hot spot with no
+    minute in the window (every ping of the day has landed by the intraday check)."""
     rules = {
         "under_target": ("warning", "supervisors"),
         "no_patrol": ("critical", "escalation"),
         "recovered": ("info", "supervisors"),
+        "no_visit_yet": ("warning", "supervisors"),
+        "planned": ("info", "supervisors"),
     }
     rows = []
     for code, group in compliance.groupby("area_code", sort=True):
-        under_days = set(group.loc[group["status"].isin(["under", "none"]), "date"])
+        under_days = set(group.loc[group["planned"] & group["status"].isin(["under", "none"]), "date"])
         for r in group.itertuples():
             previous = (date.fromisoformat(r.date) - timedelta(days=1)).isoformat()
             fired = [
-                ("under_target", r.status in ("under", "none")),
+                ("under_target", r.planned and r.status in ("under", "none")),
                 ("no_patrol", r.days_without_patrol == ALARM_DAYS),
-                ("recovered", r.status == "met" and previous in under_days),
+                ("recovered", r.planned and r.status == "met" and previous in under_days),
+                ("planned", plan_mode and r.planned),
+                ("no_visit_yet", plan_mode and r.planned and r.delivered_minutes == 0),
             ]
             rows += [(rule, code, r.date, *rules[rule]) for rule, hit in fired if hit]
     columns = ["rule", "area_code", "date", "severity", "audience"]
@@ -891,13 +932,19 @@ def _hotspot_truth(clean_rows, area: _County, hotspot_count: int, months: list[s
     )
 
 
-def _generate_visits(rng, area: _County, hot_rank: np.ndarray, days: list[date], n_devices: int):
-    """Devices, the status plan per hot spot (rank order) and day, and the scheduled visits with their centres."""
+def _generate_visits(
+    rng, area: _County, hot_rank: np.ndarray, days: list[date], n_devices: int, drawn: list[list[bool]] | None = None
+):
+    """Devices, the status plan per hot spot (rank order) and day, and the scheduled visits with their centres.
+    With `drawn` (plan mode: drawn[h][d] = hot spot h drawn on day d) statuses follow the draw (_rowan_statuses)."""
     n_foot = max(1, n_devices // 3)
     n_vehicles = n_devices - n_foot
     devices = [f"AVL-{1001 + i}" for i in range(n_vehicles)] + [f"RAD-{2001 + i}" for i in range(n_foot)]
     vehicle = [d.startswith("AVL") for d in devices]
-    plan = _plan_statuses(rng, len(hot_rank), len(days))
+    if drawn is None:
+        plan = _plan_statuses(rng, len(hot_rank), len(days))
+    else:
+        plan = _rowan_statuses(rng, drawn, ROWAN_CONTAMINATION)
     others = np.setdiff1d(np.flatnonzero(area.eligible), hot_rank)
     requests = _visit_requests(rng, plan, hot_rank, others, days, per_day_other=max(8, 3 * n_devices))
     visits = _schedule(rng, requests, n_devices)
@@ -1119,15 +1166,23 @@ def _write_ping_files(rng, landing: Path, pings: pd.DataFrame, background: dict 
 
 
 def _patrol_and_compliance_truth(
-    truth_dir: Path, visits, devices, vehicle, codes, selection: _Selection, days: list[date], plan
+    truth_dir: Path,
+    visits,
+    devices,
+    vehicle,
+    codes,
+    selection: _Selection,
+    days: list[date],
+    plan,
+    drawn: dict[str, set[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Write patrol, compliance, alerts and visits truth; check every planned status was realised."""
     hot_codes = selection.hot_codes
     patrol = _patrol_truth(visits, codes, devices)
     patrol.to_csv(truth_dir / "patrol.csv", index=False)
-    compliance = _compliance_truth(patrol, hot_codes, days, selection.effective_from)
+    compliance = _compliance_truth(patrol, hot_codes, days, selection.effective_from, drawn)
     compliance.to_csv(truth_dir / "compliance.csv", index=False)
-    _alerts_truth(compliance).to_csv(truth_dir / "alerts.csv", index=False)
+    _alerts_truth(compliance, plan_mode=drawn is not None).to_csv(truth_dir / "alerts.csv", index=False)
     visit_table = pd.DataFrame(
         [
             {
@@ -1146,7 +1201,14 @@ def _patrol_and_compliance_truth(
     )
     visit_table.to_csv(truth_dir / "visits.csv", index=False)
     planned = {hot_codes[h]: plan[h] for h in range(len(hot_codes))}
-    statuses = compliance.pivot(index="area_code", columns="date", values="status")
+    measured = compliance.assign(
+        status=np.where(
+            compliance["delivered_minutes"] >= TARGET_MINUTES,
+            "met",
+            np.where(compliance["patrol_minutes"] == 0, "none", "under"),
+        )
+    )
+    statuses = measured.pivot(index="area_code", columns="date", values="status")
     for code, kinds in planned.items():
         for day, kind in zip(days, kinds):
             expected = "met" if kind.startswith("met") else ("none" if kind == "none" else "under")
@@ -1243,8 +1305,13 @@ def generate_sample(
     avl_days: int = 7,
     n_devices: int = 12,
     scale: int = 1,
+    plan_k: int | None = None,
+    plan_seed: int = 0,
 ) -> Sample:
-    """Write the synthetic county, its crime and GPS files and the ground truth under out_dir."""
+    """Write the synthetic county, its crime and GPS files and the ground truth under out_dir.
+
+    With plan_k (Operation Rowan: 7 of 21) each day draws plan_k hot spots (rowan_draw), patrols follow the draw
+    with some contamination, and the truth adds plan.csv and plan-mode compliance and alerts."""
     if hotspot_count >= n_areas:
         raise ValueError(f"hotspot_count ({hotspot_count}) must be smaller than n_areas ({n_areas})")
     if scale < 1:
@@ -1262,13 +1329,20 @@ def generate_sample(
     area = _generate_areas(rng, proj, landing, n_areas, hotspot_count)
     clean_rows, manifest_crime = _generate_crime(rng, brng, scale, proj, landing, force, months, area)
     selection = _hotspot_truth(clean_rows, area, hotspot_count, months, truth_dir)
-    devices, vehicle, plan, visits = _generate_visits(rng, area, selection.hot_rank, days, n_devices)
+    drawn = None
+    if plan_k is not None:
+        drawn = {d.isoformat(): rowan_draw(selection.hot_codes, plan_k, plan_seed, force, d) for d in days}
+        _plan_truth(truth_dir, drawn, selection.hot_codes)
+    draw_matrix = None if drawn is None else [[c in drawn[d.isoformat()] for d in days] for c in selection.hot_codes]
+    devices, vehicle, plan, visits = _generate_visits(rng, area, selection.hot_rank, days, n_devices, draw_matrix)
     pings, silences = _device_tracks(rng, proj, area, visits, devices, vehicle)
     pings = _add_ping_dirt(rng, proj, pings, silences, devices, vehicle, area.county)
     n_background = (scale - 1) * SCALE_ROWS // (3600 // BACKGROUND_STEP_S)
     background = _background_pings(brng, proj, area, days, n_background) if scale > 1 else None
     manifest_pings, invalid_list = _write_ping_files(rng, landing, pings, background)
-    planned = _patrol_and_compliance_truth(truth_dir, visits, devices, vehicle, area.codes, selection, days, plan)
+    planned = _patrol_and_compliance_truth(
+        truth_dir, visits, devices, vehicle, area.codes, selection, days, plan, _drawn_sets(drawn)
+    )
 
     params = {
         "seed": seed,
@@ -1283,6 +1357,9 @@ def generate_sample(
     manifest = _manifest(
         params, area, selection, manifest_crime, manifest_pings, invalid_list, devices, visits, planned, days
     )
+    if plan_k is not None:  # absent without a plan, so the default sample's manifest is unchanged
+        manifest["params"].update(plan_k=plan_k, plan_seed=plan_seed, contamination=ROWAN_CONTAMINATION)
+        manifest["drawn"] = drawn
     if scale > 1:  # absent at scale 1, so the default sample's manifest is unchanged
         manifest["params"]["scale"] = scale
         manifest["avl"]["background_devices"] = n_background
@@ -1303,10 +1380,27 @@ def generate_sample(
             # small for the hourly device check: feed_missing stays quiet on the clean sample.
             "HOTSPOTS_FEED_GAP_MINUTES": "180",
             "HOTSPOTS_FEED_MIN_DEVICES": "20",
+            **({} if plan_k is None else {"HOTSPOTS_PLAN_K": str(plan_k), "HOTSPOTS_PLAN_SEED": str(plan_seed)}),
         },
         manifest=manifest,
         scale=scale,
     )
+
+
+def _drawn_sets(drawn: dict[str, list[str]] | None) -> dict[str, set[str]] | None:
+    return None if drawn is None else {day: set(codes) for day, codes in drawn.items()}
+
+
+def _plan_truth(truth_dir: Path, drawn: dict[str, list[str]], hot_codes: list[str]) -> None:
+    """plan.csv: date, area_code, planned, draw_order (1..k in draw order, empty when not drawn)."""
+    rows = []
+    for day, chosen in sorted(drawn.items()):
+        order = {code: i + 1 for i, code in enumerate(chosen)}
+        rows += [
+            {"date": day, "area_code": code, "planned": code in order, "draw_order": order.get(code)}
+            for code in sorted(hot_codes)
+        ]
+    pd.DataFrame(rows).astype({"draw_order": "Int64"}).to_csv(truth_dir / "plan.csv", index=False)
 
 
 def _points_inside_xy(rng, region, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -41,11 +41,18 @@ def register(app: typer.Typer) -> None:
         ),
         fresh: bool = typer.Option(False, help="Delete data_dir first."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        scenario: str = typer.Option(
+            "default",
+            help="default: 10 hot spots, all targeted daily; rowan: Operation Rowan, 21 hot spots, 7 drawn a day "
+            "(daily_plan and intraday_check run too).",
+        ),
     ) -> None:
         """The main job: generate the sample and run every DAG end to end through real Airflow (SQLite)."""
-        from hotspots.demo import run_demo
+        from hotspots.demo import SCENARIOS, run_demo
 
-        result = run_demo(data_dir, fresh=fresh)
+        if scenario not in SCENARIOS:
+            raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
+        result = run_demo(data_dir, fresh=fresh, scenario=scenario)
         summary = result.summary
         if as_json:
             typer.echo(json.dumps({"runs": result.runs, **summary}, indent=2, default=str))
@@ -58,6 +65,8 @@ def register(app: typer.Typer) -> None:
                 f"  {row['area_code']:<12} {row['delivered_minutes']:>6.1f} / {row['target_minutes']:<5g} "
                 f"{row['status']:<6} days without patrol: {row['days_without_patrol']}"
             )
+        if summary["last_day_planned"]:
+            typer.echo(f"Drawn for patrol on {summary['last_day']}: {', '.join(summary['last_day_planned'])}")
         alerts = ", ".join(f"{rule}: {n}" for rule, n in summary["alerts_by_rule"].items()) or "none"
         typer.echo(f"\nAlerts raised: {alerts}")
         for key in ("warehouse", "snapshot", "outbox", "reports"):
