@@ -646,13 +646,15 @@ def _compliance_truth(
 def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules); in plan mode also
     the morning 'planned' notice per drawn hot spot and the evening no_visit_yet for a drawn hot spot with no
-    minute in the window (every ping of the day has landed by the intraday check)."""
+    minute in the window (every ping of the day has landed by the intraday check), and contamination for a hot spot
+    not drawn with minutes in the window."""
     rules = {
         "under_target": ("warning", "supervisors"),
         "no_patrol": ("critical", "escalation"),
         "recovered": ("info", "supervisors"),
         "no_visit_yet": ("warning", "supervisors"),
         "planned": ("info", "supervisors"),
+        "contamination": ("info", "supervisors"),
     }
     rows = []
     for code, group in compliance.groupby("area_code", sort=True):
@@ -665,6 +667,7 @@ def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False) -> pd.DataF
                 ("recovered", r.planned and r.status == "met" and previous in under_days),
                 ("planned", plan_mode and r.planned),
                 ("no_visit_yet", plan_mode and r.planned and r.delivered_minutes == 0),
+                ("contamination", plan_mode and not r.planned and r.delivered_minutes > 0),
             ]
             rows += [(rule, code, r.date, *rules[rule]) for rule, hit in fired if hit]
     columns = ["rule", "area_code", "date", "severity", "audience"]

@@ -84,6 +84,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "backtests": _backtests(con, force),
         "history": _history(con, force, day, hotspots),
         "alerts": _alerts(con, force, day),
+        "contamination": _contamination(con, force, day),
         "target_minutes": settings.target_minutes,
         "window": (
             f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}".replace("-00:00", "-24:00")
@@ -316,6 +317,16 @@ def _history(con: duckdb.DuckDBPyConnection, force: str, day: date, hotspots: li
         "left": left,
         "week_marks": [{"x": left + i * bar_step, "label": f"{d:%d %b}"} for i, d in enumerate(days) if i % 7 == 0],
     }
+
+
+def _contamination(con: duckdb.DuckDBPyConnection, force: str, day: date) -> dict[str, Any] | None:
+    """The day's daily_contamination row when a randomised plan left hot spots out, else None."""
+    found = fetch_dicts(
+        con,
+        "SELECT * FROM daily_contamination WHERE force = $force AND date = $day AND unplanned_hotspots > 0",
+        {"force": force, "day": day},
+    )
+    return found[0] if found else None
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, force: str, day: date) -> list[dict[str, Any]]:

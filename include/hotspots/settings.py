@@ -265,7 +265,16 @@ class Settings(BaseSettings):
         "hotspots@localhost", description="Sender address when the SMTP connection gives none."
     )
     alert_rules: Annotated[list[str], NoDecode] = Field(
-        ["under_target", "no_patrol", "recovered", "no_visit_yet", "planned", "no_data", "feed_missing"],
+        [
+            "under_target",
+            "no_patrol",
+            "recovered",
+            "no_visit_yet",
+            "planned",
+            "no_data",
+            "feed_missing",
+            "contamination",
+        ],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )
     plan_k: int | None = Field(

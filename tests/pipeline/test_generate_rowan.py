@@ -61,3 +61,11 @@ def test_plan_mode_compliance_and_alerts_truth(rowan_sample):
             alerts.loc[alerts["rule"] == "under_target", "date"],
         )
     )
+
+
+def test_contamination_alerts_truth(rowan_sample):
+    compliance = rowan_sample.truth("compliance")
+    alerts = rowan_sample.truth("alerts")
+    stray = compliance[~compliance["planned"] & (compliance["delivered_minutes"] > 0)]
+    got = alerts[alerts["rule"] == "contamination"]
+    assert len(stray) and set(zip(got["area_code"], got["date"])) == set(zip(stray["area_code"], stray["date"]))

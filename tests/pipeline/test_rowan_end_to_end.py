@@ -119,6 +119,34 @@ def test_alerts_are_the_truth_and_under_target_only_for_planned(rowan):
         fired = {(a, d) for x, a, d in got if x == rule}
         assert fired and fired <= planned, rule
     assert {(a, d) for x, a, d in got if x == "planned"} == planned
+    stray = {(a, d) for x, a, d in got if x == "contamination"}
+    assert stray and not stray & planned
+
+
+def test_contamination_figure_is_the_truths(rowan):
+    _, sample, settings = rowan
+    truth = sample.truth("compliance")
+    got = {
+        d.isoformat(): rest
+        for d, *rest in _query(
+            settings,
+            "SELECT date, unplanned_hotspots, contaminated_hotspots, contamination_minutes FROM daily_contamination",
+        )
+    }
+    patrol = sample.truth("patrol").set_index(["area_code", "date"])["tolerance_minutes"]
+    for day, group in truth.groupby("date"):
+        stray = group[~group["planned"]]
+        hit = stray[stray["delivered_minutes"] > 0]
+        tolerance = sum(patrol[(r.area_code, day)] for r in hit.itertuples())
+        unplanned, contaminated, minutes = got[day]
+        assert (unplanned, contaminated) == (14, len(hit)), day
+        assert abs(minutes - hit["delivered_minutes"].sum()) <= tolerance + 1e-9, day
+        text = report_path(settings, sample.force, date.fromisoformat(day)).read_text()
+        assert f"on {len(hit)} of the 14 hot spots not drawn today" in text, day
+    assert sum(v[1] for v in got.values()) > 0
+    # The digest: one contamination line per hot spot patrolled though not drawn, in the outbox files.
+    files = [f.read_text() for f in settings.outbox_dir.rglob("*.json")]
+    assert sum('"rule": "contamination"' in f for f in files) == sum(v[1] for v in got.values())
 
 
 def test_a_report_for_every_evaluated_day(rowan):

@@ -62,3 +62,42 @@ def test_publish_writes_the_report_in_plan_mode(plan_settings):
     text = path.read_text()
     summary = re.search(r'<section class="summary" id="summary">(.*?)</section>', text, re.S).group(1)
     assert f"{len(rows.HOTSPOTS) - K} not drawn today" in summary
+
+
+def test_contamination_figure_in_the_view_the_report_and_the_alerts(plan_settings):
+    """Patrol minutes on hot spots not drawn: daily_contamination, the report's line and one alert each."""
+    from hotspots.pipeline import compliance_and_alerts, publish
+    from hotspots.warehouse import connect
+
+    settings = plan_settings
+    raised = compliance_and_alerts(rows.FORCE, [DAY], settings)["alerts_raised"]
+    publish({rows.FORCE: [DAY.isoformat()]}, settings)
+    con = connect(settings.warehouse_path, read_only=True, settings=settings)
+    try:
+        planned = {
+            c
+            for (c,) in con.execute(
+                "SELECT area_code FROM daily_plan WHERE force = ? AND date = ? AND planned", [rows.FORCE, DAY]
+            ).fetchall()
+        }
+        figure = con.execute(
+            "SELECT planned_hotspots, unplanned_hotspots, contaminated_hotspots, planned_minutes, "
+            "contamination_minutes, contamination_share FROM daily_contamination WHERE force = ? AND date = ?",
+            [rows.FORCE, DAY],
+        ).fetchone()
+    finally:
+        con.close()
+    unplanned = sorted(set(rows.HOTSPOTS) - planned)
+    window = {code: rows.dose(code, DAY)[0] for code in rows.HOTSPOTS}
+    contaminated = [c for c in unplanned if window[c] > 0]
+    stray = sum(window[c] for c in unplanned)
+    on_plan = sum(window[c] for c in planned)
+    assert contaminated, "the hand-built day has patrol on some hot spot not drawn"
+    assert figure[:3] == (K, len(unplanned), len(contaminated))
+    assert figure[3] == pytest.approx(on_plan) and figure[4] == pytest.approx(stray)
+    assert figure[5] == pytest.approx(stray / (stray + on_plan))
+    assert sorted(k.split("|")[2] for k in raised if k.startswith("contamination|")) == contaminated
+    text = report_path(settings, rows.FORCE, DAY).read_text()
+    line = re.search(r'<p id="contamination">(.*?)</p>', text, re.S).group(1)
+    assert f"Contamination: {stray:.1f} min in the patrol window on {len(contaminated)} of the {len(unplanned)}" in line
+    assert f"({100 * stray / (stray + on_plan):.0f}% of the hot-spot patrol minutes)" in line

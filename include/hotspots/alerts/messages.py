@@ -72,6 +72,8 @@ def title(alert: dict) -> str:
     if rule == "feed_missing":
         when = f", as of {d['as_of']}" if d.get("as_of") else ""
         return f"GPS feed missing on {alert['date']}{when}: {d.get('what')}"
+    if rule == "contamination":
+        return f"Patrolled on {alert['date']} though not drawn (contamination of the plan)"
     return rule
 
 
@@ -82,6 +84,11 @@ def figures(alert: dict) -> str:
         return f"target {d.get('target_minutes'):g} min"
     if alert["rule"] == "feed_missing":
         return feed_figures(d)
+    if alert["rule"] == "contamination":
+        return (
+            f"{d.get('delivered_minutes', 0):g} min in the patrol window on a day it was not drawn · "
+            f"{d.get('koper_visits', 0)} Koper visits"
+        )
     if alert["rule"] == "no_data":
         last = d.get("last_patrol_date")
         return f"no GPS data for the force that day; last patrol on record {last or 'none'}"
@@ -124,6 +131,7 @@ def summary(digest: Digest) -> str:
         "planned": "planned today",
         "no_data": "no GPS data",
         "feed_missing": "GPS feed missing",
+        "contamination": "patrolled though not drawn",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

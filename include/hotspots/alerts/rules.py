@@ -27,6 +27,7 @@ RULES: dict[str, tuple[str, str]] = {
     "planned": ("info", "supervisors"),
     "no_data": ("warning", "supervisors"),
     "feed_missing": ("critical", "data_engineers"),
+    "contamination": ("info", "supervisors"),
 }
 UNDER = ("under", "none")
 NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data
@@ -120,6 +121,8 @@ def evaluate_rules(
         escalate = row["days_without_patrol"] >= settings.alarm_days and not row["escalated_in_streak"]
         if "no_patrol" in enabled and row["status"] != NO_DATA and escalate:
             rules.append("no_patrol")
+        if "contamination" in enabled and row["status"] == "not_planned" and row["delivered_minutes"] > 0:
+            rules.append("contamination")  # patrolled in the window though not drawn: the plan's control got some
         prev_under = row["prev_under_alert"] or (row["prev_planned"] and row["prev_status"] in UNDER)
         if "recovered" in enabled and "under_target" in enabled and row["status"] == "met" and prev_under:
             rules.append("recovered")
