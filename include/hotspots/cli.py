@@ -112,6 +112,7 @@ COMMAND_MODULES = (
     "targeting",
     "privacy",
     "evaluate",
+    "schedule",
 )
 
 

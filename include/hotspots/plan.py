@@ -36,9 +36,11 @@ def selection_on(con: duckdb.DuckDBPyConnection, force: str, day: date) -> Selec
     return Selection(row[0], row[1], tuple(row[2])) if row else None
 
 
-def day_seed(plan_seed: int, force: str, day: date) -> int:
-    """The seed of one day's draw: first 63 bits of sha256(plan_seed|force|date)."""
-    digest = hashlib.sha256(f"{plan_seed}|{force}|{day.isoformat()}".encode()).digest()
+def day_seed(plan_seed: int, force: str, day: date, revision: int = 0) -> int:
+    """The seed of one day's draw: first 63 bits of sha256(plan_seed|force|date), or of
+    sha256(plan_seed|force|date|r<revision>) for a redrawn weekly schedule (hotspots.schedule)."""
+    text = f"{plan_seed}|{force}|{day.isoformat()}" + (f"|r{revision}" if revision else "")
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 
@@ -46,6 +48,17 @@ def draw(hotspots: list[str] | tuple[str, ...], k: int, seed: int) -> list[str]:
     """k hot spots drawn without replacement, in draw order; the same seed gives the same plan."""
     pool = sorted(hotspots)
     return random.Random(seed).sample(pool, min(k, len(pool)))
+
+
+def _published(con: duckdb.DuckDBPyConnection, force: str, day: date) -> bool:
+    """Whether a current (not superseded) weekly schedule covers the day: its plan is then immutable."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM plan_schedules WHERE force = ? AND superseded_at IS NULL "
+            "AND ? BETWEEN week_start AND week_start + 6",
+            [force, day],
+        ).fetchone()[0]
+    )
 
 
 def make_plan(
@@ -66,6 +79,14 @@ def make_plan(
         [force, date],
     ).fetchall()
     if stored and stored[0][2] == selection.selection_id:
+        return [code for code, planned, _ in stored if planned]
+    if stored and _published(con, force, date):
+        log.warning(
+            "Selection changed since the published weekly schedule for %s on %s: keeping the published plan "
+            "(`hotspots plan-week --redraw --reason ...` draws again)",
+            force,
+            date,
+        )
         return [code for code, planned, _ in stored if planned]
     seed = day_seed(settings.plan_seed, force, date)
     chosen = draw(selection.hotspots, settings.plan_k, seed)

@@ -163,6 +163,15 @@ def _evaluate_patrol(run: Run) -> None:
     run.mapped("evaluate_week", lambda force: pipeline.evaluate_patrol(force, day, run.settings))
 
 
+def _weekly_plan(run: Run) -> None:
+    """--day is the publication day (local): the schedule covers the Monday to Sunday after it."""
+    from hotspots.schedule import publish_weekly_plan
+
+    day = _local_day(run)
+    run.mapped("publish_weekly_plan", lambda force: publish_weekly_plan(force, day, run.settings))
+    run.deliver_alerts()
+
+
 @dataclass(frozen=True)
 class DagRunner:
     """A DAG's task ids, the option that sets its interval (day, month, dates or None) and its runner."""
@@ -210,6 +219,9 @@ RUNNERS: dict[str, DagRunner] = {
     ),
     "retention": DagRunner(("migrate_warehouse", "forces", "apply_retention"), "day", _retention),
     "evaluate_patrol": DagRunner(("migrate_warehouse", "forces", "evaluate_week"), "day", _evaluate_patrol),
+    "weekly_plan": DagRunner(
+        ("migrate_warehouse", "forces", "publish_weekly_plan", "deliver_alerts"), "day", _weekly_plan
+    ),
 }
 
 

@@ -274,6 +274,7 @@ class Settings(BaseSettings):
             "no_data",
             "feed_missing",
             "contamination",
+            "weekly_plan",
         ],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )
@@ -285,6 +286,12 @@ class Settings(BaseSettings):
             "hot spot every day."
         ),
     )
+    plan_publish_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "fri",
+        description="Weekday the weekly schedule of the plan is published (weekly_plan DAG), covering the next "
+        "Monday to Sunday (Operation Rowan: a week at a time).",
+    )
+    plan_publish_time: time = Field(time(12, 0), description="Local time the weekly schedule is published.")
     plan_seed: int = Field(
         0, description="Seed of the daily plan draw; with force and date it fixes each day's plan (reproducible)."
     )

@@ -66,7 +66,7 @@ def ran(sample, tmp_path_factory):
             assert result.exit_code == 0, (args, result.output[-3000:])
             outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
         # the supervision DAGs run too (plan_k unset: no plan), and the weekly evaluation (before/after design)
-        for dag_id in ("daily_plan", "intraday_check", "evaluate_patrol"):
+        for dag_id in ("daily_plan", "intraday_check", "evaluate_patrol", "weekly_plan"):
             result = runner.invoke(app, ["run", dag_id, "--day", sample.avl_dates[-1].isoformat(), "--json"])
             assert result.exit_code == 0, result.output[-3000:]
             outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))

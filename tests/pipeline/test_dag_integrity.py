@@ -22,6 +22,7 @@ EXPECTED_DAGS = {
     "intraday_check",
     "retention",
     "sweep_landing",
+    "weekly_plan",
 }
 
 

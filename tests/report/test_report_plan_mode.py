@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 
 import pytest
 import warehouse_rows as rows
-from test_report import EXPECTED_STATUS, hotspot_groups
 
 from hotspots.report import STATUS_COLOURS, report_path
 
 DAY = date(2024, 5, 31)
 K = 2
+EXPECTED_STATUS = {code: rows.status(*rows.dose(code, DAY)[:2]) for code in rows.HOTSPOTS}
+
+
+def hotspot_groups(text: str) -> dict[str, tuple[str, str, str]]:
+    """area_code -> (status, fill colour, tooltip) of each hot spot drawn on the map."""
+    found = re.findall(
+        r'<g class="hotspot" data-area="([^"]+)" data-status="([^"]+)" fill="([^"]+)"><title>(.*?)</title>', text, re.S
+    )
+    return {code: (status, fill, html.unescape(title)) for code, status, fill, title in found}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -72,6 +73,9 @@ def title(alert: dict) -> str:
     if rule == "feed_missing":
         when = f", as of {d['as_of']}" if d.get("as_of") else ""
         return f"GPS feed missing on {alert['date']}{when}: {d.get('what')}"
+    if rule == "weekly_plan":
+        again = f", redraw {d.get('revision')}: {d.get('reason')}" if d.get("revision") else ""
+        return f"Plan for the week {alert['date']} to {d.get('week_end')}: {len(d.get('dates') or [])} days{again}"
     if rule == "contamination":
         return f"Patrolled on {alert['date']} though not drawn (contamination of the plan)"
     return rule
@@ -84,6 +88,9 @@ def figures(alert: dict) -> str:
         return f"target {d.get('target_minutes'):g} min"
     if alert["rule"] == "feed_missing":
         return feed_figures(d)
+    if alert["rule"] == "weekly_plan":
+        days = ", ".join(date.fromisoformat(x).strftime("%a %d %b") for x in d.get("dates") or [])
+        return f"{days} · target {d.get('target_minutes'):g} min in {d.get('window')} each day"
     if alert["rule"] == "contamination":
         return (
             f"{d.get('delivered_minutes', 0):g} min in the patrol window on a day it was not drawn · "
@@ -132,6 +139,7 @@ def summary(digest: Digest) -> str:
         "no_data": "no GPS data",
         "feed_missing": "GPS feed missing",
         "contamination": "patrolled though not drawn",
+        "weekly_plan": "in the week's plan",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

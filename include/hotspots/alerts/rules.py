@@ -28,6 +28,7 @@ RULES: dict[str, tuple[str, str]] = {
     "no_data": ("warning", "supervisors"),
     "feed_missing": ("critical", "data_engineers"),
     "contamination": ("info", "supervisors"),
+    "weekly_plan": ("info", "supervisors"),
 }
 UNDER = ("under", "none")
 NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data

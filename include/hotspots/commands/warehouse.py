@@ -92,6 +92,18 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
 
+    @export_app.command("plan")
+    def export_plan_command(
+        out: Path = typer.Option(..., "--out", "-o", help="CSV file to write: date, area_code, planned."),
+        force: Optional[str] = typer.Option(None, help="Only this force (default: every force; adds a force column)."),
+    ) -> None:
+        """The randomised plan (published weekly schedules and daily draws) as CSV: date, area_code, planned."""
+        from hotspots.schedule import export_plan
+
+        with open_snapshot(get_settings(), live=True) as con:
+            rows = export_plan(con, out, force=force)
+        typer.echo(f"{out} ({rows} rows)")
+
     @docs_app.command("warehouse")
     def docs_warehouse(
         out: Path = typer.Option(PROJECT_ROOT / "docs" / "warehouse.md", "--out", "-o", help="Markdown file to write."),
