@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,18 +44,28 @@ def demo_plan(
     plan_mode: bool = False,
     tz: str = "Europe/London",
     intraday_at: time = time(20, 0),
+    publish_weekday: str = "fri",
+    publish_at: time = time(12, 0),
 ) -> list[DagRunSpec]:
     """DAG runs in pipeline order; each daily AVL load is followed by compliance for the days it completed.
 
     In plan mode each patrol day d first runs daily_plan (08:00 local) and intraday_check (intraday_at local), as
-    the supervisors' day has them, before d's pings are loaded by ingest_avl."""
+    the supervisors' day has them, before d's pings are loaded by ingest_avl; weekly_plan runs on each
+    publish_weekday before a week with patrol days (right after the selection when that day comes before them)."""
+    from hotspots.schedule import WEEKDAYS
+
     plan = [DagRunSpec("ingest_areas", {}, f"{crime_months[0]}-01T00:00:00+00:00")]
     plan += [DagRunSpec("ingest_crime", {"month": m}, f"{m}-01T00:00:00+00:00") for m in crime_months]
     plan.append(DagRunSpec("select_hotspots", {}, f"{crime_months[-1]}-28T00:00:00+00:00"))
     wanted = set(patrol_dates)
+    back = 7 - WEEKDAYS.index(publish_weekday)  # days from the publication to the Monday it covers
+    publish_days = sorted({d - timedelta(days=d.weekday() + back) for d in patrol_dates}) if plan_mode else []
+    plan += [DagRunSpec("weekly_plan", {}, _utc(d, publish_at, tz)) for d in publish_days if d not in wanted]
     for day in avl_days:
         if plan_mode and day in wanted:
             plan.append(DagRunSpec("daily_plan", {}, _utc(day, PLAN_HOUR, tz)))
+            if day in publish_days:
+                plan.append(DagRunSpec("weekly_plan", {}, _utc(day, publish_at, tz)))
             plan.append(DagRunSpec("intraday_check", {}, _utc(day, intraday_at, tz)))
         plan.append(DagRunSpec("ingest_avl", {"day": day.isoformat()}, f"{day.isoformat()}T00:00:00+00:00"))
         # Europe/London is never behind UTC, so after UTC day d is loaded every local day up to d is complete.

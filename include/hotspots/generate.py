@@ -643,7 +643,7 @@ def _compliance_truth(
     return pd.DataFrame(rows)
 
 
-def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False) -> pd.DataFrame:
+def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False, weekly: list[tuple] | None = None) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules); in plan mode also
     the morning 'planned' notice per drawn hot spot and the evening no_visit_yet for a drawn hot spot with no
     minute in the window (every ping of the day has landed by the intraday check), and contamination for a hot spot
@@ -670,6 +670,7 @@ def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False) -> pd.DataF
                 ("contamination", plan_mode and not r.planned and r.delivered_minutes > 0),
             ]
             rows += [(rule, code, r.date, *rules[rule]) for rule, hit in fired if hit]
+    rows += weekly or []
     columns = ["rule", "area_code", "date", "severity", "audience"]
     return pd.DataFrame(rows, columns=columns).sort_values(["date", "rule", "area_code"]).reset_index(drop=True)
 
@@ -1178,6 +1179,7 @@ def _patrol_and_compliance_truth(
     days: list[date],
     plan,
     drawn: dict[str, set[str]] | None = None,
+    weekly: list[tuple] | None = None,
 ) -> dict[str, list[str]]:
     """Write patrol, compliance, alerts and visits truth; check every planned status was realised."""
     hot_codes = selection.hot_codes
@@ -1185,7 +1187,7 @@ def _patrol_and_compliance_truth(
     patrol.to_csv(truth_dir / "patrol.csv", index=False)
     compliance = _compliance_truth(patrol, hot_codes, days, selection.effective_from, drawn)
     compliance.to_csv(truth_dir / "compliance.csv", index=False)
-    _alerts_truth(compliance, plan_mode=drawn is not None).to_csv(truth_dir / "alerts.csv", index=False)
+    _alerts_truth(compliance, plan_mode=drawn is not None, weekly=weekly).to_csv(truth_dir / "alerts.csv", index=False)
     visit_table = pd.DataFrame(
         [
             {
@@ -1332,10 +1334,14 @@ def generate_sample(
     area = _generate_areas(rng, proj, landing, n_areas, hotspot_count)
     clean_rows, manifest_crime = _generate_crime(rng, brng, scale, proj, landing, force, months, area)
     selection = _hotspot_truth(clean_rows, area, hotspot_count, months, truth_dir)
-    drawn = None
-    if plan_k is not None:
-        drawn = {d.isoformat(): rowan_draw(selection.hot_codes, plan_k, plan_seed, force, d) for d in days}
+    drawn, weekly = None, None
+    if plan_k is not None:  # every day of the weeks published ahead (Monday-Sunday) that has the hot-spot list
+        first = max(days[0] - timedelta(days=days[0].weekday()), selection.effective_from)
+        last = days[-1] + timedelta(days=6 - days[-1].weekday())
+        plan_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        drawn = {d.isoformat(): rowan_draw(selection.hot_codes, plan_k, plan_seed, force, d) for d in plan_days}
         _plan_truth(truth_dir, drawn, selection.hot_codes)
+        weekly = _weekly_plan_truth(drawn)
     draw_matrix = None if drawn is None else [[c in drawn[d.isoformat()] for d in days] for c in selection.hot_codes]
     devices, vehicle, plan, visits = _generate_visits(rng, area, selection.hot_rank, days, n_devices, draw_matrix)
     pings, silences = _device_tracks(rng, proj, area, visits, devices, vehicle)
@@ -1344,7 +1350,7 @@ def generate_sample(
     background = _background_pings(brng, proj, area, days, n_background) if scale > 1 else None
     manifest_pings, invalid_list = _write_ping_files(rng, landing, pings, background)
     planned = _patrol_and_compliance_truth(
-        truth_dir, visits, devices, vehicle, area.codes, selection, days, plan, _drawn_sets(drawn)
+        truth_dir, visits, devices, vehicle, area.codes, selection, days, plan, _drawn_sets(drawn), weekly
     )
 
     params = {
@@ -1392,6 +1398,16 @@ def generate_sample(
 
 def _drawn_sets(drawn: dict[str, list[str]] | None) -> dict[str, set[str]] | None:
     return None if drawn is None else {day: set(codes) for day, codes in drawn.items()}
+
+
+def _weekly_plan_truth(drawn: dict[str, list[str]]) -> list[tuple]:
+    """The weekly_plan lines of the schedules published ahead: one per hot spot drawn at least once in a week,
+    dated the week's Monday (docs/alerts.md, Weekly schedule)."""
+    weeks: dict[str, set[str]] = {}
+    for day, chosen in drawn.items():
+        monday = date.fromisoformat(day) - timedelta(days=date.fromisoformat(day).weekday())
+        weeks.setdefault(monday.isoformat(), set()).update(chosen)
+    return [("weekly_plan", code, week, "info", "supervisors") for week, codes in weeks.items() for code in codes]
 
 
 def _plan_truth(truth_dir: Path, drawn: dict[str, list[str]], hot_codes: list[str]) -> None:

@@ -28,6 +28,14 @@ def test_truth_plan_draws_k_of_n_by_the_published_rule(rowan_sample):
         # docs/alerts.md: sha256("plan_seed|force|date"), first 63 bits, random.Random(...).sample(sorted codes, k)
         digest = hashlib.sha256(f"{seed}|{rowan_sample.force}|{day}".encode()).digest()
         assert drawn == random.Random(int.from_bytes(digest[:8], "big") >> 1).sample(hotspots, 7)
+    # The weeks published ahead: from the list's first day (1 May, a Wednesday) to the Sunday after the last day.
+    assert sorted(plan["date"].unique()) == [f"2024-05-{d:02d}" for d in range(1, 13)]
+    alerts = rowan_sample.truth("alerts")
+    weekly = alerts[alerts["rule"] == "weekly_plan"]
+    for week, days in (("2024-04-29", range(1, 6)), ("2024-05-06", range(6, 13))):
+        in_week = plan[plan["date"].isin([f"2024-05-{d:02d}" for d in days]) & plan["planned"]]
+        assert set(weekly.loc[weekly["date"] == week, "area_code"]) == set(in_week["area_code"]), week
+    assert set(weekly["date"]) == {"2024-04-29", "2024-05-06"}
     assert rowan_sample.settings_env["HOTSPOTS_PLAN_K"] == "7"
 
 

@@ -4,8 +4,9 @@ plan-mode compliance and alerts)."""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -54,7 +55,9 @@ def test_every_dag_ran_in_plan_mode(rowan):
         "patrol_compliance",
         "daily_plan",
         "intraday_check",
+        "weekly_plan",
     }
+    assert dag_ids.count("weekly_plan") == 2  # Fridays 26 April and 3 May, for the weeks of 29 April and 6 May
     days = len(sample.avl_dates)
     assert dag_ids.count("daily_plan") == dag_ids.count("intraday_check") == dag_ids.count("patrol_compliance") == days
 
@@ -68,7 +71,8 @@ def test_exactly_k_of_n_planned_every_day_and_the_draw_is_the_truths(rowan):
     by_day: dict[date, list] = {}
     for row in rows:
         by_day.setdefault(row[0], []).append(row)
-    assert sorted(by_day) == sample.avl_dates
+    # The weeks published ahead: every day from the list's first day (1 May) to the Sunday after the last patrol day.
+    assert sorted(by_day) == [date(2024, 5, 1) + timedelta(days=i) for i in range(12)]
     for day, day_rows in by_day.items():
         assert sorted(r[1] for r in day_rows) == sorted(hotspots), day
         drawn = sorted((r for r in day_rows if r[2]), key=lambda r: r[3])
@@ -83,6 +87,14 @@ def test_exactly_k_of_n_planned_every_day_and_the_draw_is_the_truths(rowan):
         for r in truth.itertuples()
     }
     assert {(d.isoformat(), a, p, o) for d, a, p, o, *_ in rows} == expected
+    schedules = _query(settings, "SELECT week_start, revision, k, plan_seed, inputs FROM plan_schedules ORDER BY 1")
+    assert [(w, r, k, p) for w, r, k, p, _ in schedules] == [
+        (date(2024, 4, 29), 0, 7, ROWAN["plan_seed"]),
+        (date(2024, 5, 6), 0, 7, ROWAN["plan_seed"]),
+    ]
+    for *_, inputs in schedules:  # the stored inputs re-derive every published draw
+        for item in json.loads(inputs).values():
+            assert draw(item["hotspots"], 7, item["day_seed"]) == item["drawn"]
     # Draws differ between days: the plan is randomised, not a fixed rota.
     assert len({tuple(sorted(r[1] for r in v if r[2])) for v in by_day.values()}) > 1
 
@@ -175,9 +187,10 @@ def test_every_mart_reads_in_plan_mode(rowan):
 
 def test_rerun_keeps_the_plan_and_raises_nothing(rowan):
     result, sample, settings = rowan
-    plan_before = _query(
-        settings, "SELECT * EXCLUDE (created_at) FROM daily_plan ORDER BY ALL", path=settings.warehouse_path
+    schedules_before = _query(
+        settings, "SELECT * FROM plan_schedules ORDER BY week_start", path=settings.warehouse_path
     )
+    plan_before = _query(settings, "SELECT * FROM daily_plan ORDER BY ALL", path=settings.warehouse_path)
     alerts_before = _query(
         settings, "SELECT alert_key, created_at FROM alerts ORDER BY 1", path=settings.warehouse_path
     )
@@ -185,17 +198,24 @@ def test_rerun_keeps_the_plan_and_raises_nothing(rowan):
     plan = [
         s
         for s in demo_plan(sample.crime_months, [day], [day], plan_mode=True)
-        if s.dag_id in ("daily_plan", "intraday_check", "ingest_avl", "patrol_compliance")
+        if s.dag_id in ("weekly_plan", "daily_plan", "intraday_check", "ingest_avl", "patrol_compliance")
     ]
-    assert [s.dag_id for s in plan] == ["daily_plan", "intraday_check", "ingest_avl", "patrol_compliance"]
-    assert datetime.fromisoformat(plan[0].logical_date) == datetime(2024, 5, 7, 7, tzinfo=timezone.utc)
+    assert [s.dag_id for s in plan] == [
+        "weekly_plan",
+        "daily_plan",
+        "intraday_check",
+        "ingest_avl",
+        "patrol_compliance",
+    ]
+    assert datetime.fromisoformat(plan[0].logical_date) == datetime(2024, 5, 3, 11, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(plan[1].logical_date) == datetime(2024, 5, 7, 7, tzinfo=timezone.utc)
     runs = run_plan(plan, result.airflow_home, sample.settings_env)
     assert all(r["state"] == "success" for r in runs)
-    assert (
-        _query(settings, "SELECT * EXCLUDE (created_at) FROM daily_plan ORDER BY ALL", path=settings.warehouse_path)
-        == plan_before
-    )
+    assert _query(settings, "SELECT * FROM daily_plan ORDER BY ALL", path=settings.warehouse_path) == plan_before
     assert (
         _query(settings, "SELECT alert_key, created_at FROM alerts ORDER BY 1", path=settings.warehouse_path)
         == alerts_before
+    )
+    assert _query(settings, "SELECT * FROM plan_schedules ORDER BY week_start", path=settings.warehouse_path) == (
+        schedules_before
     )
