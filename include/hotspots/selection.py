@@ -85,6 +85,14 @@ def _check_weights(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         )
 
 
+def sync_crime_source(con: duckdb.DuckDBPyConnection, force: str, settings: Settings) -> None:
+    """Record settings.crime_source for the force in force_crime_source (no row for auto), which counted_crimes
+    reads: the one owner of which source is counted."""
+    con.execute("DELETE FROM force_crime_source WHERE force = ?", [force])
+    if settings.crime_source != "auto":
+        con.execute("INSERT INTO force_crime_source VALUES (?, ?)", [force, settings.crime_source])
+
+
 def rank_areas(con: duckdb.DuckDBPyConnection, *, force: str, settings: Settings, end_month: date) -> None:
     """Rank every area of the force into the temporary table selection_candidate (see hotspot_ranking.sql)."""
     from hotspots.targeting.persistence import build_persistence
@@ -214,8 +222,9 @@ def select_hotspots(
         raise ValueError(
             f"No areas for force {force!r} in stg_areas; load the area boundaries first (hotspots ingest areas)."
         )
+    sync_crime_source(con, force, settings)
     if as_of_month is None:
-        latest = con.execute("SELECT max(month) FROM stg_crimes WHERE force = ?", [force]).fetchone()[0]
+        latest = con.execute("SELECT max(month) FROM counted_crimes WHERE force = ?", [force]).fetchone()[0]
         if latest is None:
             raise ValueError(f"No crimes for force {force!r} in stg_crimes; ingest crime files first.")
         end_month = month_start(latest)

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     crime_types: Annotated[list[str], NoDecode] = Field(
         list(VIOLENCE_TYPES), description="Crime types counted for selection (DOMAIN.md: serious violence)."
     )
+    crime_source: Literal["auto", "police_uk", "force_records"] = Field(
+        "auto",
+        description="The one crime source counted per force (view counted_crimes): police_uk (street files or the "
+        "API), force_records (its own RMS extract), or auto = its own records when any are loaded, else police_uk. "
+        "A crime is never counted from two sources.",
+    )
     harm_weights: Literal["cchi", "count", "sqrt", "css"] = Field(
         "cchi",
         description="Weighting: Cambridge Crime Harm Index, plain count, sqrt(CCHI) or the ONS Crime Severity Score.",

@@ -6,7 +6,7 @@ SELECT
     c.crime_type,
     count(*) AS events,
     sum(coalesce(w.weight, 0)) AS harm
-FROM stg_crimes AS c
+FROM counted_crimes AS c
 LEFT JOIN harm_weights AS w ON w.key_type = 'crime_type' AND c.crime_type = w.key
 WHERE c.area_code IS NOT NULL
 GROUP BY ALL;

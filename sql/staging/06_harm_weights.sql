@@ -30,7 +30,7 @@ CREATE OR REPLACE MACRO weighted_crimes(FORCE_SLUG, MODE, CRIME_TYPES, EXCLUDE_P
     SELECT
         c.*,
         harm_in_use(mode, o.weight, t.weight) AS harm
-    FROM stg_crimes AS c
+    FROM counted_crimes AS c
     LEFT JOIN harm_weights AS o
         ON o.key_type = CASE WHEN mode = 'css' THEN 'css_offence_code' ELSE 'offence_code' END
             AND c.offence_code = o.key

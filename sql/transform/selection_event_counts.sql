@@ -6,5 +6,5 @@ SELECT
         WHERE area_code IS NOT NULL AND list_contains($crime_types, crime_type)
         AND month BETWEEN $first_month AND $last_month
     ) AS events_counted
-FROM stg_crimes
+FROM counted_crimes
 WHERE force = $force
