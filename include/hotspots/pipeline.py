@@ -348,6 +348,7 @@ def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any
 
 def compliance_and_alerts(force: str, dates: list[date], settings: Settings | None = None) -> dict[str, Any]:
     """Build compliance for each date (in order) and raise that day's alerts into the outbox."""
+    from hotspots.alerts.corrections import raise_corrections
     from hotspots.alerts.routing import sync_area_teams
     from hotspots.alerts.rules import raise_alerts
     from hotspots.compliance import build_compliance
@@ -358,6 +359,7 @@ def compliance_and_alerts(force: str, dates: list[date], settings: Settings | No
         sync_area_teams(con, force=force, settings=settings)
         for day in sorted(dates):
             build_compliance(con, force=force, date=day, settings=settings)
+            raised.extend(raise_corrections(con, force=force, date=day, settings=settings))  # a rebuilt day
             raised.extend(raise_alerts(con, force=force, date=day, settings=settings))
     log.info("compliance %s %s: %d new alerts", force, [d.isoformat() for d in dates], len(raised))
     return {"force": force, "dates": [d.isoformat() for d in sorted(dates)], "alerts_raised": raised}

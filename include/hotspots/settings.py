@@ -281,6 +281,7 @@ class Settings(BaseSettings):
             "feed_missing",
             "contamination",
             "weekly_plan",
+            "correction",
         ],
         description="Comma-separated alert rules switched on (docs/alerts.md).",
     )

@@ -115,8 +115,24 @@ def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server, slack_
 
     con, settings, device_keys = raised
     summary = deliver_pending(con, settings=settings, slack=slack_target(slack_api), smtp=smtp_target(smtp_server))
-    assert summary["slack"] == {"sent": 8, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 2}
-    assert summary["email"] == {"sent": 8, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 2}
+    assert summary["slack"] == {
+        "sent": 8,
+        "failed": 0,
+        "skipped": 0,
+        "dead": 0,
+        "uncertain": 0,
+        "edited": 0,
+        "messages": 2,
+    }
+    assert summary["email"] == {
+        "sent": 8,
+        "failed": 0,
+        "skipped": 0,
+        "dead": 0,
+        "uncertain": 0,
+        "edited": 0,
+        "messages": 2,
+    }
     assert {row[1:3] for row in statuses(con)} == {("sent", "sent")}
 
     messages = {m["channel"]: m for m in slack_api.delivered()}
@@ -164,7 +180,7 @@ def test_one_digest_per_team_with_figures(raised, slack_api, smtp_server, slack_
     assert (
         again["slack"]
         == again["email"]
-        == {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 0}
+        == {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "edited": 0, "messages": 0}
     )
     assert len(slack_api.posts()) == posts and len(smtp_server.received) == 2
 
@@ -323,7 +339,15 @@ def test_smtp_connection_ssl_default_is_the_providers(raised, smtp_server, monke
     assert len(errors) == 1 and "SSL" in errors.pop()
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection(smtp_server))
     second = deliver_pending(con, settings=settings, slack=None, smtp=SmtpTarget())
-    assert second["email"] == {"sent": 8, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 2}
+    assert second["email"] == {
+        "sent": 8,
+        "failed": 0,
+        "skipped": 0,
+        "dead": 0,
+        "uncertain": 0,
+        "edited": 0,
+        "messages": 2,
+    }
     assert {m["Message-ID"] for _, m in smtp_server.received} == {
         f"<{d}@hotspots>" for (d,) in con.execute("SELECT DISTINCT email_digest FROM alerts").fetchall()
     }

@@ -70,6 +70,10 @@ def title(alert: dict) -> str:
         return f"Planned for patrol on {alert['date']} ({d.get('window')})"
     if rule == "no_data":
         return f"No GPS data on {alert['date']}: patrol not measured"
+    if rule == "correction":
+        if d.get("withdrawn"):
+            return f"Correction for {alert['date']}: the earlier alert is withdrawn"
+        return f"Correction for {alert['date']}: figures updated"
     if rule == "feed_missing":
         when = f", as of {d['as_of']}" if d.get("as_of") else ""
         return f"GPS feed missing on {alert['date']}{when}: {d.get('what')}"
@@ -96,6 +100,8 @@ def figures(alert: dict) -> str:
             f"{d.get('delivered_minutes', 0):g} min in the patrol window on a day it was not drawn · "
             f"{d.get('koper_visits', 0)} Koper visits"
         )
+    if alert["rule"] == "correction":
+        return correction_figures(d)
     if alert["rule"] == "no_data":
         last = d.get("last_patrol_date")
         return f"no GPS data for the force that day; last patrol on record {last or 'none'}"
@@ -109,6 +115,32 @@ def figures(alert: dict) -> str:
         parts.append("no patrol on record")
     if d.get("ratio_7d") is not None:
         parts.append(f"7-day delivery {d['ratio_7d'] * 100:.0f}% of target")
+    return " · ".join(parts)
+
+
+RULE_WORDS = {
+    "under_target": "under target",
+    "no_patrol": "no patrol escalation",
+    "recovered": "recovered",
+    "no_data": "no GPS data",
+}
+STATUS_WORDS = {
+    "met": "target met",
+    "under": "under target",
+    "none": "no patrol",
+    "no_data": "no GPS data",
+    "not_planned": "not drawn today",
+}
+
+
+def correction_figures(d: dict) -> str:
+    """What a recomputed day now says, and which earlier alerts it takes back."""
+    status = STATUS_WORDS.get(d.get("status"), d.get("status"))
+    parts = [f"{d.get('delivered_minutes', 0):g} min after late GPS, {status}"]
+    if d.get("withdrawn_rules"):
+        parts.append("withdrawn: " + ", ".join(RULE_WORDS.get(r, r) for r in d["withdrawn_rules"]))
+    if d.get("updated"):
+        parts.append(f"{len(d['updated'])} earlier alert(s) updated")
     return " · ".join(parts)
 
 
@@ -140,6 +172,7 @@ def summary(digest: Digest) -> str:
         "feed_missing": "GPS feed missing",
         "contamination": "patrolled though not drawn",
         "weekly_plan": "in the week's plan",
+        "correction": "correction",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

@@ -222,6 +222,36 @@ def _recover_slack(
     return [row for row in rows if row["alert_key"] not in settled]
 
 
+def update_originals(con: duckdb.DuckDBPyConnection, client, corrections: list[dict]) -> int:
+    """Edit in place (chat.update) the Slack messages that carried alerts a correction withdrew or updated, when
+    their ts is known: their sections are marked, struck through when withdrawn. Returns the messages edited."""
+    marks: dict[str, str] = {}
+    for row in corrections:
+        for key in row["details"].get("updated", []):
+            marks[key] = "Updated after late GPS (see the correction)"
+        for key in row["details"].get("withdrawn", []):
+            marks[key] = "Withdrawn after late GPS (see the correction)"
+    if not marks:
+        return 0
+    sent = _rows(con, "list_contains(?, alert_key) AND slack_status = 'sent' AND slack_ts IS NOT NULL", [list(marks)])
+    edited = 0
+    for ts, channel in sorted({(r["slack_ts"], r["slack_target"]) for r in sent}):
+        members = _rows(con, "slack_ts = ? AND slack_target = ?", [ts, channel])
+        text, blocks = slack_message(Digest("slack", members[0]["team"], channel, tuple(sort_alerts(members))))
+        for block in blocks:
+            note = marks.get(block.get("block_id", ""))
+            if note:
+                lines = block["text"]["text"].split("\n")
+                struck = [f"~{line}~" for line in lines] if note.startswith("Withdrawn") else lines
+                block["text"]["text"] = "\n".join([f"*{note}*", *struck])
+        try:
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            edited += 1
+        except Exception as exc:  # the follow-up message is already posted: the edit is a courtesy
+            log.warning("Could not edit Slack message %s in %s (%s)", ts, channel, exc)
+    return edited
+
+
 def certainly_not_posted(exc: BaseException) -> bool:
     """True when Slack (or the network) answered that the message was not posted: an API error answered by Slack
     (ok: false with HTTP 2xx or 4xx, such as channel_not_found or a rate limit), or a connection never made. A
@@ -290,7 +320,8 @@ def deliver_pending(
     """Deliver every alert not yet delivered, one digest per team and destination per channel.
 
     Returns {'slack': {...}, 'email': {...}, 'files': n} with per-alert counts sent, failed, skipped, dead,
-    uncertain (Slack only) and the number of messages sent. A failure on one channel never stops the other.
+    uncertain (Slack only), edited (Slack messages updated in place by a correction) and the number of messages
+    sent. A failure on one channel never stops the other.
     Raises AlertDeliveryError, after all statuses are recorded, when any alert reached
     settings.alert_max_attempts on a channel, or a Slack post became uncertain in this run.
     """
@@ -299,7 +330,7 @@ def deliver_pending(
     dead: dict[tuple[str, str], list[str]] = {}
     uncertain: dict[tuple[str, str], list[str]] = {}
     for channel, target in (("slack", slack), ("email", smtp)):
-        counts = {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "messages": 0}
+        counts = {"sent": 0, "failed": 0, "skipped": 0, "dead": 0, "uncertain": 0, "edited": 0, "messages": 0}
         summary[channel] = counts
         rows = open_alerts(con, channel)
         if not rows:
@@ -361,6 +392,9 @@ def deliver_pending(
                 last_post[destination] = time.monotonic()
             if channel == "slack":
                 _update(con, channel, keys, status="sent", error=None, sent_at=_utcnow(), ts=ts)
+                corrections = [row for row in chunk if row["rule"] == "correction"]
+                if corrections:
+                    counts["edited"] += update_originals(con, client, corrections)
             else:
                 _update(con, channel, keys, status="sent", error=None, sent_at=_utcnow())
             counts["sent"] += len(keys)

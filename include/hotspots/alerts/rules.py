@@ -29,6 +29,7 @@ RULES: dict[str, tuple[str, str]] = {
     "feed_missing": ("critical", "data_engineers"),
     "contamination": ("info", "supervisors"),
     "weekly_plan": ("info", "supervisors"),
+    "correction": ("info", "supervisors"),
 }
 UNDER = ("under", "none")
 NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data
@@ -44,10 +45,12 @@ class Alert:
     date: date
     team: str
     details: dict = field(default_factory=dict, compare=False)
+    tag: str = ""  # a correction's revision (several corrections of one hot spot and day)
 
     @property
     def key(self) -> str:
-        return alert_key(self.rule, self.force, self.area_code, self.date)
+        key = alert_key(self.rule, self.force, self.area_code, self.date)
+        return f"{key}|{self.tag}" if self.tag else key
 
     @property
     def severity(self) -> str:
