@@ -74,6 +74,12 @@ def ran(sample, tmp_path_factory):
         result = runner.invoke(app, ["run", "retention", "--day", sample.avl_dates[0].isoformat(), "--json"])
         assert result.exit_code == 0, result.output[-3000:]
         outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
+        # The landing sweep: every day was loaded as landed, nothing is late, nothing changes.
+        result = runner.invoke(app, ["run", "sweep_landing", "--json"])
+        assert result.exit_code == 0, result.output[-3000:]
+        outputs.append(json.loads(result.stdout[result.stdout.index('{\n  "dag_id"') :]))
+        sweep = next(s["result"] for s in outputs[-1]["steps"] if s["task"] == "reload_late_files")
+        assert sweep["late_days"] == [] and sweep["alerts_raised"] == []
     reload_settings()
     return outputs, sample, settings
 
