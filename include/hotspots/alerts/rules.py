@@ -45,7 +45,7 @@ class Alert:
     date: date
     team: str
     details: dict = field(default_factory=dict, compare=False)
-    tag: str = ""  # a correction's revision (several corrections of one hot spot and day)
+    tag: str = field(default="", kw_only=True)  # a correction's change (several corrections of one hot spot and day)
 
     @property
     def key(self) -> str:
