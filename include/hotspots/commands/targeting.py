@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
             update["persistence_hot_share"] = hot_share
         with ExitStack() as stack:
             con, settings, force, _, _ = _load(stack, crime, areas, force, update, None)
-            latest = con.execute("SELECT max(month) FROM stg_crimes WHERE force = ?", [force]).fetchone()[0]
+            latest = con.execute("SELECT max(month) FROM counted_crimes WHERE force = ?", [force]).fetchone()[0]
             end = month_start(last_month) if last_month else month_start(latest)
             result = classify(con, force=force, settings=settings, end_month=end)
         if out is not None:

@@ -242,7 +242,7 @@ def backtest(
     _check_weights(con, settings)
     if not con.execute("SELECT count(*) FROM stg_areas WHERE force = ?", [force]).fetchone()[0]:
         raise BacktestError(f"no areas for force {force!r}; load the area boundaries first.")
-    first, last = con.execute("SELECT min(month), max(month) FROM stg_crimes WHERE force = ?", [force]).fetchone()
+    first, last = con.execute("SELECT min(month), max(month) FROM counted_crimes WHERE force = ?", [force]).fetchone()
     if first is None:
         raise BacktestError(f"no crimes for force {force!r}; load crime files first.")
     if last_month is not None:

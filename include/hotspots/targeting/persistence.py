@@ -51,7 +51,7 @@ def classify(con: duckdb.DuckDBPyConnection, *, force: str, settings: Settings, 
 
     load_harm_weights(con, settings)
     first = con.execute(
-        "SELECT count(DISTINCT month) FROM stg_crimes WHERE force = ? AND month <= ? AND month > ? - to_months(?)",
+        "SELECT count(DISTINCT month) FROM counted_crimes WHERE force = ? AND month <= ? AND month > ? - to_months(?)",
         [force, end_month, end_month, 12 * settings.persistence_years],
     ).fetchone()[0]
     build_persistence(con, force=force, settings=settings, end_month=end_month)
