@@ -10,13 +10,12 @@ css_offence_code. The weighting mode (cchi, count, sqrt, css) is applied when ha
 from __future__ import annotations
 
 import csv
-import logging
 import math
 from pathlib import Path
 
 import duckdb
 
-from hotspots.settings import Settings, resolve_settings
+from hotspots.settings import Settings
 from hotspots.warehouse import transaction
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -24,7 +23,6 @@ CATEGORY_FILE = DATA_DIR / "cchi_categories.csv"
 OFFENCE_CODE_FILE = DATA_DIR / "offence_codes.csv"
 CSS_CATEGORY_FILE = DATA_DIR / "css_categories.csv"
 CSS_OFFENCE_CODE_FILE = DATA_DIR / "css_offence_codes.csv"
-log = logging.getLogger(__name__)
 WEIGHT_MODES = ("cchi", "count", "sqrt", "css")
 CSS_PREFIX = "css_"
 
@@ -116,14 +114,6 @@ def css_rows(*, offence_codes: bool = True, settings: Settings | None = None) ->
 def load_harm_weights(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> int:
     """Replace the harm_weights table with the CSV weights; returns the number of rows. Idempotent."""
     rows = weight_rows(settings=settings) + css_rows(settings=settings)
-    placeholders = sorted(r["key"] for r in rows if r["key_type"].startswith("css_") and "PLACEHOLDER" in r["source"])
-    if placeholders and resolve_settings(settings).harm_weights == "css":
-        log.warning(
-            "CSS weights of %s are placeholders pending the ONS table (include/hotspots/data/css_categories.csv); "
-            "fill them from the ONS Crime Severity Score data tool, or set HOTSPOTS_CSS_WEIGHTS_PATH, before the "
-            "lists are used.",
-            ", ".join(placeholders),
-        )
     with transaction(con):
         con.execute("DELETE FROM harm_weights")
         con.executemany(

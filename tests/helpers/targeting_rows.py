@@ -20,15 +20,15 @@ def add_areas(con, codes, force=FORCE):
 
 
 def add_crimes(con, rows, force=FORCE):
-    """rows: (area_code, 'YYYY-MM', crime_type, count)."""
+    """rows: (area_code, 'YYYY-MM', crime_type, count[, offence_code])."""
     start = con.execute("SELECT count(*) FROM stg_crimes").fetchone()[0]
     n = start
-    for area, month, crime_type, times in rows:
+    for area, month, crime_type, times, *code in rows:
         for _ in range(times):
             n += 1
             insert_crimes(
                 con,
                 "INSERT INTO stg_crimes (force, source, crime_key, month, crime_type, offence_code, area_code, "
-                "source_file, source_row) VALUES (?, 'police_uk', ?, ?, ?, NULL, ?, 'test.csv', ?)",
-                [force, f"k{n}", month_start(month), crime_type, area, n],
+                "source_file, source_row) VALUES (?, 'police_uk', ?, ?, ?, ?, ?, 'test.csv', ?)",
+                [force, f"k{n}", month_start(month), crime_type, code[0] if code else None, area, n],
             )

@@ -71,14 +71,3 @@ def test_bad_weight_file_names_file_row_and_column(tmp_path):
     bad.write_text("crime_type,weight,source\nRobbery,1,x\n")
     with pytest.raises(ValueError, match="missing column"):
         harm._read_weights(bad, "crime_type")
-
-
-def test_placeholder_css_weights_are_named_in_a_warning(warehouse, settings, caplog):
-    """Under --weights css the placeholder category weights (pending the ONS table) are named in the log."""
-    from hotspots.harm import load_harm_weights
-
-    with caplog.at_level("WARNING", logger="hotspots.harm"):
-        load_harm_weights(warehouse, settings)
-    assert not caplog.records  # CCHI in use: nothing to say
-    load_harm_weights(warehouse, settings.model_copy(update={"harm_weights": "css"}))
-    assert "placeholders pending the ONS table" in caplog.text and "Robbery" in caplog.text

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import math
+import statistics
 from datetime import date
 
 import pytest
-from targeting_rows import FORCE, R, V
+from targeting_rows import FORCE, R, V, add_areas, add_crimes
 
 from hotspots import harm
 from hotspots.selection import select_hotspots
@@ -43,6 +44,36 @@ def test_css_rows_are_the_data_files(warehouse, settings):
         r["crime_type"]: r["weight"] for r in harm.weight_table(settings.model_copy(update={"harm_weights": "css"}))
     }
     assert table == categories
+
+
+def test_css_offence_code_weights_are_the_ons_list(warehouse, settings):
+    """The file holds the ONS weights (transcription check on three offences); a crime with an offence code
+    weighs its code's CSS weight, one without weighs its category's."""
+    codes = file_weights(harm.CSS_OFFENCE_CODE_FILE)
+    assert codes["8N"] == pytest.approx(189.15388706397988)  # assault with injury
+    assert codes["105A"] == pytest.approx(13.510541522943404)  # assault without injury
+    assert codes["1"] == codes["4/1"] == pytest.approx(7973.393423328133)  # homicide
+    add_areas(warehouse, ["K", "L"])
+    add_crimes(warehouse, [("K", "2024-01", V, 2, "8N"), ("L", "2024-01", V, 2)])
+    result = select_hotspots(
+        warehouse, force=FORCE, settings=settings.model_copy(update={"harm_weights": "css"}), as_of_month="2024-01"
+    )
+    got = ranked_harm(warehouse, result["selection_id"])
+    assert got["K"] == pytest.approx(2 * codes["8N"])
+    assert got["L"] == pytest.approx(2 * file_weights(harm.CSS_CATEGORY_FILE)[V])
+
+
+def test_css_category_weight_is_the_median_of_its_offence_codes():
+    """The documented rule (docs/targeting.md): a category's CSS weight is the median of its offence codes'."""
+    by_type: dict[str, list[float]] = {}
+    with open(harm.CSS_OFFENCE_CODE_FILE, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_type.setdefault(row["crime_type"], []).append(float(row["weight"]))
+    categories = file_weights(harm.CSS_CATEGORY_FILE)
+    assert set(categories) == set(by_type) | {"Anti-social behaviour"}
+    assert categories["Anti-social behaviour"] == 0
+    for crime_type, weights in by_type.items():
+        assert categories[crime_type] == pytest.approx(statistics.median(weights)), crime_type
 
 
 def ranked_harm(con, selection_id):

@@ -10,11 +10,14 @@ P% of the relevant harm (interval ...)".
   1 - rate ratio, its interval from the ratio's; setting forecast_use_evaluation), otherwise from the literature:
   Operation Rowan, Bedfordshire (Bland, Leggetter, Cestaro and Sebire 2021, Cambridge Journal of Evidence-Based
   Policing 5(3-4) 93-118, doi:10.1007/s41887-021-00066-3): 44% lower CCHI harm from serious violence on patrol
-  days (settings forecast_effect, forecast_effect_low/high for its interval);
+  days (settings forecast_effect, forecast_effect_low/high for its interval). No interval, standard error or
+  p-value for that 44% was found in the reachable sources (abstract, CrimeSolutions and CEBCP summaries; the
+  results tables were not reachable: docs/targeting.md), so by default the effect is a point value;
 - share of days: plan_k / number of hot spots under a randomised daily plan, else 1 (every hot spot every day).
 
 The interval: a bootstrap of the crimes counted (harm is heavy-tailed, DOMAIN.md) gives the interval of the harm
-share; it is multiplied by the effect's interval when one is set, else by the effect itself.
+share; it is multiplied by the effect's interval when one is set, else by the effect itself (the interval then
+holds only the harm share's sampling uncertainty, and the sentence says the effect's own is not set).
 """
 
 from __future__ import annotations
