@@ -303,39 +303,19 @@ def test_parallel_chunks_give_the_same_result_as_one_pass():
     check the chunked passes against the plain per-area sweep."""
     from benchmarks.patrol_reference import reference_figures
     from hotspots.patrol import kernels
-    from hotspots.patrol.core import PingArrays, koper_us, ping_days
+    from hotspots.patrol.core import PingArrays, fast_figures, locate, ping_days
 
     pings, areas = random_case(13)
     params = params_with(max_gap_s=900)
     p = PingArrays.from_input(pings)
     index = AreaIndex.build(areas, params.buffer_m)
     days = ping_days(p, params)
-    base = (p.dev, p.n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit)
 
     def figures(nch):
-        end, found, hits = np.empty(p.ts.size, np.int64), np.empty(p.ts.size, np.int32), np.empty(p.ts.size, np.uint32)
-        records = kernels.close_and_locate(*base, index.grid, index.shape, index.buffer_m, nch, end, found, hits)
+        end = locate(p, index, days, params, chunks=nch)[0]
+        base = (p.dev, p.n_dev, p.ts, p.x, p.y, p.speed, params.gap_us, params.speed_limit)
         assert np.array_equal(end, kernels.presence_intervals(*base, nch))
-        out = kernels.daily_figures(
-            p.ts,
-            end,
-            p.dev,
-            p.x,
-            p.y,
-            found,
-            hits,
-            records,
-            len(areas),
-            p.n_dev,
-            index.max_per_cell,
-            index.grid,
-            index.shape,
-            index.buffer_m,
-            days.midnights,
-            days.win,
-            koper_us(params),
-        )
-        return end, out
+        return end, fast_figures(p, index, days, params, chunks=nch)
 
     end, one = figures(1)
     assert (one[1] > 0).sum() > 40 and one[2].sum() > 100  # officer time in many area-days, many visits

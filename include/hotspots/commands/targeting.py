@@ -3,6 +3,7 @@ plan-dose: the day's officer-minutes spread over the planned hot spots."""
 
 from __future__ import annotations
 
+import csv
 import json
 from contextlib import ExitStack
 from pathlib import Path
@@ -72,6 +73,15 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write the named columns of rows (dicts) to a CSV file with a header, making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows([row[c] for c in columns] for row in rows)
+
+
 def register(app: typer.Typer) -> None:
     """Add backtest and plan-dose to the `hotspots` app."""
 
@@ -93,8 +103,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the classes as JSON."),
     ) -> None:
         """Classify areas as persistent, emerging or intermittent hot spots over years of harm."""
-        import csv
-
         from hotspots.selection import month_start
         from hotspots.targeting.persistence import classify
 
@@ -109,11 +117,7 @@ def register(app: typer.Typer) -> None:
             end = month_start(last_month) if last_month else month_start(latest)
             result = classify(con, force=force, settings=settings, end_month=end)
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["area_code", "years_hot", "persistence"])
-                writer.writerows([a["area_code"], a["years_hot"], a["persistence"]] for a in result["areas"])
+            _write_csv(out, ["area_code", "years_hot", "persistence"], result["areas"])
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
@@ -143,7 +147,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the allocation as JSON."),
     ) -> None:
         """Allocate the day's patrol minutes over the planned hot spots (writes dose_plan in the warehouse)."""
-        import csv
         from datetime import date, datetime
         from zoneinfo import ZoneInfo
 
@@ -166,11 +169,7 @@ def register(app: typer.Typer) -> None:
             except ValueError as exc:
                 raise UserError(str(exc)) from None
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["area_code", "units", "minutes"])
-                writer.writerows([r["area_code"], r["units"], r["minutes"]] for r in result["allocation"])
+            _write_csv(out, ["area_code", "units", "minutes"], result["allocation"])
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return

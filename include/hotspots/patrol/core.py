@@ -191,12 +191,13 @@ def koper_us(params: PatrolParams) -> int:
     return int(round(params.koper_minutes * US_PER_MINUTE))
 
 
-def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolParams) -> tuple[np.ndarray, ...]:
-    """(patrol, officer, visits, koper, devices, window) per (area, day) in microseconds or counts: pass 1
-    (kernels.close_and_locate) then passes 2-3 (kernels.daily_figures)."""
+def locate(
+    p: PingArrays, index: AreaIndex, days: Days, params: PatrolParams, *, chunks: int | None = None
+) -> tuple[np.ndarray, ...]:
+    """Pass 1 (kernels.close_and_locate): (end, found, hits, records), each ping's presence end and its area
+    candidates. ``chunks`` time chunks run in parallel (default: kernels.chunk_count for the ping count)."""
     n_dev = max(p.n_dev, 1)
-    n_areas = len(index.codes)
-    width = max(n_dev, n_areas * days.count * ((n_dev + 63) // 64 + 1))
+    width = max(n_dev, len(index.codes) * days.count * ((n_dev + 63) // 64 + 1))
     end = np.empty(p.ts.size, np.int64)
     found = np.empty(p.ts.size, np.int32)
     hits = np.empty(p.ts.size, np.uint32)
@@ -212,11 +213,20 @@ def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolPara
         index.grid,
         index.shape,
         index.buffer_m,
-        kernels.chunk_count(p.ts.size, width),
+        kernels.chunk_count(p.ts.size, width) if chunks is None else chunks,
         end,
         found,
         hits,
     )
+    return end, found, hits, records
+
+
+def fast_figures(
+    p: PingArrays, index: AreaIndex, days: Days, params: PatrolParams, *, chunks: int | None = None
+) -> tuple[np.ndarray, ...]:
+    """(patrol, officer, visits, koper, devices, window) per (area, day) in microseconds or counts: pass 1
+    (``locate``) then passes 2-3 (kernels.daily_figures)."""
+    end, found, hits, records = locate(p, index, days, params, chunks=chunks)
     return kernels.daily_figures(
         p.ts,
         end,
@@ -226,8 +236,8 @@ def fast_figures(p: PingArrays, index: AreaIndex, days: Days, params: PatrolPara
         found,
         hits,
         records,
-        n_areas,
-        n_dev,
+        len(index.codes),
+        max(p.n_dev, 1),
         index.max_per_cell,
         index.grid,
         index.shape,
