@@ -8,9 +8,9 @@ evaluation_estimates and the HTML evaluation report (docs/evaluation.md).
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, migrate_warehouse
+from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, local_now, migrate_warehouse
 from hotspots.settings import get_settings
 
 _settings = get_settings()
@@ -28,12 +28,10 @@ def evaluate_patrol():
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
     def evaluate_week(force: str) -> dict:
         from datetime import timedelta
-        from zoneinfo import ZoneInfo
 
         from hotspots.pipeline import evaluate_patrol as run
 
-        local = get_current_context()["logical_date"].astimezone(ZoneInfo(get_settings().timezone))
-        return run(force, local.date() - timedelta(days=1))
+        return run(force, local_now(force).date() - timedelta(days=1))
 
     forces_served = forces()
     migrate_warehouse() >> forces_served

@@ -7,9 +7,9 @@ older than HOTSPOTS_QUARANTINE_RETENTION_DAYS; the task log and table retention_
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, migrate_warehouse
+from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, forces, local_now, migrate_warehouse
 from hotspots.settings import get_settings
 
 _settings = get_settings()
@@ -26,12 +26,9 @@ _settings = get_settings()
 def retention():
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
     def apply_retention(force: str) -> dict:
-        from zoneinfo import ZoneInfo
-
         from hotspots.pipeline import apply_retention as run
 
-        today = get_current_context()["logical_date"].astimezone(ZoneInfo(get_settings().timezone)).date()
-        return run(force, today)
+        return run(force, local_now(force).date())
 
     forces_served = forces()
     migrate_warehouse() >> forces_served

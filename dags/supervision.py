@@ -3,19 +3,20 @@ doc_md)."""
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, forces, migrate_warehouse
+from hotspots.dag_support import (
+    DEFAULT_ARGS,
+    START_DATE,
+    WRITER_POOL,
+    deliver_alerts,
+    forces,
+    local_now,
+    migrate_warehouse,
+)
 from hotspots.settings import get_settings
 
 _settings = get_settings()
-
-
-def _local_now():
-    from zoneinfo import ZoneInfo
-
-    context = get_current_context()
-    return context["logical_date"].astimezone(ZoneInfo(get_settings().timezone))
 
 
 @dag(
@@ -36,7 +37,7 @@ def daily_plan():
     def draw_daily_plan(force: str) -> dict:
         from hotspots.pipeline import publish_plan
 
-        return publish_plan(force, _local_now().date())
+        return publish_plan(force, local_now(force).date())
 
     forces_served = forces()
     migrate_warehouse() >> forces_served
@@ -63,7 +64,7 @@ def intraday_check():
     def check_no_visit_yet(force: str) -> dict:
         from hotspots.pipeline import intraday_check as run
 
-        return run(force, _local_now())
+        return run(force, local_now(force))
 
     forces_served = forces()
     migrate_warehouse() >> forces_served

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
-from hotspots.dag_support import DEFAULT_ARGS, START_DATE, WRITER_POOL, deliver_alerts, forces, migrate_warehouse
+from hotspots.dag_support import (
+    DEFAULT_ARGS,
+    START_DATE,
+    WRITER_POOL,
+    deliver_alerts,
+    forces,
+    local_now,
+    migrate_warehouse,
+)
 from hotspots.settings import get_settings
 
 _settings = get_settings()
@@ -29,12 +37,9 @@ def weekly_plan():
 
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")
     def publish_weekly_plan(force: str) -> dict:
-        from zoneinfo import ZoneInfo
-
         from hotspots.schedule import publish_weekly_plan as publish
 
-        today = get_current_context()["logical_date"].astimezone(ZoneInfo(get_settings().timezone)).date()
-        return publish(force, today)
+        return publish(force, local_now(force).date())
 
     forces_served = forces()
     migrate_warehouse() >> forces_served

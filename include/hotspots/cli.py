@@ -27,6 +27,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
     from hotspots.privacy import TracksRefused
     from hotspots.pseudonym import MissingPseudonymKey
+    from hotspots.settings import ProfileError
     from hotspots.sources.areas import NoAreasLoaded
     from hotspots.validation.core import InputFileError
     from hotspots.warehouse import WarehouseBehind
@@ -39,6 +40,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         FileNotFoundError,
         WarehouseBehind,
         TracksRefused,
+        ProfileError,
     )
 
 

@@ -101,6 +101,16 @@ def interval_month(context: dict[str, Any]) -> str:
     return start.strftime("%Y-%m")
 
 
+def local_now(force: str) -> datetime:
+    """The run's instant (its logical date) in the force's own time zone (its profile's, else HOTSPOTS_TIMEZONE):
+    each force's local day is its own (docs/settings.md, Per-force profiles)."""
+    from airflow.sdk import get_current_context
+
+    from hotspots.settings import force_settings
+
+    return force_settings(force).local_time(get_current_context()["logical_date"])
+
+
 def evaluation_dates(context: dict[str, Any], forces: list[str]) -> list[dict[str, Any]]:
     """Per force, the complete local dates to evaluate: from params['dates'] or the triggering daily_patrol events."""
     wanted: dict[str, set[str]] = {force: set() for force in forces}

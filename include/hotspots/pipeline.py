@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotspots.settings import Settings, resolve_settings
+from hotspots.settings import Settings, force_settings, resolve_settings
 from hotspots.validation.core import build_data_docs
 from hotspots.warehouse import migrate, open_warehouse, publish_snapshot
 
@@ -110,7 +110,7 @@ def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]
     """Load the force's area set (every boundary file) into stg_areas."""
     from hotspots.sources.areas import load_areas
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     raw = [_to_raw(source, settings.force_raw(force) / "areas") for source in area_set_files(force, settings)]
     with open_warehouse(settings) as con:
         counts = load_areas(con, force=force, path=raw, settings=settings)
@@ -138,7 +138,7 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
     police_uk.ingest_crime_files)."""
     from hotspots.sources.police_uk import ingest_crime_files
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     files = crime_files_for_month(force, month, settings)
     totals: dict[str, Any] = {
         "force": force,
@@ -171,7 +171,7 @@ def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, A
     from hotspots.harm import load_harm_weights
     from hotspots.selection import select_hotspots as select
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     with open_warehouse(settings) as con:
         load_harm_weights(con, settings)
         result = select(con, force=force, settings=settings)
@@ -217,7 +217,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     from hotspots.patrol import compute_daily_patrol
     from hotspots.sources.avl import ingest_ping_files, source_name
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     files = ping_files_for_day(force, day, settings)
     raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
     totals: dict[str, Any] = {
@@ -319,7 +319,7 @@ def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any
     """Pick up late or corrected ping files by themselves: reload each processed day whose folder changed
     (ingest_avl: the file's rows are replaced, daily_patrol recomputed), then re-evaluate compliance and alerts
     for the local dates it touched that were evaluated before, and every evaluated day after them (streaks)."""
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     with open_warehouse(settings) as con:
         late = late_ping_days(con, force, settings)
     loaded, touched = [], set()
@@ -353,7 +353,7 @@ def compliance_and_alerts(force: str, dates: list[date], settings: Settings | No
     from hotspots.alerts.rules import raise_alerts
     from hotspots.compliance import build_compliance
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     raised: list[str] = []
     with open_warehouse(settings) as con:
         sync_area_teams(con, force=force, settings=settings)
@@ -384,7 +384,8 @@ def publish(force_dates: dict[str, list[str]], settings: Settings | None = None)
         for force, dates in force_dates.items():
             if dates:
                 latest = date.fromisoformat(max(dates))
-                reports.append(str(build_report(con, force=force, date=latest, settings=settings)))
+                own = force_settings(force, settings)
+                reports.append(str(build_report(con, force=force, date=latest, settings=own)))
     snapshot = publish_snapshot(settings)
     return {"reports": reports, "snapshot": str(snapshot)}
 
@@ -411,7 +412,7 @@ def publish_plan(force: str, day: date, settings: Settings | None = None) -> dic
     from hotspots.alerts.rules import raise_plan_alerts
     from hotspots.plan import make_plan
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     dose = None
     if settings.dose_capacity_minutes is not None:  # the dose under capacity (docs/targeting.md)
         from hotspots.targeting.dose import plan_dose
@@ -433,7 +434,7 @@ def intraday_check(force: str, now_local: datetime, settings: Settings | None = 
     """Evening: load today's pings so far, recompute today's patrol, and raise 'no visit yet today'."""
     from hotspots.alerts.rules import raise_intraday_alerts
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     today = now_local.date()
     loaded = ingest_avl(force, now_local.astimezone(timezone.utc).date(), settings)
     with open_warehouse(settings) as con:
@@ -446,7 +447,7 @@ def apply_retention(force: str, today: date, settings: Settings | None = None) -
     snapshot when rows went, so no copy keeps them."""
     from hotspots.retention import apply_retention as apply
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     result = apply(force, today, settings)
     if result["pings"]["rows"] or result["quarantine"]["rows"]:
         result["snapshot"] = str(publish_snapshot(settings))
@@ -459,7 +460,7 @@ def evaluate_patrol(force: str, day: date, settings: Settings | None = None) -> 
     from hotspots.evaluation.store import evaluate_and_store
     from hotspots.validation.core import InputFileError
 
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     with open_warehouse(settings) as con:
         try:
             return evaluate_and_store(con, force=force, end=day, settings=settings)

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from hotspots.settings import Settings, resolve_settings
+from hotspots.settings import Settings, force_settings
 from hotspots.warehouse import open_warehouse, read_sql
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def expired_ping_folders(force: str, cutoff: date, settings: Settings) -> list[P
 
 def apply_retention(force: str, today: date, settings: Settings | None = None) -> dict[str, Any]:
     """Apply the three limits for one force as of ``today``; returns and logs what was removed."""
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     limits = cutoffs(today, settings)
     ran_at = datetime.now(timezone.utc).replace(tzinfo=None)
     result: dict[str, Any] = {"force": force, "today": today.isoformat()}

@@ -131,44 +131,51 @@ def _sweep_landing(run: Run) -> None:
     run.deliver_alerts()
 
 
-def _local_day(run: Run) -> date:
-    return run.when.day or datetime.now(ZoneInfo(run.settings.timezone)).date()
+def _local_day(run: Run, force: str) -> date:
+    """--day, else today in the force's own time zone (its profile's, else HOTSPOTS_TIMEZONE)."""
+    return run.when.day or run.settings.for_force(force).local_time(datetime.now(timezone.utc)).date()
 
 
 def _daily_plan(run: Run) -> None:
-    day = _local_day(run)
-    run.mapped("draw_daily_plan", lambda force: pipeline.publish_plan(force, day, run.settings))
+    run.mapped("draw_daily_plan", lambda force: pipeline.publish_plan(force, _local_day(run, force), run.settings))
     run.deliver_alerts()
 
 
 def _intraday_check(run: Run) -> None:
-    """The DAG runs at settings.intraday_check local time; --day gives that moment of another day."""
-    tz = ZoneInfo(run.settings.timezone)
-    now_local = (
-        datetime.combine(run.when.day, run.settings.intraday_check, tzinfo=tz) if run.when.day else datetime.now(tz)
+    """The DAG runs at settings.intraday_check in the deployment's time zone, each force's check at that instant in
+    its own zone; --day gives that moment of another day."""
+    check = run.settings.intraday_check
+    instant = (
+        datetime.combine(run.when.day, check, tzinfo=ZoneInfo(run.settings.timezone))
+        if run.when.day
+        else datetime.now(timezone.utc)
     )
-    run.mapped("check_no_visit_yet", lambda force: pipeline.intraday_check(force, now_local, run.settings))
+    run.mapped(
+        "check_no_visit_yet",
+        lambda force: pipeline.intraday_check(force, run.settings.for_force(force).local_time(instant), run.settings),
+    )
     run.deliver_alerts()
 
 
 def _retention(run: Run) -> None:
     """--day gives the day retention counts from (default: today, local)."""
-    today = _local_day(run)
-    run.mapped("apply_retention", lambda force: pipeline.apply_retention(force, today, run.settings))
+    run.mapped("apply_retention", lambda force: pipeline.apply_retention(force, _local_day(run, force), run.settings))
 
 
 def _evaluate_patrol(run: Run) -> None:
     """As the weekly DAG: the plan evaluated through the day before the run (--day: through that day)."""
-    day = run.when.day or _local_day(run) - timedelta(days=1)
-    run.mapped("evaluate_week", lambda force: pipeline.evaluate_patrol(force, day, run.settings))
+
+    def through(force: str) -> date:
+        return run.when.day or _local_day(run, force) - timedelta(days=1)
+
+    run.mapped("evaluate_week", lambda force: pipeline.evaluate_patrol(force, through(force), run.settings))
 
 
 def _weekly_plan(run: Run) -> None:
     """--day is the publication day (local): the schedule covers the Monday to Sunday after it."""
     from hotspots.schedule import publish_weekly_plan
 
-    day = _local_day(run)
-    run.mapped("publish_weekly_plan", lambda force: publish_weekly_plan(force, day, run.settings))
+    run.mapped("publish_weekly_plan", lambda force: publish_weekly_plan(force, _local_day(run, force), run.settings))
     run.deliver_alerts()
 
 

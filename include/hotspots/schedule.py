@@ -24,7 +24,7 @@ import duckdb
 from hotspots.alerts.routing import area_teams_of
 from hotspots.alerts.rules import Alert, store_alerts
 from hotspots.plan import day_seed, draw, selection_on
-from hotspots.settings import Settings, resolve_settings
+from hotspots.settings import Settings, force_settings
 from hotspots.warehouse import open_warehouse, transaction
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def _alerts(
 
 def publish_weekly_plan(force: str, publish_day: date, settings: Settings | None = None) -> dict[str, Any]:
     """The weekly_plan DAG's step: publish the schedule of the week after publish_day (local), once."""
-    settings = resolve_settings(settings)
+    settings = force_settings(force, settings)
     if settings.plan_k is None:
         log.info("No randomised plan (HOTSPOTS_PLAN_K unset): no weekly schedule")
         return {"force": force, "week_start": week_covered(publish_day).isoformat(), "published": False}

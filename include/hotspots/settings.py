@@ -6,13 +6,16 @@ Defaults cite their source (see ../shared/DOMAIN.md and docs/settings.md). Paths
 
 from __future__ import annotations
 
+import difflib
 import os
-from datetime import time
+import tomllib
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -22,6 +25,49 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WRITER_POOL = "duckdb_writer"
 
 VIOLENCE_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapons")
+
+
+# The one rule of what a force's profile may set: every setting except these, which hold one value for the whole
+# deployment (where things live and which forces, the Airflow connections and the schedules the DAG files read at
+# parse, the one delivery task and its sender, the pseudonym key, the warehouse's one harm_weights table, the
+# machine's resources). docs/settings.md, Per-force profiles.
+DEPLOYMENT_WIDE = frozenset(
+    {
+        "data_dir",
+        "warehouse_path",
+        "snapshot_path",
+        "landing_dir",
+        "raw_dir",
+        "outbox_dir",
+        "reports_dir",
+        "sql_dir",
+        "spatial_extension_path",
+        "export_log_path",
+        "profiles_dir",
+        "forces",
+        "slack_conn_id",
+        "smtp_conn_id",
+        "alert_max_attempts",
+        "report_base_url",
+        "failure_email",
+        "alert_email_from",
+        "cchi_weights_path",
+        "css_weights_path",
+        "intraday_check",
+        "plan_publish_weekday",
+        "plan_publish_time",
+        "pseudonym_key",
+        "tracks_readers",
+        "avl_memory_limit",
+        "evaluation_workers",
+    }
+)
+
+PROFILE_SUFFIX = ".toml"
+
+
+class ProfileError(ValueError):
+    """A force's profile cannot be used: the message names the file, the force and the key, and the fix."""
 
 
 def _csv_list(value: object) -> object:
@@ -51,6 +97,11 @@ class Settings(BaseSettings):
     sql_dir: Path = Field(PROJECT_ROOT / "sql", description="The sql/ folder with staging and mart models.")
     spatial_extension_path: Path | None = Field(
         None, description="spatial.duckdb_extension file; default: the one in the duckdb-extension-spatial wheel."
+    )
+    profiles_dir: Path | None = Field(
+        None,
+        description="Folder of the per-force profiles, <force>.toml each holding only that force's overrides "
+        "(default data_dir/forces; docs/settings.md, Per-force profiles).",
     )
 
     # --- forces and areas --------------------------------------------------------------------
@@ -437,6 +488,16 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA time zone name (Europe/London): local days are split at its midnight."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from None
+        return value
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         self.data_dir = Path(self.data_dir).resolve()
@@ -446,6 +507,7 @@ class Settings(BaseSettings):
             "raw_dir": self.data_dir / "raw",
             "outbox_dir": self.data_dir / "outbox",
             "reports_dir": self.data_dir / "reports",
+            "profiles_dir": self.data_dir / "forces",
         }
         for name, default in defaults.items():
             if getattr(self, name) is None:
@@ -454,11 +516,111 @@ class Settings(BaseSettings):
             self.snapshot_path = self.warehouse_path.with_name(self.warehouse_path.stem + "_read.duckdb")
         return self
 
+    _profile_force: str | None = PrivateAttr(None)
+
+    def profile_path(self, force: str) -> Path:
+        """The force's profile: profiles_dir/<force>.toml (absent: the force runs on the shared settings)."""
+        return Path(self.profiles_dir) / f"{force}{PROFILE_SUFFIX}"
+
+    def for_force(self, force: str) -> "Settings":
+        """These settings with the force's profile applied: a validated copy (or these settings when the force has
+        no profile). Raises ProfileError naming the file, the force and the key."""
+        if self._profile_force == force:
+            return self
+        path = self.profile_path(force)
+        overrides = _read_profile(path, force)
+        if not overrides:
+            return self
+        try:
+            applied = type(self).model_validate(self.model_dump() | overrides)
+        except ValidationError as exc:
+            raise ProfileError(_profile_problem(path, force, exc, overrides)) from None
+        for key in overrides:  # a relative path in a profile is relative to the profile's folder
+            value = getattr(applied, key)
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(applied, key, (path.parent / value).resolve())
+        applied._profile_force = force
+        return applied
+
+    def check_profiles(self) -> None:
+        """Start-up check: every served force's profile is valid, and every profile names a served force."""
+        folder = Path(self.profiles_dir)
+        if folder != self.data_dir / "forces" and not folder.is_dir():  # set, not the default: a typo
+            raise ProfileError(
+                f"HOTSPOTS_PROFILES_DIR={folder}: no such folder of per-force profiles; create it or unset the "
+                "variable (default data_dir/forces)."
+            )
+        for force in self.forces:
+            self.for_force(force)
+        for path in sorted(folder.glob(f"*{PROFILE_SUFFIX}")) if folder.is_dir() else []:
+            if path.stem not in self.forces:
+                raise ProfileError(
+                    f"{path}: profile of force {path.stem!r}, which is not in HOTSPOTS_FORCES "
+                    f"({', '.join(self.forces)}); rename the file to <force>{PROFILE_SUFFIX} of a served force, or "
+                    "add the force to HOTSPOTS_FORCES."
+                )
+
+    def local_time(self, instant: datetime) -> datetime:
+        """An instant (a run's logical date) in this settings' time zone: a force's local day is its own."""
+        return instant.astimezone(ZoneInfo(self.timezone))
+
     def force_landing(self, force: str) -> Path:
         return self.landing_dir / force
 
     def force_raw(self, force: str) -> Path:
         return self.raw_dir / force
+
+
+@lru_cache(maxsize=64)
+def _parse_profile(path: Path, force: str, stamp: tuple[int, int]) -> dict:
+    """The overrides in one version of a profile file (stamp: its size and modification time), parsed once."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: the profile of force {force!r} is not valid TOML ({exc}); fix the file.") from None
+    fields = Settings.model_fields
+    for key in document:
+        if key in DEPLOYMENT_WIDE:
+            raise ProfileError(
+                f"{path}: force {force!r}, key {key!r}: one value for the whole deployment, not per force; set "
+                f"HOTSPOTS_{key.upper()} in the environment and remove it from the profile."
+            )
+        if key not in fields:
+            name = key.lower()
+            guess = difflib.get_close_matches(name, list(fields), n=1) or difflib.get_close_matches(
+                name.removeprefix("hotspots_"), list(fields), n=1
+            )
+            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            raise ProfileError(
+                f"{path}: force {force!r}, key {key!r}: not a setting{hint}; profile keys are setting names in "
+                "lower case (docs/settings.md)."
+            )
+    return document
+
+
+def _read_profile(path: Path, force: str) -> dict:
+    """The force's overrides ({} when it has no profile)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    return dict(_parse_profile(path, force, (stat.st_size, stat.st_mtime_ns)))
+
+
+def _profile_problem(path: Path, force: str, exc: ValidationError, overrides: dict) -> str:
+    """One message for a profile value the settings refuse: the file, the force, the key, the value and the rule."""
+    problems = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else ", ".join(overrides)
+        shown = "" if "key" in key else f" = {error.get('input')!r}"
+        problems.append(f"key {key!r}{shown}: {error['msg']}")
+    return f"{path}: force {force!r}, {'; '.join(problems)}. Fix the profile (docs/settings.md, Per-force profiles)."
+
+
+def force_settings(force: str, settings: Settings | None = None) -> Settings:
+    """The settings given (else the process-wide ones) with the force's profile: the one way a per-force step
+    reads them."""
+    return resolve_settings(settings).for_force(force)
 
 
 DATA_DIR_ENV_FILE = "hotspots.env"
@@ -474,8 +636,10 @@ def data_dir_env_file() -> Path | None:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment, then from the data folder's hotspots.env
-    (environment variables win over the file)."""
-    return Settings(_env_file=data_dir_env_file())
+    (environment variables win over the file); every force's profile is checked here (ProfileError)."""
+    settings = Settings(_env_file=data_dir_env_file())
+    settings.check_profiles()
+    return settings
 
 
 def resolve_settings(settings: Settings | None) -> Settings:
@@ -500,8 +664,11 @@ def settings_markdown() -> str:
         "When `HOTSPOTS_DATA_DIR` points at a folder with a `hotspots.env` (`hotspots demo` writes one), settings not",
         "in the environment are read from that file; environment variables win.",
         "",
-        "| variable | default | description |",
-        "|---|---|---|",
+        "The column *per force* says whether a force's profile may override the setting (see Per-force profiles",
+        "below); the other settings hold one value for the whole deployment.",
+        "",
+        "| variable | default | per force | description |",
+        "|---|---|---|---|",
     ]
     for name, field in Settings.model_fields.items():
         default = field.default
@@ -516,5 +683,51 @@ def settings_markdown() -> str:
         elif isinstance(default, time):
             default = default.strftime("%H:%M")
         shown = "(unset)" if default is None else str(default)
-        lines.append(f"| `HOTSPOTS_{name.upper()}` | `{shown}` | {field.description or ''} |")
-    return "\n".join(lines) + "\n"
+        per_force = "no" if name in DEPLOYMENT_WIDE else "yes"
+        lines.append(f"| `HOTSPOTS_{name.upper()}` | `{shown}` | {per_force} | {field.description or ''} |")
+    return "\n".join(lines + PROFILES_MARKDOWN) + "\n"
+
+
+PROFILES_MARKDOWN = [
+    "",
+    "## Per-force profiles",
+    "",
+    "One deployment serves every force in `HOTSPOTS_FORCES`. The settings above are the shared defaults; a force",
+    "that differs has a profile, `<HOTSPOTS_PROFILES_DIR>/<force>.toml` (default `<data_dir>/forces/<force>.toml`),",
+    "holding only its overrides. Keys are the setting names in lower case; values are TOML (a string is read as",
+    'the environment variable would be: `"14:00"`, `"a,b"`, and `"off"` switches an optional number off).',
+    "A relative path in a profile is relative to the profile's folder. A force without a profile runs on the",
+    "shared settings.",
+    "",
+    "```toml",
+    "# forces/bedfordshire.toml",
+    "hotspot_count = 21",
+    "plan_k = 7",
+    "target_minutes = 15",
+    'patrol_window_start = "14:00"',
+    'patrol_window_end = "00:00"',
+    'timezone = "Europe/London"',
+    'routing_path = "bedfordshire-routing.yaml"',
+    'areas_path = "/opt/airflow/data/areas/bedfordshire-lsoa21.geojson"',
+    "```",
+    "",
+    "The profiles are checked with the settings' own types and rules at start-up (every `hotspots` command, every",
+    "DAG file that reads the settings at parse, every task): a key that is not a setting, a deployment-wide key",
+    "(per force: no), a value of the wrong type or out of range, a file that is not valid TOML, or a profile for a",
+    "force not in `HOTSPOTS_FORCES` stops it with one message naming the file, the force and the key (the CLI",
+    "exits with status 2; a DAG file shows it as its import error). Each per-force step (the functions in",
+    "`hotspots.pipeline`, the runners of `hotspots run`, the per-force commands) runs on",
+    "`settings.for_force(force)`: the shared settings with that force's overrides, validated. New settings are",
+    "per force unless added to `DEPLOYMENT_WIDE` in `hotspots/settings.py`, the one rule.",
+    "",
+    "**Time zone per force.** The DAG schedules (daily_plan 08:00, intraday_check, weekly_plan, retention,",
+    "evaluate_patrol) fire in the deployment's `HOTSPOTS_TIMEZONE`. Each force's task takes the run's instant in",
+    "its own `timezone`: its local day (the plan's day, the day retention counts from, the evaluated week) and its",
+    "local moment (intraday_check's 'no visit yet' so far) are its own, and its pings are split into days at its",
+    "own local midnight and patrol window. `hotspots run DAG --day D` runs D as each force's local day; for",
+    "intraday_check, D at `HOTSPOTS_INTRADAY_CHECK` in the deployment's zone, taken in each force's zone.",
+    "",
+    "**Alerts per force.** A force's alerts are routed with its own `routing_path` and default recipients",
+    "(`alert_email_to`, `feed_slack_channel`, `feed_email_to`) when its profile sets them: area -> team at rule time",
+    "(area_teams) and team -> channel at delivery, one digest per force and team.",
+]

@@ -140,6 +140,36 @@ def group_digests(
     return digests, skipped
 
 
+def force_routes(settings: Settings, forces: set[str]) -> dict[str, tuple[Routing, Settings]]:
+    """Each force's routing table and settings (its profile's routing_path and default recipients, else the
+    shared ones), each table parsed once."""
+    routes = {}
+    for force in sorted(forces):
+        own = settings.for_force(force)
+        routes[force] = (load_routing(own), own)
+    return routes
+
+
+def force_digests(
+    rows: list[dict],
+    channel: str,
+    routes: dict[str, tuple[Routing, Settings]],
+    slack: SlackTarget | None,
+    *,
+    configured: bool = True,
+) -> tuple[list[Digest], list[tuple[dict, str]]]:
+    """group_digests force by force: a force's alerts go where its own routing sends them (routes: force_routes)."""
+    digests: list[Digest] = []
+    skipped: list[tuple[dict, str]] = []
+    for force, (routing, own) in routes.items():
+        mine = [row for row in rows if row["force"] == force]
+        if mine:
+            found, missed = group_digests(mine, channel, routing, own, slack, configured=configured)
+            digests += found
+            skipped += missed
+    return digests, skipped
+
+
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 
 
@@ -325,8 +355,9 @@ def deliver_pending(
     Raises AlertDeliveryError, after all statuses are recorded, when any alert reached
     settings.alert_max_attempts on a channel, or a Slack post became uncertain in this run.
     """
-    routing = load_routing(settings)
     summary: dict = {"files": _write_missing_files(con, settings)}
+    open_forces = {row["force"] for channel in ("slack", "email") for row in open_alerts(con, channel)}
+    routes = force_routes(settings, open_forces)
     dead: dict[tuple[str, str], list[str]] = {}
     uncertain: dict[tuple[str, str], list[str]] = {}
     for channel, target in (("slack", slack), ("email", smtp)):
@@ -340,8 +371,8 @@ def deliver_pending(
             before = sum(map(len, uncertain.values()))
             rows = _recover_slack(con, client, rows, uncertain)
             counts["uncertain"] += sum(map(len, uncertain.values())) - before
-        digests, skipped = group_digests(
-            rows, channel, routing, settings, slack if channel == "slack" else None, configured=target is not None
+        digests, skipped = force_digests(
+            rows, channel, routes, slack if channel == "slack" else None, configured=target is not None
         )
         for row, reason in skipped:
             _update(con, channel, [row["alert_key"]], status="skipped", error=reason)

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import typer
 
 
-def _forces(force: str | None, settings) -> list[str]:
-    return [force] if force else list(settings.forces)
+def _forces(force: str | None, settings) -> list[tuple[str, object]]:
+    """(force, its settings: the shared ones with its profile) for --force, else every served force."""
+    return [(name, settings.for_force(name)) for name in ([force] if force else list(settings.forces))]
 
 
 def _day(value: str) -> date:
@@ -23,13 +24,11 @@ def _day(value: str) -> date:
 def _print_dry_run(con, alerts, settings) -> None:
     """Print the messages pending and new alerts would produce; nothing is written."""
     from hotspots.alerts.messages import email_message, plain_text, slack_message
-    from hotspots.alerts.outbox import group_digests, open_alerts
-    from hotspots.alerts.routing import load_routing
+    from hotspots.alerts.outbox import force_digests, force_routes, open_alerts
 
     known = {k for (k,) in con.execute("SELECT alert_key FROM alerts").fetchall()}
     fresh = [a for a in alerts if a.key not in known]
     typer.echo(f"{len(fresh)} new alert(s): " + ", ".join(a.key for a in fresh) if fresh else "No new alerts.")
-    routing = load_routing(settings)
     for channel in ("slack", "email"):
         rows = open_alerts(con, channel)
         rows += [
@@ -46,7 +45,7 @@ def _print_dry_run(con, alerts, settings) -> None:
             }
             for a in fresh
         ]
-        digests, skipped = group_digests(rows, channel, routing, settings, None)
+        digests, skipped = force_digests(rows, channel, force_routes(settings, {row["force"] for row in rows}), None)
         for digest in digests:
             typer.echo(f"\n--- {channel} to {digest.destination} ({len(digest.alerts)} alerts)")
             if channel == "slack":
@@ -87,8 +86,8 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         with open_warehouse(settings) as con:
-            for name in _forces(force, settings):
-                typer.echo(json.dumps(build_compliance(con, force=name, date=_day(day), settings=settings)))
+            for name, own in _forces(force, settings):
+                typer.echo(json.dumps(build_compliance(con, force=name, date=_day(day), settings=own)))
 
     @app.command("alerts")
     def alerts_command(
@@ -107,26 +106,29 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         when = _day(day)
-        zone = ZoneInfo(settings.timezone)
-        now_local = datetime.combine(when, time.fromisoformat(at), zone) if at else datetime.now(zone)
+
+        def now_local(own) -> datetime:  # --at is each force's own local time
+            zone = ZoneInfo(own.timezone)
+            return datetime.combine(when, time.fromisoformat(at), zone) if at else datetime.now(zone)
+
         if dry_run:
             with open_snapshot(settings, live=True) as con:  # a private copy: the writer's file stays unlocked
                 found = []
-                for name in _forces(force, settings):
+                for name, own in _forces(force, settings):
                     if intraday:
                         found += evaluate_intraday(
-                            con, force=name, date=when, now_local=now_local, settings=settings, store_plan=False
+                            con, force=name, date=when, now_local=now_local(own), settings=own, store_plan=False
                         )
                     else:
-                        found += evaluate_rules(con, force=name, date=when, settings=settings)
+                        found += evaluate_rules(con, force=name, date=when, settings=own)
                 _print_dry_run(con, found, settings)
             return
         with open_warehouse(settings) as con:
-            for name in _forces(force, settings):
+            for name, own in _forces(force, settings):
                 if intraday:
-                    keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local, settings=settings)
+                    keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local(own), settings=own)
                 else:
-                    keys = raise_alerts(con, force=name, date=when, settings=settings)
+                    keys = raise_alerts(con, force=name, date=when, settings=own)
                 typer.echo(f"{name}: {len(keys)} new alert(s)")
             typer.echo(json.dumps(_deliver(con, settings)))
 
@@ -161,14 +163,20 @@ def register(app: typer.Typer) -> None:
         from hotspots.warehouse import open_snapshot, open_warehouse
 
         settings = get_settings()
-        if settings.plan_k is None:
-            typer.echo("No plan: HOTSPOTS_PLAN_K is not set, so every hot spot is planned every day.", err=True)
+        served = _forces(force, settings)
+        unplanned = [name for name, own in served if own.plan_k is None]
+        if unplanned:
+            typer.echo(
+                f"No plan for {', '.join(unplanned)}: HOTSPOTS_PLAN_K is not set (nor plan_k in the force's profile), "
+                "so every hot spot is planned every day.",
+                err=True,
+            )
             raise typer.Exit(2)
         with open_snapshot(settings, live=True) if dry_run else open_warehouse(settings) as con:
-            for name in _forces(force, settings):
-                planned = make_plan(con, force=name, date=_day(day), settings=settings, store=not dry_run)
+            for name, own in served:
+                planned = make_plan(con, force=name, date=_day(day), settings=own, store=not dry_run)
                 typer.echo(f"{name} {day}: " + ", ".join(planned))
                 if not dry_run:
-                    raise_plan_alerts(con, force=name, date=_day(day), settings=settings)
+                    raise_plan_alerts(con, force=name, date=_day(day), settings=own)
             if not dry_run:
                 typer.echo(json.dumps(_deliver(con, settings)))

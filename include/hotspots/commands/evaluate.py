@@ -150,7 +150,8 @@ def register(app: typer.Typer) -> None:
                 result = from_files(record_files, plan, list(areas), patrol, first, last, settings)
         else:
             settings = get_settings()
-            result = from_warehouse(force or settings.forces[0], first, last, settings)
+            name = force or settings.forces[0]
+            result = from_warehouse(name, first, last, settings.for_force(name))
         for line in summary_lines(result):
             typer.echo(line)
         if as_json:

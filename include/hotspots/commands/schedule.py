@@ -34,12 +34,13 @@ def register(app: typer.Typer) -> None:
             start = date.fromisoformat(week) if week else None
         except ValueError:
             raise typer.BadParameter(f"{week!r} is not a date; use YYYY-MM-DD.", param_hint="--week") from None
-        start = start or week_covered(datetime.now(ZoneInfo(settings.timezone)).date())
         with open_warehouse(settings) as con:
             for name in [force] if force else list(settings.forces):
+                own = settings.for_force(name)  # default week: the next one in the force's own time zone
+                covered = start or week_covered(datetime.now(ZoneInfo(own.timezone)).date())
                 try:
                     result = publish_week(
-                        con, force=name, week_start=start, settings=settings, redraw=redraw, reason=reason
+                        con, force=name, week_start=covered, settings=own, redraw=redraw, reason=reason
                     )
                 except ScheduleError as exc:
                     raise UserError(str(exc)) from None

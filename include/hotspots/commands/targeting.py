@@ -155,8 +155,8 @@ def register(app: typer.Typer) -> None:
         from hotspots.targeting.dose import plan_dose
         from hotspots.warehouse import open_warehouse
 
-        settings = get_settings()
-        force = force or settings.forces[0]
+        force = force or get_settings().forces[0]
+        settings = get_settings().for_force(force)
         try:
             when = date.fromisoformat(day) if day else datetime.now(ZoneInfo(settings.timezone)).date()
         except ValueError:

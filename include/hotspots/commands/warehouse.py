@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
                     if wanted is None:
                         typer.echo(f"{name}: no compliance figures yet; pass --date.", err=True)
                         continue
-                    typer.echo(build_report(con, force=name, date=wanted, settings=settings))
+                    typer.echo(build_report(con, force=name, date=wanted, settings=settings.for_force(name)))
         except (FileNotFoundError, duckdb.Error) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
