@@ -3,10 +3,11 @@ and a bad profile stopped at start-up with one message naming the file, the forc
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from datetime import time
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,37 @@ def test_dag_parse_fails_with_the_message(two_forces):
     assert done.returncode != 0
     assert "hotspots.settings.ProfileError" in done.stderr
     assert "force 'alpha', key 'hotspot_count' = -1: Input should be greater than or equal to 1" in done.stderr
+
+
+def test_settings_command_shows_a_force_on_its_profile(two_forces):
+    write_profile(two_forces, "bravo", 'hotspot_count = 8\ntimezone = "Pacific/Honolulu"\n')
+    shown = json.loads(CliRunner().invoke(app, ["settings", "--force", "bravo"]).stdout)
+    assert (shown["hotspot_count"], shown["timezone"]) == (8, "Pacific/Honolulu")
+    assert json.loads(CliRunner().invoke(app, ["settings"]).stdout)["hotspot_count"] == 21
+    result = CliRunner().invoke(app, ["settings", "--force", "charlie"])
+    assert result.exit_code == 2 and "'charlie' is not in HOTSPOTS_FORCES (alpha, bravo)" in result.output
+
+
+def test_a_scheduled_run_gives_each_force_its_own_local_day(two_forces, monkeypatch):
+    """The daily_plan run of 08:00 London is 21:00 the day before in Honolulu: each force's task takes its own."""
+    import airflow.sdk
+
+    from hotspots.dag_support import local_now
+
+    write_profile(two_forces, "bravo", 'timezone = "Pacific/Honolulu"\n')
+    run_at = datetime(2024, 5, 2, 7, 0, tzinfo=timezone.utc)  # 08:00 BST
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: {"logical_date": run_at})
+    assert local_now("alpha").date() == date(2024, 5, 2) and local_now("alpha").hour == 8
+    assert local_now("bravo").date() == date(2024, 5, 1) and local_now("bravo").hour == 21
+
+
+def test_a_command_on_files_for_one_force_runs_on_its_profile_and_its_options_win(two_forces):
+    from contextlib import ExitStack
+
+    from hotspots.commands.inputs import scratch_settings
+
+    write_profile(two_forces, "bravo", "hotspot_count = 8\nlookback_months = 24\n")
+    with ExitStack() as stack:
+        scratch = scratch_settings(stack, {"lookback_months": 6}, prefix="hotspots-test-", force="bravo")
+        assert (scratch.hotspot_count, scratch.lookback_months) == (8, 6)
+        assert scratch_settings(stack, {}, prefix="hotspots-test-").hotspot_count == 21

@@ -109,15 +109,22 @@ def unique_files(files: Iterable[Path], key: Callable[[Path], str], option: str)
 
 
 def scratch_settings(
-    stack: ExitStack, update: dict[str, Any], *, prefix: str, warehouse: Path | None = None, ephemeral_key: bool = False
+    stack: ExitStack,
+    update: dict[str, Any],
+    *,
+    prefix: str,
+    warehouse: Path | None = None,
+    ephemeral_key: bool = False,
+    force: str | None = None,
 ) -> Any:
-    """Settings for one command run: the environment's, with ``update``, and (without ``warehouse``) a temporary
-    data folder and warehouse. ``ephemeral_key``: a random pseudonym key for this run when none is set."""
+    """Settings for one command run: the environment's (with ``force``'s profile), with ``update`` (the command's
+    options win), and (without ``warehouse``) a temporary data folder and warehouse. ``ephemeral_key``: a random
+    pseudonym key for this run when none is set."""
     import tempfile
 
     from hotspots.settings import Settings, get_settings
 
-    values = get_settings().model_dump() | update
+    values = (get_settings().for_force(force) if force else get_settings()).model_dump() | update
     if warehouse is None:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
         values |= {"data_dir": scratch} | dict.fromkeys(DERIVED_PATHS) | {"warehouse_path": scratch / "scratch.duckdb"}

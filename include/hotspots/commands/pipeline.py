@@ -108,11 +108,20 @@ def _register_settings(app: typer.Typer) -> None:
     @app.command("settings")
     def settings_cmd(
         markdown: bool = typer.Option(False, "--markdown", help="Print the settings reference (docs/settings.md)."),
+        force: str | None = typer.Option(
+            None, "--force", help="The settings one force runs on: the shared ones with its profile."
+        ),
     ) -> None:
-        """Print the settings in effect (secrets hidden), or the settings reference as Markdown."""
+        """Print the settings in effect (secrets hidden; every force's profile checked), or the settings reference
+        as Markdown."""
         from hotspots.settings import get_settings, settings_markdown
 
         if markdown:
             typer.echo(settings_markdown(), nl=False)
             return
-        typer.echo(get_settings().model_dump_json(indent=2))
+        settings = get_settings()
+        if force is not None and force not in settings.forces:
+            raise typer.BadParameter(
+                f"{force!r} is not in HOTSPOTS_FORCES ({', '.join(settings.forces)}).", param_hint="--force"
+            )
+        typer.echo((settings.for_force(force) if force else settings).model_dump_json(indent=2))

@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
         crime_paths = _crime_files(crime)
         force = force or _force_from(crime_paths)
         with ExitStack() as stack:
-            settings = scratch_settings(stack, update, prefix="hotspots-select-", warehouse=warehouse)
+            settings = scratch_settings(stack, update, prefix="hotspots-select-", warehouse=warehouse, force=force)
             con = open_scratch(stack, settings)
             area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
             counts = empty_counts() | {"events_outside": 0}

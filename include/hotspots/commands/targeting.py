@@ -56,7 +56,7 @@ def _load(stack: ExitStack, crime: list[Path], areas: list[Path], force: str | N
 
     crime_paths = _crime_files(crime)
     force = force or _force_from(crime_paths)
-    settings = scratch_settings(stack, update, prefix="hotspots-targeting-", warehouse=warehouse)
+    settings = scratch_settings(stack, update, prefix="hotspots-targeting-", warehouse=warehouse, force=force)
     con = open_scratch(stack, settings)
     area_counts = load_area_files(con, force=force, paths=areas, settings=settings)
     counts = empty_counts() | {"events_outside": 0}
