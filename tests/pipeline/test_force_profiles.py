@@ -232,3 +232,11 @@ def test_alerts_go_where_each_force_routes_them(deployment):
         assert digest.destination == FORCES[forces.pop()]["channel"]
     emails, _ = force_digests(rows, "email", force_routes(settings, set(FORCES)), None)
     assert {d.destination for d in emails} == {"hotspots@localhost", "sergeants@bravo.example"}
+
+
+@pytest.mark.parametrize("force", FORCES)
+def test_each_force_report_states_its_own_window(deployment, force):
+    start, end = FORCES[force]["window"]
+    window = f"{start:%H:%M}-{end:%H:%M}".replace("-00:00", "-24:00")
+    report = deployment["settings"].reports_dir / force / f"{deployment['dates'][-1].isoformat()}.html"
+    assert f"Patrol minutes inside the {window} window" in report.read_text()
