@@ -516,30 +516,33 @@ class Settings(BaseSettings):
             self.snapshot_path = self.warehouse_path.with_name(self.warehouse_path.stem + "_read.duckdb")
         return self
 
-    _profile_force: str | None = PrivateAttr(None)
+    _profile_force: str | None = PrivateAttr(None)  # set on a copy for_force made: its force and the shared settings
+    _shared: "Settings | None" = PrivateAttr(None)
 
     def profile_path(self, force: str) -> Path:
         """The force's profile: profiles_dir/<force>.toml (absent: the force runs on the shared settings)."""
         return Path(self.profiles_dir) / f"{force}{PROFILE_SUFFIX}"
 
     def for_force(self, force: str) -> "Settings":
-        """These settings with the force's profile applied: a validated copy (or these settings when the force has
-        no profile). Raises ProfileError naming the file, the force and the key."""
+        """The shared settings with the force's profile applied: a validated copy (or the shared settings when the
+        force has no profile); on a force's copy, the shared ones it came from with this force's profile. Raises
+        ProfileError naming the file, the force and the key."""
         if self._profile_force == force:
             return self
-        path = self.profile_path(force)
+        shared = self._shared if self._shared is not None else self
+        path = shared.profile_path(force)
         overrides = _read_profile(path, force)
         if not overrides:
-            return self
+            return shared
         try:
-            applied = type(self).model_validate(self.model_dump() | overrides)
+            applied = type(shared).model_validate(shared.model_dump() | overrides)
         except ValidationError as exc:
             raise ProfileError(_profile_problem(path, force, exc, overrides)) from None
         for key in overrides:  # a relative path in a profile is relative to the profile's folder
             value = getattr(applied, key)
             if isinstance(value, Path) and not value.is_absolute():
                 setattr(applied, key, (path.parent / value).resolve())
-        applied._profile_force = force
+        applied._profile_force, applied._shared = force, shared
         return applied
 
     def check_profiles(self) -> None:

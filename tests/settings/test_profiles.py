@@ -53,6 +53,9 @@ def test_a_profile_overrides_only_its_force(two_forces):
     assert bravo is shared  # no profile: the shared settings themselves
     assert (shared.hotspot_count, shared.plan_k, shared.timezone) == (21, None, "Europe/London")  # untouched
     assert alpha.for_force("alpha") is alpha  # applied once
+    assert alpha.for_force("bravo") is shared  # never one force's overrides under another's
+    write_profile(shared, "bravo", "target_minutes = 5\n")
+    assert (alpha.for_force("bravo").target_minutes, alpha.for_force("bravo").hotspot_count) == (5.0, 21)
 
 
 def test_every_setting_but_the_deployment_wide_ones_may_be_set_per_force(two_forces):
