@@ -8,8 +8,29 @@
 set -euo pipefail
 
 if [[ "${1:-}" == "objects" ]]; then
-    # One writer at a time per warehouse file: DuckDB allows a single read-write process.
-    airflow pools set duckdb_writer 1 "Serialises writers to the DuckDB warehouse (one slot per warehouse file)"
+    # A DuckDB file allows a single read-write process: one slot. A DuckLake takes one writer per worker slot
+    # (WRITER_POOL_SLOTS, default 4); hotspots.warehouse.writer_lock keeps each force's own steps in series.
+    if [[ "${HOTSPOTS_WAREHOUSE_CATALOG:-duckdb}" == "ducklake" ]]; then
+        writer_slots="${WRITER_POOL_SLOTS:-4}"
+        # The lake's catalog: a database of its own on the metadata server, created once.
+        if [[ "${HOTSPOTS_LAKE_CATALOG:-}" == postgres:* ]]; then
+            python - <<'PY'
+import os, re, psycopg2
+dsn = os.environ["HOTSPOTS_LAKE_CATALOG"].removeprefix("postgres:")
+name = re.search(r"dbname=(\S+)", dsn).group(1)
+admin = psycopg2.connect(re.sub(r"dbname=\S+", "dbname=postgres", dsn))
+admin.autocommit = True
+with admin.cursor() as cur:
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+    if cur.fetchone() is None:
+        cur.execute(f'CREATE DATABASE "{name}"')
+        print(f"created the DuckLake catalog database {name}")
+PY
+        fi
+    else
+        writer_slots=1
+    fi
+    airflow pools set duckdb_writer "${writer_slots}" "Writers of the warehouse: 1 on a DuckDB file, workers' slots on a DuckLake"
 
     # Placeholders only when missing, so connections edited in the UI or CLI are never overwritten. Without a
     # token (Slack) or host (SMTP) the pipeline marks that channel 'skipped' and keeps alerts in the outbox.

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from settings_env import TEST_KEY
+from settings_env import LAKE_VARIABLES, TEST_KEY
 
 # Fixtures of the local Slack Web API server and the aiosmtpd SMTP server, for every test module.
 pytest_plugins = ["slack_api_server", "smtp_server"]
@@ -34,7 +34,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
-    """Settings pointing at a fresh data folder under tmp_path, with a test pseudonym key."""
+    """Settings pointing at a fresh data folder under tmp_path, with a test pseudonym key (and the warehouse
+    catalog of LAKE_VARIABLES when set)."""
     from hotspots.settings import reload_settings
 
     monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "data"))
@@ -45,6 +46,7 @@ def settings(tmp_path, monkeypatch):
             "HOTSPOTS_PSEUDONYM_KEY",
             "HOTSPOTS_FAIL_ON_SKIP",
             "HOTSPOTS_SHARED_DATA",
+            *LAKE_VARIABLES,
         }:
             monkeypatch.delenv(name)
     yield reload_settings()

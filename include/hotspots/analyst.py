@@ -17,7 +17,7 @@ from typing import IO
 import duckdb
 
 from hotspots.settings import Settings
-from hotspots.warehouse import open_snapshot, read_sql
+from hotspots.warehouse import on_lake, open_snapshot, read_sql
 
 
 class OutputFormat(str, Enum):
@@ -82,9 +82,11 @@ def run_query(
     out: IO[str] | None = None,
     settings: Settings | None = None,
     max_rows: int = 1000,
+    as_of: datetime | str | None = None,
 ) -> None:
-    """Run one SQL text on the snapshot and print the result of its last statement."""
-    with open_snapshot(settings) as con:
+    """Run one SQL text on the snapshot (on a lake: the newest committed one, or the one committed at ``as_of``)
+    and print the result of its last statement."""
+    with open_snapshot(settings, as_of=as_of) as con:
         write_result(con.sql(sql), fmt, out or sys.stdout, max_rows=max_rows)
 
 
@@ -136,6 +138,9 @@ class SnapshotShell(cmd.Cmd):
             write_result(self.con.sql(sql), fmt or self.mode, self.stdout)
         except duckdb.Error as exc:
             self.stdout.write(f"Error: {exc}\n")
+            if on_lake(self.settings):  # the failed statement ended the lake reader's pinning transaction
+                self.con.execute("ROLLBACK")
+                self.con.execute("BEGIN TRANSACTION")
 
     def _dot(self, text: str) -> bool:
         command, _, arg = text.partition(" ")

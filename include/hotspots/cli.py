@@ -111,6 +111,7 @@ COMMAND_MODULES = (
     "run",
     "bench_ingest",
     "bench_crime",
+    "bench_national",
     "targeting",
     "privacy",
     "evaluate",

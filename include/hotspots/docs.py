@@ -11,6 +11,7 @@ from hotspots.settings import Settings, resolve_settings
 from hotspots.warehouse import apply_schema, load_spatial, model_files
 
 CREATE_RE = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+KEY_RE = re.compile(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(\w+)\s*\(\s*--\s*key:\s*\(([^)]*)\)", re.IGNORECASE)
 
 HEADER = """\
 # Warehouse reference
@@ -23,6 +24,21 @@ with the spatial extension; geometries are in British National Grid (EPSG:27700)
 publishes a read-only copy (`HOTSPOTS_SNAPSHOT_PATH`, default `hotspots_read.duckdb` beside it): analysts query
 that copy, so they never block the pipeline and the pipeline never breaks their session. The copy leaves out the
 per-device tracks (`stg_pings`, and the GPS rows of `quarantine`): see docs/privacy.md for `hotspots tracks`.
+
+With `HOTSPOTS_WAREHOUSE_CATALOG=ducklake` the same tables live in a DuckLake (catalog `HOTSPOTS_LAKE_CATALOG`,
+Parquet under `HOTSPOTS_LAKE_DATA_PATH`): nothing is copied, analysts read a committed snapshot in place, and
+`hotspots query --as-of TIMESTAMP` reads the one committed then (docs/operations.md#national-deployment).
+
+One rule keeps every model and statement valid on both catalogs (a DuckLake has no PRIMARY KEY, UNIQUE, CHECK,
+index or sequence, so no ON CONFLICT or INSERT OR REPLACE either):
+- a table declares its key as a `-- key: (a, b)` line under `CREATE TABLE IF NOT EXISTS name (` (shown below),
+  never as a constraint;
+- a writer keeps the key unique itself: `MERGE INTO ... WHEN MATCHED THEN UPDATE ... WHEN NOT MATCHED THEN
+  INSERT` for an upsert, DELETE of the partition then INSERT in one transaction for a rebuild, and a
+  read-check-insert under the force's writer lock for insert-if-new (the alerts outbox);
+- ids are hashes of what they identify (`crime_file_key`, `crime_point_key`), never `max(id) + 1`, which two
+  forces' writers would both take;
+- a view's column comments are skipped on a lake (DuckLake stores none); this reference is built from DuckDB.
 
 - `hotspots query "SELECT ..." [--format table|csv|json]` runs one query on the snapshot.
 - `hotspots shell` opens an interactive, read-only SQL prompt on it (`.tables`, `.schema NAME`, `.quit`).
@@ -82,16 +98,14 @@ def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str, 
     ).fetchall()
 
 
-def _primary_key(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    row = con.execute(
-        """
-        SELECT constraint_column_names FROM duckdb_constraints()
-        WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?
-          AND constraint_type = 'PRIMARY KEY'
-        """,
-        [name],
-    ).fetchone()
-    return list(row[0]) if row else []
+def _declared_keys(settings: Settings) -> dict[str, list[str]]:
+    """Table -> key columns, from the ``-- key: (a, b)`` line under each CREATE TABLE (sql/ declares no key
+    constraints, which a DuckLake does not have; writers keep keys unique with MERGE or DELETE + INSERT)."""
+    keys: dict[str, list[str]] = {}
+    for sql_file in model_files(settings):
+        for name, columns in KEY_RE.findall(sql_file.read_text()):
+            keys[name.lower()] = [c.strip() for c in columns.split(",")]
+    return keys
 
 
 def missing_comments(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -112,6 +126,7 @@ def render_warehouse_docs(con: duckdb.DuckDBPyConnection, settings: Settings | N
     """The Markdown reference of every table and view: description, primary key, columns with comments."""
     settings = resolve_settings(settings)
     files = _defined_in(settings)
+    keys = _declared_keys(settings)
     order = {name: i for i, name in enumerate(files)}
     objects = sorted(_objects(con), key=lambda o: (order.get(o[0].lower(), len(order)), o[0]))
 
@@ -123,9 +138,9 @@ def render_warehouse_docs(con: duckdb.DuckDBPyConnection, settings: Settings | N
         facts = [f"A {kind}"]
         if name.lower() in files:
             facts.append(f"defined in `{files[name.lower()]}`")
-        key = _primary_key(con, name) if kind == "table" else []
+        key = keys.get(name.lower(), []) if kind == "table" else []
         if key:
-            facts.append(f"primary key ({', '.join(key)})")
+            facts.append(f"key ({', '.join(key)})")
         lines += [", ".join(facts) + ".", "", _cell(comment), ""]
         lines += ["| Column | Type | Nullable | Description |", "|---|---|---|---|"]
         for col, data_type, nullable, col_comment in _columns(con, name):

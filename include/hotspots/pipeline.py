@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from hotspots.settings import Settings, force_settings, resolve_settings
 from hotspots.validation.core import build_data_docs
-from hotspots.warehouse import migrate, open_warehouse, publish_snapshot
+from hotspots.warehouse import migrate, open_warehouse, publish_snapshot, read_sql, writer_step
 
 log = logging.getLogger(__name__)
 
 
+@writer_step
 def migrate_warehouse(settings: Settings | None = None) -> dict[str, Any]:
     """The DAGs' first task: apply the sql/ models when the warehouse's schema_version is not this checkout's
     (warehouse.migrate); every later step's writer open only checks the version."""
@@ -106,6 +107,7 @@ def area_set_files(force: str, settings: Settings) -> list[Path]:
     return area_files(folder)
 
 
+@writer_step
 def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]:
     """Load the force's area set (every boundary file) into stg_areas."""
     from hotspots.sources.areas import load_areas
@@ -133,6 +135,7 @@ def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Pa
     return sorted(found)
 
 
+@writer_step
 def ingest_crime(force: str, month: str, settings: Settings | None = None) -> dict[str, Any]:
     """Validate and load one month of street-level crime for a force (every file of the month; see
     police_uk.ingest_crime_files)."""
@@ -166,6 +169,7 @@ def ingest_crime(force: str, month: str, settings: Settings | None = None) -> di
     return totals
 
 
+@writer_step
 def select_hotspots(force: str, settings: Settings | None = None) -> dict[str, Any]:
     """Rank areas by harm and publish the hot-spot list when it changes."""
     from hotspots.harm import load_harm_weights
@@ -210,6 +214,7 @@ def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in PING_SUFFIXES)
 
 
+@writer_step
 def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
     """Validate, pseudonymise and load the day's ping files (sources.avl.ingest_ping_files: a rejected file fails
     the step naming it, after the others loaded); recompute daily patrol for the local dates touched."""
@@ -283,9 +288,12 @@ def _record_landed(con: Any, force: str, day: date, files: list[Path], raws: lis
     for landed, raw in zip(files, raws):
         stat = landed.stat()
         digest = hashlib.sha256(raw.read_bytes()).hexdigest()[:12]
-        rows.append([force, "avl", day, landed.name, stat.st_size, stat.st_mtime_ns, digest, now])
+        rows.append(
+            {"force": force, "day": day, "name": landed.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            | {"sha256": digest, "loaded_at": now}
+        )
     if rows:
-        con.executemany("INSERT OR REPLACE INTO landed_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(read_sql("transform/merge_landed_files"), rows)
 
 
 def late_ping_days(con: Any, force: str, settings: Settings) -> list[date]:
@@ -315,6 +323,7 @@ def late_ping_days(con: Any, force: str, settings: Settings) -> list[date]:
     return late
 
 
+@writer_step
 def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any]:
     """Pick up late or corrected ping files by themselves: reload each processed day whose folder changed
     (ingest_avl: the file's rows are replaced, daily_patrol recomputed), then re-evaluate compliance and alerts
@@ -346,6 +355,7 @@ def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any
     }
 
 
+@writer_step
 def compliance_and_alerts(force: str, dates: list[date], settings: Settings | None = None) -> dict[str, Any]:
     """Build compliance for each date (in order) and raise that day's alerts into the outbox."""
     from hotspots.alerts.corrections import raise_corrections
@@ -365,6 +375,7 @@ def compliance_and_alerts(force: str, dates: list[date], settings: Settings | No
     return {"force": force, "dates": [d.isoformat() for d in sorted(dates)], "alerts_raised": raised}
 
 
+@writer_step
 def deliver_alerts(settings: Settings | None = None, slack: Any = None, smtp: Any = None) -> dict[str, Any]:
     """Deliver every pending or failed alert on every channel (raises when a channel gave up)."""
     from hotspots.alerts.outbox import deliver_pending
@@ -374,6 +385,7 @@ def deliver_alerts(settings: Settings | None = None, slack: Any = None, smtp: An
         return deliver_pending(con, settings=settings, slack=slack, smtp=smtp)
 
 
+@writer_step
 def publish(force_dates: dict[str, list[str]], settings: Settings | None = None) -> dict[str, Any]:
     """Write each force's daily report for its latest date, then publish the read-only analyst snapshot."""
     from hotspots.report import build_report
@@ -407,6 +419,7 @@ def _local_day_end(day: date, settings: Settings) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(settings.timezone))
 
 
+@writer_step
 def publish_plan(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
     """Morning: draw the day's randomised plan (when HOTSPOTS_PLAN_K is set) and raise the plan message."""
     from hotspots.alerts.rules import raise_plan_alerts
@@ -430,6 +443,7 @@ def publish_plan(force: str, day: date, settings: Settings | None = None) -> dic
     return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised, "dose": dose}
 
 
+@writer_step
 def intraday_check(force: str, now_local: datetime, settings: Settings | None = None) -> dict[str, Any]:
     """Evening: load today's pings so far, recompute today's patrol, and raise 'no visit yet today'."""
     from hotspots.alerts.rules import raise_intraday_alerts
@@ -442,6 +456,7 @@ def intraday_check(force: str, now_local: datetime, settings: Settings | None = 
     return {"force": force, "date": today.isoformat(), "rows_loaded": loaded["rows_loaded"], "alerts_raised": raised}
 
 
+@writer_step
 def apply_retention(force: str, today: date, settings: Settings | None = None) -> dict[str, Any]:
     """The retention DAG's step (hotspots.retention): delete what outlived its limit, then republish the analyst
     snapshot when rows went, so no copy keeps them."""
@@ -454,6 +469,7 @@ def apply_retention(force: str, today: date, settings: Settings | None = None) -
     return result
 
 
+@writer_step
 def evaluate_patrol(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
     """Weekly: evaluate the force's patrol plan through ``day`` (hotspots.evaluation.store): the marts
     evaluation_runs and evaluation_estimates and the HTML evaluation report. A force with no plan yet is skipped."""

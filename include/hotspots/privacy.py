@@ -13,6 +13,7 @@ to the tracks, and the export log.
 from __future__ import annotations
 
 import getpass
+import itertools
 import json
 import os
 import socket
@@ -48,6 +49,30 @@ def without_tracks(full: Path, out: Path, settings: Settings | None = None) -> P
         con.execute(f'COPY FROM DATABASE "{name}" TO snapshot_out')
         con.execute("DETACH snapshot_out")
     return out
+
+
+_ANALYST_DATABASES = itertools.count(1)
+
+
+def analyst_views(con, source: str) -> None:
+    """On a lake reader ``con`` (the lake attached as ``source``): USE an in-memory database holding one view per
+    table and view of ``source``, less per-device data (TRACK_TABLES, the GPS rows of quarantine), so analysts'
+    unqualified names read the snapshot as the DuckDB snapshot file would show it."""
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'main' "
+        "AND NOT internal",
+        [source, source],
+    ).fetchall()
+    alias = f"analyst_{next(_ANALYST_DATABASES)}"  # ATTACH is per DuckDB instance, which readers may share
+    con.execute(f"ATTACH ':memory:' AS {alias}")
+    con.execute(f"USE {alias}")
+    sources = ", ".join(f"'{s}'" for s in TRACK_QUARANTINE_SOURCES)
+    for (name,) in names:
+        if name in TRACK_TABLES:
+            continue
+        where = f" WHERE source NOT IN ({sources})" if name == "quarantine" else ""
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}.main."{name}"{where}')
 
 
 def os_user() -> str:

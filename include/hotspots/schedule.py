@@ -25,7 +25,7 @@ from hotspots.alerts.routing import area_teams_of
 from hotspots.alerts.rules import Alert, store_alerts
 from hotspots.plan import day_seed, draw, selection_on
 from hotspots.settings import Settings, force_settings
-from hotspots.warehouse import open_warehouse, transaction
+from hotspots.warehouse import open_warehouse, transaction, writer_step
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,7 @@ def _alerts(
     ]
 
 
+@writer_step
 def publish_weekly_plan(force: str, publish_day: date, settings: Settings | None = None) -> dict[str, Any]:
     """The weekly_plan DAG's step: publish the schedule of the week after publish_day (local), once."""
     settings = force_settings(force, settings)

@@ -21,7 +21,8 @@ from typing_extensions import Annotated
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# DuckDB allows one writer: every task that writes the warehouse takes the single slot of this Airflow pool.
+# Every task that writes the warehouse runs in this Airflow pool: one slot on a DuckDB file (one writer), as many
+# slots as workers on a DuckLake (a force's own writers are serialised by hotspots.warehouse.writer_lock).
 WRITER_POOL = "duckdb_writer"
 
 VIOLENCE_TYPES = ("Violence and sexual offences", "Robbery", "Possession of weapons")
@@ -42,6 +43,12 @@ DEPLOYMENT_WIDE = frozenset(
         "reports_dir",
         "sql_dir",
         "spatial_extension_path",
+        "warehouse_catalog",
+        "lake_catalog",
+        "lake_data_path",
+        "lake_s3_conn_id",
+        "lake_commit_retries",
+        "lock_dir",
         "export_log_path",
         "profiles_dir",
         "forces",
@@ -102,6 +109,41 @@ class Settings(BaseSettings):
         None,
         description="Folder of the per-force profiles, <force>.toml each holding only that force's overrides "
         "(default data_dir/forces; docs/settings.md, Per-force profiles).",
+    )
+
+    warehouse_catalog: Literal["duckdb", "ducklake"] = Field(
+        "duckdb",
+        description=(
+            "Where the warehouse lives: duckdb (one file, warehouse_path, one writer) or ducklake (catalog in "
+            "lake_catalog, data in lake_data_path as Parquet, writers of different forces in parallel); "
+            "docs/operations.md#national-deployment."
+        ),
+    )
+    lake_catalog: str | None = Field(
+        None,
+        description=(
+            "DuckLake catalog: a DuckDB catalog file path or postgres:dbname=... host=... user=... "
+            "(default data_dir/warehouse/catalog.ducklake)."
+        ),
+    )
+    lake_data_path: str | None = Field(
+        None, description="DuckLake data files: a folder or s3://bucket/prefix/ (default data_dir/warehouse/lake/)."
+    )
+    lake_s3_conn_id: str = Field(
+        "hotspots_lake_s3",
+        description="Airflow connection (type aws: login key id, password secret, extra endpoint_url/region_name) "
+        "for an s3:// lake_data_path.",
+    )
+    lake_commit_retries: int = Field(
+        100,
+        ge=0,
+        description="DuckLake commit retries per transaction (ducklake_max_retry_count; DuckLake's default of 10 "
+        "runs out with several writers, ducklake#233).",
+    )
+    lock_dir: Path | None = Field(
+        None,
+        description="Folder of the per-force writer lock files (default data_dir/locks; a PostgreSQL catalog uses "
+        "advisory locks on its server instead).",
     )
 
     # --- forces and areas --------------------------------------------------------------------
@@ -508,12 +550,17 @@ class Settings(BaseSettings):
             "outbox_dir": self.data_dir / "outbox",
             "reports_dir": self.data_dir / "reports",
             "profiles_dir": self.data_dir / "forces",
+            "lock_dir": self.data_dir / "locks",
         }
         for name, default in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, default)
         if self.snapshot_path is None:
             self.snapshot_path = self.warehouse_path.with_name(self.warehouse_path.stem + "_read.duckdb")
+        if self.lake_catalog is None:
+            self.lake_catalog = str(self.data_dir / "warehouse" / "catalog.ducklake")
+        if self.lake_data_path is None:
+            self.lake_data_path = str(self.data_dir / "warehouse" / "lake") + "/"
         return self
 
     _profile_force: str | None = PrivateAttr(None)  # set on a copy for_force made: its force and the shared settings

@@ -1,5 +1,6 @@
 -- Published hot-spot lists, versioned with effective dates.
 CREATE TABLE IF NOT EXISTS selections (
+    -- key: (force, selection_id)
     force VARCHAR NOT NULL,
     selection_id VARCHAR NOT NULL,
     effective_from DATE NOT NULL,
@@ -8,8 +9,7 @@ CREATE TABLE IF NOT EXISTS selections (
     hotspots VARCHAR[] NOT NULL,
     added VARCHAR[] NOT NULL,
     removed VARCHAR[] NOT NULL,
-    created_at TIMESTAMP,
-    PRIMARY KEY (force, selection_id)
+    created_at TIMESTAMP
 );
 COMMENT ON TABLE selections IS 'One row per published hot-spot list; a new row only when the list changes. effective_to is NULL for the current list.';
 COMMENT ON COLUMN selections.force IS 'Force slug.';

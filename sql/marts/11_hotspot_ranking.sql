@@ -1,5 +1,6 @@
 -- Every area ranked by harm under a selection.
 CREATE TABLE IF NOT EXISTS hotspot_ranking (
+    -- key: (force, selection_id, area_code)
     force VARCHAR NOT NULL,
     selection_id VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,
@@ -9,8 +10,7 @@ CREATE TABLE IF NOT EXISTS hotspot_ranking (
     harm_share DOUBLE NOT NULL,
     cumulative_share DOUBLE NOT NULL,
     rank INTEGER NOT NULL,
-    selected BOOLEAN NOT NULL,
-    PRIMARY KEY (force, selection_id, area_code)
+    selected BOOLEAN NOT NULL
 );
 COMMENT ON TABLE hotspot_ranking IS 'All areas ranked by harm for each selection; selected = in the hot-spot list. Ties broken by events, then area code.';
 COMMENT ON COLUMN hotspot_ranking.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- Daily patrol dose per area, from GPS.
 CREATE TABLE IF NOT EXISTS daily_patrol (
+    -- key: (force, area_code, date)
     force VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,
     date DATE NOT NULL,
@@ -9,8 +10,7 @@ CREATE TABLE IF NOT EXISTS daily_patrol (
     koper_visits INTEGER NOT NULL,
     devices INTEGER NOT NULL,
     window_minutes DOUBLE NOT NULL,
-    computed_at TIMESTAMP,
-    PRIMARY KEY (force, area_code, date)
+    computed_at TIMESTAMP
 );
 COMMENT ON TABLE daily_patrol IS 'Police presence per area (polygon + buffer) per local day; only areas with presence have rows. Recomputed per (force, date) partition.';
 COMMENT ON COLUMN daily_patrol.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- What the GPS feed delivered per force and local hour (feed health; docs/patrol.md, Feed health).
 CREATE TABLE IF NOT EXISTS feed_hours (
+    -- key: (force, hour_start_utc)
     force VARCHAR NOT NULL,
     date DATE NOT NULL,
     local_hour INTEGER NOT NULL,
@@ -7,8 +8,7 @@ CREATE TABLE IF NOT EXISTS feed_hours (
     pings BIGINT NOT NULL,
     devices INTEGER NOT NULL,
     files INTEGER NOT NULL,
-    computed_at TIMESTAMP,
-    PRIMARY KEY (force, hour_start_utc)
+    computed_at TIMESTAMP
 );
 COMMENT ON TABLE feed_hours IS 'Accepted GPS pings, reporting devices and ping files per force and local hour; only hours with pings have rows. Recomputed per (force, date) with daily_patrol; the feed_missing checks compare each hour with its 28-day norm.';
 COMMENT ON COLUMN feed_hours.force IS 'Force slug.';

@@ -1,6 +1,7 @@
 -- Every ping file loaded, by its logical identity (force, source, day folder, name): the landing sweep finds
 -- files that arrived or changed after their day was processed.
 CREATE TABLE IF NOT EXISTS landed_files (
+    -- key: (force, source, day, name)
     force VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     day DATE NOT NULL,
@@ -8,8 +9,7 @@ CREATE TABLE IF NOT EXISTS landed_files (
     bytes BIGINT NOT NULL,
     mtime_ns BIGINT NOT NULL,
     sha256 VARCHAR NOT NULL,
-    loaded_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, source, day, name)
+    loaded_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE landed_files IS 'Landed files as last loaded, one row per logical file (force, source, day folder, name): the landing sweep (sweep_landing DAG) reloads a processed day when a file is new or its size or modification time changed.';
 COMMENT ON COLUMN landed_files.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- Each hot spot's delivered dose against its target, per day.
 CREATE TABLE IF NOT EXISTS daily_compliance (
+    -- key: (force, area_code, date)
     force VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,
     date DATE NOT NULL,
@@ -14,8 +15,7 @@ CREATE TABLE IF NOT EXISTS daily_compliance (
     last_patrol_date DATE,
     ratio_7d DOUBLE,
     ratio_28d DOUBLE,
-    computed_at TIMESTAMP,
-    PRIMARY KEY (force, area_code, date)
+    computed_at TIMESTAMP
 );
 COMMENT ON TABLE daily_compliance IS 'One row per hot spot per local day: delivered patrol minutes inside the patrol window against the target.';
 COMMENT ON COLUMN daily_compliance.force IS 'Force slug.';

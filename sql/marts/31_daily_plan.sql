@@ -1,5 +1,6 @@
 -- The randomised daily patrol plan (Operation Rowan style): k of the n hot spots drawn per day.
 CREATE TABLE IF NOT EXISTS daily_plan (
+    -- key: (force, date, area_code)
     force VARCHAR NOT NULL,
     date DATE NOT NULL,
     area_code VARCHAR NOT NULL,
@@ -10,8 +11,7 @@ CREATE TABLE IF NOT EXISTS daily_plan (
     n INTEGER NOT NULL,
     plan_seed BIGINT NOT NULL,
     day_seed BIGINT NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, date, area_code)
+    created_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE daily_plan IS 'One row per hot spot per local day when settings.plan_k is set: planned = drawn for patrol that day. Drawn once and never redrawn for the same selection, so the published plan is the plan checked against GPS.';
 COMMENT ON COLUMN daily_plan.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- The patrol dose under capacity: officer-minutes of a day spread over the day's planned hot spots in visits.
 CREATE TABLE IF NOT EXISTS dose_plan (
+    -- key: (force, date, area_code)
     force VARCHAR NOT NULL,
     date DATE NOT NULL,
     area_code VARCHAR NOT NULL,
@@ -10,8 +11,7 @@ CREATE TABLE IF NOT EXISTS dose_plan (
     expected_prevented DOUBLE NOT NULL,
     capacity_minutes DOUBLE NOT NULL,
     unit_minutes DOUBLE NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, date, area_code)
+    created_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE dose_plan IS 'One row per planned hot spot per local day: visits (units) and minutes allocated by hotspots plan-dose or the morning plan step when settings.dose_capacity_minutes is set; the day''s minutes never exceed its capacity (docs/targeting.md).';
 COMMENT ON COLUMN dose_plan.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- Back-tests of the hot-spot rule: selected on a training window, scored on the test window after it.
 CREATE TABLE IF NOT EXISTS backtest_scores (
+    -- key: (force, train_first, test_last, weights, budget_mode, budget)
     force VARCHAR NOT NULL,
     train_first DATE NOT NULL,
     train_last DATE NOT NULL,
@@ -20,8 +21,7 @@ CREATE TABLE IF NOT EXISTS backtest_scores (
     count_harm_share DOUBLE,
     count_pai DOUBLE,
     random_harm_share DOUBLE NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, train_first, test_last, weights, budget_mode, budget)
+    created_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE backtest_scores IS 'One row per back-test window of the hot-spot rule (docs/targeting.md): written by the select_hotspots step (settings backtest_train_months, backtest_test_months, backtest_step_months) and hotspots backtest --store; a rerun on the same data leaves the rows as they are.';
 COMMENT ON COLUMN backtest_scores.force IS 'Force slug.';

@@ -1,5 +1,6 @@
 -- Weekly schedules of the randomised plan, published ahead (hotspots.schedule): one row per publication.
 CREATE TABLE IF NOT EXISTS plan_schedules (
+    -- key: (force, week_start, revision)
     force VARCHAR NOT NULL,
     week_start DATE NOT NULL,
     revision INTEGER NOT NULL,
@@ -9,8 +10,7 @@ CREATE TABLE IF NOT EXISTS plan_schedules (
     inputs JSON NOT NULL,
     reason VARCHAR,
     published_at TIMESTAMP NOT NULL,
-    superseded_at TIMESTAMP,
-    PRIMARY KEY (force, week_start, revision)
+    superseded_at TIMESTAMP
 );
 COMMENT ON TABLE plan_schedules IS 'One row per publication of a weekly schedule (Monday to Sunday) of the randomised plan. The current revision (superseded_at NULL) is immutable: a rerun keeps it, and only an explicit redraw (hotspots plan-week --redraw --reason) supersedes it. Its days are the daily_plan rows of the week.';
 COMMENT ON COLUMN plan_schedules.force IS 'Force slug.';

@@ -1,6 +1,7 @@
 -- The outbox: every alert is written here before any delivery is tried.
 CREATE TABLE IF NOT EXISTS alerts (
-    alert_key VARCHAR PRIMARY KEY,
+    -- key: (alert_key)
+    alert_key VARCHAR NOT NULL,
     force VARCHAR NOT NULL,
     rule VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,

@@ -1,10 +1,10 @@
 -- Which team answers for each area, as routed by the alert routing table.
 CREATE TABLE IF NOT EXISTS area_teams (
+    -- key: (force, area_code)
     force VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,
     team VARCHAR NOT NULL,
-    updated_at TIMESTAMP,
-    PRIMARY KEY (force, area_code)
+    updated_at TIMESTAMP
 );
 COMMENT ON TABLE area_teams IS 'Area -> team from the alert routing table (default route when unmapped), rewritten per force when alerts are routed; lets analysts group compliance by team.';
 COMMENT ON COLUMN area_teams.force IS 'Force slug.';

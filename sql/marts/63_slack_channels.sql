@@ -1,6 +1,7 @@
 -- Slack channel names resolved to channel IDs, once: posts and checks use the ID (docs/alerts.md, Exactly once).
 CREATE TABLE IF NOT EXISTS slack_channels (
-    name VARCHAR PRIMARY KEY,
+    -- key: (name)
+    name VARCHAR NOT NULL,
     channel_id VARCHAR NOT NULL,
     resolved_at TIMESTAMP NOT NULL
 );

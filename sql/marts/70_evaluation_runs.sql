@@ -1,6 +1,7 @@
 -- One row per evaluation of a force's patrol (the weekly evaluate_patrol DAG).
 CREATE TABLE IF NOT EXISTS evaluation_runs (
-    run_id VARCHAR NOT NULL PRIMARY KEY,
+    -- key: (run_id)
+    run_id VARCHAR NOT NULL,
     force VARCHAR NOT NULL,
     design VARCHAR NOT NULL,
     start_date DATE NOT NULL,

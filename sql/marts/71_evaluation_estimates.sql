@@ -1,5 +1,6 @@
 -- Every estimate of an evaluation run, one row each (long format, for analysts and charts).
 CREATE TABLE IF NOT EXISTS evaluation_estimates (
+    -- key: (run_id, estimate, term)
     run_id VARCHAR NOT NULL,
     estimate VARCHAR NOT NULL,
     term VARCHAR NOT NULL,
@@ -7,8 +8,7 @@ CREATE TABLE IF NOT EXISTS evaluation_estimates (
     rate_ratio DOUBLE,
     ci_low DOUBLE,
     ci_high DOUBLE,
-    p_value DOUBLE,
-    PRIMARY KEY (run_id, estimate, term)
+    p_value DOUBLE
 );
 COMMENT ON TABLE evaluation_estimates IS 'One row per estimate of an evaluation run (evaluation_runs): intention to treat per outcome, dose-response bins, Koper-visit bins, carry-over and displacement; replaced with its run.';
 COMMENT ON COLUMN evaluation_estimates.run_id IS 'The run (evaluation_runs.run_id).';

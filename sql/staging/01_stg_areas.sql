@@ -1,13 +1,13 @@
 -- Area boundaries (LSOAs, grid cells or any polygons a force supplies), in EPSG:27700.
 CREATE TABLE IF NOT EXISTS stg_areas (
+    -- key: (force, area_code)
     force VARCHAR NOT NULL,
     area_code VARCHAR NOT NULL,
     area_name VARCHAR,
     geom GEOMETRY NOT NULL,
     area_m2 DOUBLE,
     source_file VARCHAR,
-    loaded_at TIMESTAMP,
-    PRIMARY KEY (force, area_code)
+    loaded_at TIMESTAMP
 );
 COMMENT ON TABLE stg_areas IS 'Area boundaries per force in British National Grid (EPSG:27700); one row per area. Reloaded whole when the area file changes.';
 COMMENT ON COLUMN stg_areas.force IS 'Force slug, as in data.police.uk file names (e.g. bedfordshire).';

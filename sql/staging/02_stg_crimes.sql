@@ -3,16 +3,21 @@
 -- a national year cost more than placing it) and read through the view stg_crimes, one row per crime.
 
 -- One row per loaded file (the unit of loading: a reload replaces the file's crimes under the same file_id).
+-- A file's key is a 63-bit hash of its identity (crime_file_key), not max + 1: writers of different forces
+-- add files at the same time on a lake, and max + 1 would give two files one key (ducklake#1094).
+CREATE OR REPLACE MACRO crime_file_key(FORCE, SOURCE, SOURCE_FILE) AS
+(hash(force, source, source_file) >> 1)::BIGINT;
 CREATE TABLE IF NOT EXISTS stg_crime_files (
-    file_id INTEGER NOT NULL PRIMARY KEY,
+    -- key: (file_id)
+    -- unique: (force, source, source_file)
+    file_id BIGINT NOT NULL,
     force VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,
-    loaded_at TIMESTAMP NOT NULL,
-    UNIQUE (force, source, source_file)
+    loaded_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE stg_crime_files IS 'One row per crime file loaded (street CSV, API month or force extract); a reload keeps the file_id and replaces its crimes.';
-COMMENT ON COLUMN stg_crime_files.file_id IS 'File key, referenced by stg_crime_records.file_id.';
+COMMENT ON COLUMN stg_crime_files.file_id IS 'File key, crime_file_key(force, source, source_file); referenced by stg_crime_records.file_id.';
 COMMENT ON COLUMN stg_crime_files.force IS 'Force slug.';
 COMMENT ON COLUMN stg_crime_files.source IS 'police_uk (street CSV or API) or force_records (RMS extract).';
 COMMENT ON COLUMN stg_crime_files.source_file IS 'Raw file name (the partition key of quarantine and validation_runs too).';
@@ -25,7 +30,8 @@ COMMENT ON COLUMN stg_crime_files.loaded_at IS 'When the file was last loaded (U
 CREATE OR REPLACE MACRO crime_point_key(FORCE, LON, LAT, EASTING, NORTHING, LOCATION, FILE_LSOA_CODE) AS
 hash(force, lon, lat, easting, northing, location, file_lsoa_code);
 CREATE TABLE IF NOT EXISTS stg_crime_points (
-    point_key UBIGINT NOT NULL PRIMARY KEY,
+    -- key: (point_key)
+    point_key UBIGINT NOT NULL,
     force VARCHAR NOT NULL,
     lon DOUBLE,
     lat DOUBLE,
@@ -48,7 +54,7 @@ COMMENT ON COLUMN stg_crime_points.area_code IS 'Area the point falls in (point 
 
 -- One row per accepted crime record.
 CREATE TABLE IF NOT EXISTS stg_crime_records (
-    file_id INTEGER NOT NULL,
+    file_id BIGINT NOT NULL,
     source_row BIGINT NOT NULL,
     crime_id VARCHAR,
     month DATE NOT NULL,

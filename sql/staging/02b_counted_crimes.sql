@@ -1,6 +1,7 @@
 -- One crime source per force: the crimes selection and the marts count (never the same crime from two sources).
 CREATE TABLE IF NOT EXISTS force_crime_source (
-    force VARCHAR PRIMARY KEY,
+    -- key: (force)
+    force VARCHAR NOT NULL,
     source VARCHAR NOT NULL
 );
 COMMENT ON TABLE force_crime_source IS 'The crime source a force counts, when HOTSPOTS_CRIME_SOURCE names one (written by select_hotspots); a force without a row uses the auto rule of counted_crimes.';

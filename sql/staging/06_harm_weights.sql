@@ -1,10 +1,10 @@
 CREATE TABLE IF NOT EXISTS harm_weights (
+    -- key: (key_type, key)
     key_type VARCHAR NOT NULL,
     key VARCHAR NOT NULL,
     weight DOUBLE NOT NULL,
     proactive BOOLEAN NOT NULL,
-    source VARCHAR NOT NULL,
-    PRIMARY KEY (key_type, key)
+    source VARCHAR NOT NULL
 );
 COMMENT ON TABLE harm_weights IS 'Harm weights in use (CCHI days of imprisonment; ONS Crime Severity Score weights under css_ key types), loaded from include/hotspots/data/*.csv or a force''s own file; versioned with the code.';
 COMMENT ON COLUMN harm_weights.key_type IS 'crime_type (data.police.uk category) or offence_code (Home Office code); css_crime_type, css_offence_code for CSS.';

@@ -16,12 +16,12 @@ COMMENT ON COLUMN retention_runs.detail IS 'The day folders removed (raw_ping_fi
 COMMENT ON COLUMN retention_runs.ran_at IS 'When the rule was applied (UTC).';
 
 CREATE TABLE IF NOT EXISTS retired_ping_days (
+    -- key: (force, local_date)
     force VARCHAR NOT NULL,
     local_date DATE NOT NULL,
     pings BIGINT NOT NULL,
     devices BIGINT NOT NULL,
-    retired_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, local_date)
+    retired_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE retired_ping_days IS 'Daily aggregate of the pings retention removed from stg_pings: the day had GPS data (compliance stays none or under, not no_data) without keeping any track.';
 COMMENT ON COLUMN retired_ping_days.force IS 'Force slug.';

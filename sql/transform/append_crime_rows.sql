@@ -6,8 +6,7 @@
 -- Runs after append_crime_keys.sql and the collision check.
 INSERT INTO stg_crime_files
 SELECT
-    (SELECT coalesce(max(file_id), 0) FROM stg_crime_files)
-    + row_number() OVER (ORDER BY force, source, source_file) AS file_id,
+    crime_file_key(force, source, source_file) AS file_id,
     force,
     source,
     source_file,

@@ -32,8 +32,9 @@ def add_patrol(
     con, code: str, day: date, patrol: float, *, window: float | None = None, koper: int = 0, force: str = FORCE
 ) -> None:
     """A daily_patrol row; window minutes default to all patrol minutes."""
+    con.execute("DELETE FROM daily_patrol WHERE force = ? AND area_code = ? AND date = ?", [force, code, day])
     con.execute(
-        "INSERT OR REPLACE INTO daily_patrol VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?, now()::TIMESTAMP)",
+        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?, now()::TIMESTAMP)",
         [force, code, day, patrol, patrol, koper, patrol if window is None else window],
     )
 

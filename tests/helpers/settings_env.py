@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Mapping
 
 TEST_KEY = "test-pseudonym-key-not-for-production"  # the tests' pseudonym key (conftest's settings fixture)
+# `HOTSPOTS_WAREHOUSE_CATALOG=ducklake pytest tests/<room>` runs a room on a local DuckLake under the test's data
+# folder (with HOTSPOTS_LAKE_CATALOG=postgres:...: on that catalog) instead of a DuckDB file: the settings
+# fixtures keep these variables.
+LAKE_VARIABLES = ("HOTSPOTS_WAREHOUSE_CATALOG", "HOTSPOTS_LAKE_CATALOG", "HOTSPOTS_LAKE_DATA_PATH")
 
 
 def settings_of(env: Mapping[str, str], **overrides):

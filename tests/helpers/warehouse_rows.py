@@ -12,6 +12,8 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
+from settings_env import LAKE_VARIABLES
+
 FORCE = "testforce"
 ORIGIN = (505000.0, 220000.0)
 CELL_M = 400.0
@@ -153,8 +155,9 @@ def isolated_settings(monkeypatch, data_dir: Path):
     """Settings for data_dir only (as the conftest fixture does), visible to get_settings() and the CLI."""
     from hotspots.settings import reload_settings
 
+    kept = {"HOTSPOTS_FAIL_ON_SKIP", "HOTSPOTS_SHARED_DATA", *LAKE_VARIABLES}
     for name in list(os.environ):
-        if name.startswith("HOTSPOTS_") and name not in {"HOTSPOTS_FAIL_ON_SKIP", "HOTSPOTS_SHARED_DATA"}:
+        if name.startswith("HOTSPOTS_") and name not in kept:
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("HOTSPOTS_FORCES", FORCE)
@@ -224,10 +227,13 @@ def populate(con) -> None:
          'supervisors', 'warning', '{}', now(), 'pending', 'failed', NULL, 'pending', NULL, 2)
         """
     )
+    con.execute(
+        "DELETE FROM harm_weights WHERE key_type = 'crime_type' AND list_contains(?, key)",
+        [["Violence and sexual offences", "Robbery", "Possession of weapons", "Shoplifting"]],
+    )
     _insert_many(
         con,
-        "INSERT OR REPLACE INTO harm_weights (key_type, key, weight, proactive, source) VALUES "
-        "('crime_type', ?, ?, ?, 'test')",
+        "INSERT INTO harm_weights (key_type, key, weight, proactive, source) VALUES ('crime_type', ?, ?, ?, 'test')",
         [
             ("Violence and sexual offences", 200.0, False),
             ("Robbery", 365.0, False),

@@ -35,7 +35,7 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PG_USERS = ("postgres", "root")
 AIRFLOW = Path(sys.executable).with_name("airflow")
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"  # cluster_worker.hostname, for workers > 1
 TERMINAL = {"success", "failed"}
 IDEMPOTENT = {"GET", "PATCH"}
 
@@ -294,8 +294,10 @@ def airflow_cluster(
     env: dict[str, str] | None = None,
     pools: dict[str, int] | None = None,
     start_timeout: float = 120,
+    workers: int = 1,
 ) -> Iterator[AirflowCluster]:
-    """Bring the Celery topology up on a fresh database and Redis db; always bring it down and drop both."""
+    """Bring the Celery topology up on a fresh database and Redis db; always bring it down and drop both. With
+    ``workers`` > 1, that many Celery workers, each reporting its own hostname (worker-1, worker-2, ...)."""
     reason = services_missing()
     if reason:
         raise ClusterError(reason)
@@ -333,13 +335,23 @@ def airflow_cluster(
             "scheduler": ["scheduler"],
             "dag-processor": ["dag-processor"],
             "triggerer": ["triggerer"],
-            "celery-worker": ["celery", "worker", "--concurrency", cluster_vars["AIRFLOW__CELERY__WORKER_CONCURRENCY"]],
         }
-        for name in COMPONENTS:
+        worker = ["celery", "worker", "--concurrency", cluster_vars["AIRFLOW__CELERY__WORKER_CONCURRENCY"]]
+        envs = {name: cluster_vars for name in commands}
+        if workers == 1:
+            commands["celery-worker"], envs["celery-worker"] = worker, cluster_vars
+        for name in [f"worker-{number}" for number in range(1, workers + 1)] if workers > 1 else []:
+            commands[name] = [*worker, "--celery-hostname", f"{name}@%h"]
+            envs[name] = cluster_vars | {
+                "CLUSTER_WORKER_NAME": name,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "cluster_worker.hostname",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(HELPERS), cluster_vars.get("PYTHONPATH")])),
+            }
+        for name in commands:
             with (logs_dir / f"{name}.log").open("w") as out:
                 cluster.processes[name] = subprocess.Popen(
                     [str(AIRFLOW), *commands[name]],
-                    env=cluster_vars,
+                    env=envs[name],
                     cwd=tmp,
                     stdout=out,
                     stderr=subprocess.STDOUT,

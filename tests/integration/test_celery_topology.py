@@ -1,9 +1,12 @@
 """Two forces through Airflow's distributed topology: api-server, scheduler, dag-processor, triggerer and a Celery
-worker on PostgreSQL and Redis, driven only through the REST API, checked against the generator's ground truth."""
+worker on PostgreSQL and Redis, driven only through the REST API, checked against the generator's ground truth;
+then the national deployment: two workers writing the two forces at once into a DuckLake catalogued on that
+PostgreSQL, its marts equal to a single writer's row for row."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -11,10 +14,11 @@ from settings_env import settings_of
 
 from hotspots.demo import avl_folder_days
 from hotspots.generate import generate_sample
+from hotspots.lake import marts_differences
 from hotspots.settings import PROJECT_ROOT, Settings
 from hotspots.warehouse import connect
 
-from .airflow_cluster import airflow_cluster, leftovers, services_missing
+from .airflow_cluster import PG_HOST, PG_PORT, _pg_admin, airflow_cluster, leftovers, services_missing
 
 # Outer bound: the signal method raises inside the test, so the cluster's teardown still runs.
 pytestmark = [pytest.mark.services, pytest.mark.timeout(900, method="signal")]
@@ -55,7 +59,7 @@ def samples(tmp_path_factory) -> dict:
     return {force: generate_sample(data_dir, seed=seed, force=force, **SAMPLE) for seed, force in enumerate(FORCES, 11)}
 
 
-def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(services, samples, slack_api, tmp_path):
+def _cluster_env(samples: dict, slack_api) -> dict[str, str]:
     alpha = samples["alpha"]
     # The test drives every run through the REST API: no cron or asset-triggered runs next to them.
     env = {**alpha.settings_env, "HOTSPOTS_FORCES": ",".join(FORCES), "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
@@ -66,19 +70,28 @@ def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(services, samp
             "extra": {"base_url": slack_api.base_url, "channel": "#hotspots"},
         }
     )
-    days = [d.isoformat() for d in avl_folder_days(alpha.landing_dir, "alpha")]
-    dates = [d.isoformat() for d in alpha.avl_dates]
     assert all(
         samples[f].crime_months == alpha.crime_months and samples[f].avl_dates == alpha.avl_dates for f in FORCES
     )
-    # Pipeline order (as hotspots.demo.demo_plan); each wave's runs go together, the pool serialising the writers.
-    waves = [
+    return env
+
+
+def _waves(alpha) -> list[tuple[str, list[tuple[dict, datetime]]]]:
+    """Pipeline order (as hotspots.demo.demo_plan); each wave's runs go together."""
+    days = [d.isoformat() for d in avl_folder_days(alpha.landing_dir, "alpha")]
+    dates = [d.isoformat() for d in alpha.avl_dates]
+    return [
         ("ingest_areas", [({}, _midnight(f"{alpha.crime_months[0]}-01"))]),
         ("ingest_crime", [({"month": m}, _midnight(f"{m}-01")) for m in alpha.crime_months]),
         ("select_hotspots", [({}, _midnight(f"{alpha.crime_months[-1]}-28"))]),
         ("ingest_avl", [({"day": d}, _midnight(d)) for d in days]),
         ("patrol_compliance", [({"dates": dates}, _midnight(dates[-1]).replace(hour=6))]),
     ]
+
+
+def test_two_forces_run_in_parallel_on_celery_and_match_the_truth(services, samples, slack_api, tmp_path):
+    env = _cluster_env(samples, slack_api)
+    waves = _waves(samples["alpha"])  # on the DuckDB file the one-slot pool serialises the writers
     with airflow_cluster(tmp_path, PROJECT_ROOT / "dags", env=env, pools={WRITER_POOL: 1}) as cluster:
         cluster.wait_for_dags(list(DAG_IDS))
         for dag_id in DAG_IDS:
@@ -212,3 +225,95 @@ def _assert_alerts_delivered_to_slack(con, slack_api) -> None:
     assert {status for _, status, _ in rows} == {"sent"}, rows
     assert {ts for _, _, ts in rows} == {m["ts"] for m in delivered}
     assert sum(m["metadata"]["event_payload"]["alerts"] for m in delivered) == len(rows)
+
+
+@pytest.fixture
+def lake_catalog():
+    """A fresh PostgreSQL database for the DuckLake catalog (ducklake:postgres:...), dropped afterwards."""
+    admin, user = _pg_admin()
+    name = f"hotspots_lake_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres:dbname={name} host={PG_HOST} port={PG_PORT} user={user}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_two_workers_write_two_forces_at_once_into_a_postgres_lake(services, lake_catalog, slack_api, tmp_path):
+    """The national topology: a DuckLake catalogued on PostgreSQL, two Celery workers of one slot each and a
+    writer pool of four slots; the force's writer lock (not the pool) keeps one force's steps in series."""
+    lake = _samples(tmp_path / "lake")
+    env = _cluster_env(lake, slack_api) | {
+        "HOTSPOTS_WAREHOUSE_CATALOG": "ducklake",
+        "HOTSPOTS_LAKE_CATALOG": lake_catalog,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",  # overlapping writers must then be on different workers
+    }
+    with airflow_cluster(tmp_path, PROJECT_ROOT / "dags", env=env, pools={WRITER_POOL: 4}, workers=2) as cluster:
+        cluster.wait_for_dags(list(DAG_IDS))
+        for dag_id in DAG_IDS:
+            cluster.unpause(dag_id)
+        runs = run_waves(cluster, _waves(lake["alpha"]))
+        instances = cluster.api("GET", "/dags/~/dagRuns/~/taskInstances", params={"limit": 1000})["task_instances"]
+    assert not leftovers(cluster)
+    assert [r["state"] for r in runs] == ["success"] * len(runs)
+    _assert_forces_wrote_at_once(instances)
+
+    settings = settings_of(env)
+    reference = _single_writer_run(tmp_path / "single")
+    con = connect(settings=settings)
+    try:
+        for force in FORCES:
+            _assert_force_matches_truth(con, settings, lake[force])
+        con.execute(f"ATTACH '{reference.warehouse_path}' AS single_writer (READ_ONLY)")
+        differences = marts_differences(con, "single_writer", "lake")
+        assert all(rows == 0 for pair in differences.values() for rows in pair), differences
+        assert con.execute("SELECT count(*) FROM daily_patrol").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def _samples(folder) -> dict:
+    return {
+        force: generate_sample(folder / "data", seed=seed, force=force, **SAMPLE)
+        for seed, force in enumerate(FORCES, 11)
+    }
+
+
+def _single_writer_run(folder) -> Settings:
+    """The same inputs through `hotspots run` (hotspots.runner) into a DuckDB file: one writer, force by force."""
+    from hotspots.runner import When, run_dag
+
+    samples = _samples(folder)
+    alpha = samples["alpha"]
+    settings = settings_of(alpha.settings_env, forces=list(FORCES))
+    forces = list(FORCES)
+    run_dag("ingest_areas", settings=settings, forces=forces, when=When())
+    for month in alpha.crime_months:
+        run_dag("ingest_crime", settings=settings, forces=forces, when=When(month=month))
+    run_dag("select_hotspots", settings=settings, forces=forces, when=When())
+    for day in avl_folder_days(alpha.landing_dir, "alpha"):
+        run_dag("ingest_avl", settings=settings, forces=forces, when=When(day=day))
+    run_dag("patrol_compliance", settings=settings, forces=forces, when=When(dates=tuple(alpha.avl_dates)))
+    return settings
+
+
+def _assert_forces_wrote_at_once(instances: list[dict]) -> None:
+    """Writer tasks of the two forces ran at the same time, on the two workers (one slot each)."""
+    writers = [
+        (
+            datetime.fromisoformat(ti["start_date"]),
+            datetime.fromisoformat(ti["end_date"]),
+            ti["rendered_map_index"],
+            ti["hostname"],
+        )
+        for ti in instances
+        if ti["pool"] == WRITER_POOL and ti["map_index"] >= 0
+    ]
+    overlapping = [
+        (a, b) for a in writers for b in writers if a[2] != b[2] and a[0] < b[1] and b[0] < a[1] and a[3] != b[3]
+    ]
+    assert overlapping, f"no two forces' writers overlapped on two workers: {sorted(writers)}"
+    assert {w[3] for w in writers} == {"worker-1", "worker-2"}

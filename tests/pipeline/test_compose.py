@@ -143,8 +143,11 @@ def test_airflow_init_creates_the_pools_and_connections_the_code_uses():
     code = "\n".join(path.read_text() for path in [*ROOT.glob("dags/**/*.py"), *ROOT.glob("include/hotspots/**/*.py")])
     pools = set(re.findall(r"""pool\s*=\s*["']([\w-]+)["']""", code)) | {"duckdb_writer"}
     for pool in pools:
-        assert re.search(rf"airflow pools set {pool} \d+ ", script), f"airflow-init.sh does not create pool {pool}"
-    assert "airflow pools set duckdb_writer 1 " in script, "the DuckDB writer pool must have exactly one slot"
+        slots = r"(\d+|\"\$\{writer_slots\}\")"
+        assert re.search(rf"airflow pools set {pool} {slots} ", script), f"airflow-init.sh does not create pool {pool}"
+    assert 'airflow pools set duckdb_writer "${writer_slots}" ' in script
+    on_file = script.split('if [[ "${HOTSPOTS_WAREHOUSE_CATALOG:-duckdb}" == "ducklake" ]]; then', 1)[1]
+    assert "else\n        writer_slots=1\n" in on_file, "on a DuckDB file the writer pool must have exactly one slot"
     defaults = Settings.model_fields
     for conn_id in (defaults["slack_conn_id"].default, defaults["smtp_conn_id"].default):
         assert f"airflow connections add {conn_id} " in script

@@ -23,6 +23,7 @@ from hotspots.alerts.messages import MAX_SECTIONS, Digest, email_message, slack_
 from hotspots.alerts.routing import Routing, default_team, load_routing
 from hotspots.alerts.targets import DIGEST_EVENT, SlackTarget, SmtpTarget
 from hotspots.settings import Settings
+from hotspots.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +197,9 @@ def channel_id(con: duckdb.DuckDBPyConnection, client, destination: str) -> str 
         log.warning("Could not resolve Slack channel %s to an ID (%s): posting to the name", destination, exc)
         return None
     if channels:
-        con.executemany(
-            "INSERT OR REPLACE INTO slack_channels VALUES (?, ?, ?)",
-            [[n, i, _utcnow()] for n, i in channels.items()],
+        con.execute(
+            read_sql("transform/merge_slack_channels"),
+            {"names": list(channels), "ids": list(channels.values()), "resolved_at": _utcnow()},
         )
     if name not in channels:
         log.warning("Slack channel %s not found (or the app is not in it): posting to the name", destination)

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from hotspots.settings import Settings
+from hotspots.warehouse import read_sql
 
 DEFAULT_TEAM = "default"
 DEFAULT_CHANNEL = "#hotspots"
@@ -177,8 +178,7 @@ def _record_teams(con, force: str, teams: dict[str, str]) -> None:
     if not teams:
         return
     con.execute(
-        "INSERT OR REPLACE INTO area_teams SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), now()",
-        [force, list(teams), list(teams.values())],
+        read_sql("transform/merge_area_teams"), {"force": force, "areas": list(teams), "teams": list(teams.values())}
     )
 
 

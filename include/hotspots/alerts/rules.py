@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -14,7 +15,7 @@ from hotspots.alerts.routing import area_teams_of
 from hotspots.compliance import hotspot_targets
 from hotspots.plan import make_plan, selection_on
 from hotspots.settings import Settings
-from hotspots.warehouse import fetch_dicts, read_sql
+from hotspots.warehouse import fetch_dicts, read_sql, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -138,20 +139,36 @@ def evaluate_rules(
 
 
 def store_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: Settings) -> list[str]:
-    """Insert alerts whose key is new, write their outbox files; existing keys are left untouched."""
+    """Insert alerts whose key is new, write their outbox files; existing keys are left untouched.
+
+    The outbox has no key constraint (a DuckLake has none): exactly once rests on this read-check-insert, which
+    runs under the writer lock of each force concerned (hotspots.warehouse.writer_lock; a pipeline step already
+    holds it from before its transaction began), so no other writer adds the same alert between check and
+    insert."""
     if not alerts:
         return []
+    with ExitStack() as locks:
+        for force in sorted({a.force for a in alerts}):
+            locks.enter_context(writer_lock(force, settings))
+        return _store_new_alerts(con, alerts, settings)
+
+
+def _store_new_alerts(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: Settings) -> list[str]:
     keys = [a.key for a in alerts]
     existing = {
         k for (k,) in con.execute("SELECT alert_key FROM alerts WHERE list_contains(?, alert_key)", [keys]).fetchall()
     }
-    fresh = [a for a in alerts if a.key not in existing]
+    fresh = []
+    for alert in alerts:  # an alert twice in the batch is stored once
+        if alert.key not in existing:
+            existing.add(alert.key)
+            fresh.append(alert)
     if not fresh:
         return []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     con.executemany(
         """INSERT INTO alerts (alert_key, force, rule, area_code, date, team, audience, severity, details, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_key) DO NOTHING""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             [
                 a.key,

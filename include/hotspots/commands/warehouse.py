@@ -35,14 +35,29 @@ def register(app: typer.Typer) -> None:
         ),
         fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
         max_rows: int = typer.Option(1000, help="Rows shown in table format (csv and json print all)."),
+        as_of: Optional[str] = typer.Option(
+            None,
+            "--as-of",
+            help="On a DuckLake warehouse: read the snapshot committed at this time (e.g. '2025-03-01 06:00:00', "
+            "UTC) instead of the newest.",
+        ),
     ) -> None:
         """Run SQL on the read-only analyst snapshot."""
         if (sql is None) == (file is None):
             typer.echo("Error: give the SQL as an argument or with --file, not both.", err=True)
             raise typer.Exit(2)
+        if as_of is not None:
+            try:
+                as_of = datetime.fromisoformat(as_of)
+            except ValueError:
+                typer.echo(f"Error: --as-of {as_of!r} is not a timestamp: give e.g. 2025-03-01T06:00:00.", err=True)
+                raise typer.Exit(2)
         try:
             sql = sql if file is None else file.read_text()
-            run_query(sql, fmt, sys.stdout, get_settings(), max_rows=max_rows)
+            run_query(sql, fmt, sys.stdout, get_settings(), max_rows=max_rows, as_of=as_of)
+        except ValueError as exc:  # --as-of on a DuckDB file
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2)
         except (OSError, duckdb.Error) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1)
@@ -69,6 +84,22 @@ def register(app: typer.Typer) -> None:
     def migrate_command() -> None:
         """Apply the sql/ models to the warehouse (a deployment step; the DAGs' first task runs it too)."""
         typer.echo(json.dumps(migrate(get_settings())))
+
+    @app.command("migrate-to-lake")
+    def migrate_to_lake_command(
+        source: Optional[Path] = typer.Option(
+            None, "--from", help="The DuckDB warehouse file to move (default HOTSPOTS_WAREHOUSE_PATH)."
+        ),
+    ) -> None:
+        """Move the DuckDB warehouse into the DuckLake of HOTSPOTS_LAKE_CATALOG / HOTSPOTS_LAKE_DATA_PATH and check
+        every table's rows equal after the move; then set HOTSPOTS_WAREHOUSE_CATALOG=ducklake."""
+        from hotspots.lake import MigrationRefused, migrate_to_lake
+
+        try:
+            typer.echo(json.dumps(migrate_to_lake(source, get_settings())))
+        except MigrationRefused as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2)
 
     @export_app.command("hotspots")
     def export_hotspots_command(

@@ -56,3 +56,24 @@ def migrate_legacy_stg_crimes(
     con.execute("DROP TABLE stg_crimes_legacy")
     log.info("warehouse: moved %d crimes from the old stg_crimes table into stg_crime_files/points/records", rows)
     return True
+
+
+def widen_crime_file_ids(con: duckdb.DuckDBPyConnection) -> bool:
+    """A warehouse whose stg_crime_files/stg_crime_records.file_id is still INTEGER (keys were max + 1): rebuild
+    both tables with BIGINT keys (crime_file_key values need 63 bits), keeping every row and key; the models
+    applied next restore their comments. The caller holds the transaction. False when there is nothing to do."""
+    narrow = [
+        table
+        for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name IN ('stg_crime_files', 'stg_crime_records') "
+            "AND column_name = 'file_id' AND data_type = 'INTEGER'"
+        ).fetchall()
+    ]
+    for table in narrow:
+        con.execute(f"CREATE TABLE {table}_wide AS SELECT * REPLACE (file_id::BIGINT AS file_id) FROM {table}")
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {table}_wide RENAME TO {table}")
+    if narrow:
+        log.info("warehouse: file_id of %s widened to BIGINT (crime_file_key)", ", ".join(sorted(narrow)))
+    return bool(narrow)

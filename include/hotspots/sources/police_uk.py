@@ -125,7 +125,13 @@ def file_key(con: duckdb.DuckDBPyConnection, *, force: str, source: str, source_
     if found:
         con.execute("UPDATE stg_crime_files SET loaded_at = now() WHERE file_id = ?", [found[0]])
         return int(found[0])
-    file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM stg_crime_files").fetchone()[0]
+    file_id = con.execute("SELECT crime_file_key(?, ?, ?)", [force, source, source_file]).fetchone()[0]
+    taken = con.execute("SELECT source_file FROM stg_crime_files WHERE file_id = ?", [file_id]).fetchone()
+    if taken:
+        raise RuntimeError(
+            f"{source_file}: its file key {file_id} (crime_file_key) is already {taken[0]}'s; nothing was loaded. "
+            "This 63-bit hash collision is not expected in any force's lifetime: please report it with both files."
+        )
     con.execute("INSERT INTO stg_crime_files VALUES (?, ?, ?, ?, now())", [file_id, force, source, source_file])
     return int(file_id)
 
