@@ -21,6 +21,12 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
 SHARED_DATA = Path(os.environ.get("HOTSPOTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
+def pytest_runtest_setup(item):
+    """A room run on a DuckLake (HOTSPOTS_WAREHOUSE_CATALOG=ducklake) skips the tests about the DuckDB file."""
+    if item.get_closest_marker("duckdb_file") and os.environ.get("HOTSPOTS_WAREHOUSE_CATALOG") == "ducklake":
+        pytest.skip("about the DuckDB file (its lock, its snapshot copy); the lake's are in tests/warehouse/test_lake*")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """With HOTSPOTS_FAIL_ON_SKIP=1 (set by .ci/run), a skipped test is a failed test."""

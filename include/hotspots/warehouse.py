@@ -307,17 +307,17 @@ def open_snapshot(
 def lake_reader(
     settings: Settings, *, as_of: datetime | str | None = None, tracks: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection on one committed lake snapshot, pinned by a transaction held for its life (the
-    newest committed snapshot when it opened, or the one committed at ``as_of``). Without ``tracks`` (the
-    analysts' door) it USEs an in-memory database of views on the snapshot's tables and views, per-device data
-    left out as in the DuckDB snapshot (hotspots.privacy.analyst_views)."""
+    """A read-only connection on committed lake snapshots (the one committed at ``as_of`` when given). Without
+    ``tracks`` (the analysts' door) it is pinned to one snapshot by a transaction held for its life and USEs an
+    in-memory database of views on the snapshot's tables and views, per-device data left out as in the DuckDB
+    snapshot (hotspots.privacy.analyst_views)."""
     from hotspots.privacy import analyst_views
 
     con = connect(settings=settings, read_only=True, as_of=as_of)
     try:
-        if not tracks:
+        if not tracks:  # the live door (tracks) runs pipeline reads, which open transactions of their own
             analyst_views(con, LAKE)
-        con.execute("BEGIN TRANSACTION")
+            con.execute("BEGIN TRANSACTION")
         yield con
     finally:
         con.close()

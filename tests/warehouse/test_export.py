@@ -77,6 +77,7 @@ def test_csv(published, tmp_path):
     assert polygon.exterior.coords[0] == pytest.approx((lon, lat), abs=1e-5)
 
 
+@pytest.mark.duckdb_file
 def test_export_without_snapshot_says_what_to_do(published, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_SNAPSHOT_PATH", str(tmp_path / "missing.duckdb"))
     from hotspots.settings import reload_settings

@@ -77,10 +77,13 @@ def test_analysts_read_a_committed_snapshot_in_place_and_as_of_a_time(lake):
     assert not list(lake.snapshot_path.parent.glob("*_read.duckdb"))
 
 
-def test_as_of_on_a_duckdb_file_is_one_message_and_exit_2(settings):
+def test_as_of_on_a_duckdb_file_is_one_message_and_exit_2(settings, monkeypatch):
     from hotspots.cli import app
+    from hotspots.settings import reload_settings
     from hotspots.warehouse import migrate, publish_snapshot
 
+    monkeypatch.setenv("HOTSPOTS_WAREHOUSE_CATALOG", "duckdb")
+    settings = reload_settings()
     migrate(settings)
     publish_snapshot(settings)
     result = CliRunner().invoke(app, ["query", "--as-of", "2025-01-01T00:00:00", "SELECT 1"])

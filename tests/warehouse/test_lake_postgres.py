@@ -79,6 +79,44 @@ def test_two_forces_write_at_once_from_two_processes(pg_lake, monkeypatch):
     assert commits >= 7  # the migration and the six partition replacements, each its own snapshot
 
 
+KILLED = """
+import sys, time
+from hotspots.settings import get_settings
+from hotspots.warehouse import open_warehouse, writer_lock
+
+with writer_lock("alpha", get_settings()), open_warehouse(get_settings()) as con:
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM area_teams WHERE force = 'alpha'")
+    con.execute("INSERT INTO area_teams SELECT 'alpha', 'B' || i::VARCHAR, 'half', now() FROM range(300) t(i)")
+    print("mid-write", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_no_partial_partition_and_frees_its_lock(pg_lake):
+    import os
+    import signal
+
+    from hotspots.warehouse import migrate, open_warehouse, transaction, writer_lock
+
+    migrate(pg_lake)
+    with open_warehouse(pg_lake) as con, transaction(con):
+        con.execute("INSERT INTO area_teams SELECT 'alpha', 'A' || i::VARCHAR, 'whole', now() FROM range(500) t(i)")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "include"), os.environ.get("PYTHONPATH", "")]),
+    }
+    writer = subprocess.Popen([sys.executable, "-c", KILLED], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "mid-write"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(60)
+    with writer_lock("alpha", pg_lake), open_warehouse(pg_lake) as con:  # the dead writer's lock went with it
+        teams = con.execute("SELECT team, count(*) FROM area_teams WHERE force = 'alpha' GROUP BY team").fetchall()
+    assert teams == [("whole", 500)]
+
+
 def test_alerts_stored_once_and_snapshots_read_on_the_postgres_catalog(pg_lake):
     from hotspots.alerts.rules import Alert, store_alerts
     from hotspots.analyst import run_query

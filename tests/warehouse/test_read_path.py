@@ -59,6 +59,7 @@ def test_query_file_runs_an_analysis_query(published):
     assert [r["area_code"] for r in json.loads(result.output)] == ["T08"]
 
 
+@pytest.mark.duckdb_file
 def test_snapshot_is_read_only(published):
     result = invoke("query", "DELETE FROM alerts")
     assert result.exit_code == 1
@@ -66,6 +67,7 @@ def test_snapshot_is_read_only(published):
     assert json.loads(invoke("query", "SELECT count(*) AS n FROM alerts", "-f", "json").output) == [{"n": 3}]
 
 
+@pytest.mark.duckdb_file
 def test_shell(published):
     script = (
         "SELECT 6 * 7\n  AS answer;\n.mode csv\nSELECT count(*) AS hotspots FROM "
@@ -137,6 +139,7 @@ with open_snapshot() as session:  # an analyst's shell left open while new snaps
 """
 
 
+@pytest.mark.duckdb_file
 def test_analysts_query_while_the_pipeline_writes(published, tmp_path):
     """Writer, analyst queries and an open analyst session are separate processes, as in production."""
     flags = [str(tmp_path / "ready"), str(tmp_path / "done")]

@@ -37,6 +37,7 @@ FROM (VALUES
 """
 
 
+@pytest.mark.duckdb_file
 def test_old_stg_crimes_table_is_migrated_once_with_every_row(settings):
     con = connect(settings=settings)
     con.execute(f"CREATE TABLE stg_crimes ({CRIME_COLUMNS})")
@@ -90,6 +91,7 @@ def test_a_new_warehouse_is_migrated_by_its_first_writer(settings):
     assert migrate(settings)["migrated"] is False
 
 
+@pytest.mark.duckdb_file
 def test_changed_models_stop_writers_until_hotspots_migrate(settings, monkeypatch, tmp_path):
     shutil.copytree(PROJECT_ROOT / "sql", tmp_path / "sql")
     monkeypatch.setenv("HOTSPOTS_SQL_DIR", str(tmp_path / "sql"))
@@ -141,6 +143,7 @@ def _writer(*args: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.duckdb_file
 def test_live_read_never_takes_the_writers_lock(settings, tmp_path):
     migrate(settings)
 
@@ -174,6 +177,7 @@ def test_live_read_never_takes_the_writers_lock(settings, tmp_path):
             con.execute("DELETE FROM area_teams")
 
 
+@pytest.mark.duckdb_file
 def test_alerts_dry_run_reads_while_a_writer_holds_the_warehouse(settings, monkeypatch, tmp_path):
     """Issue 15: `hotspots alerts --dry-run` on the writer's own file failed on (or caused) the lock."""
     monkeypatch.setenv("HOTSPOTS_FORCES", "north")
