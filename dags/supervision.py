@@ -1,9 +1,9 @@
-"""The supervisors' day: daily_plan in the morning and intraday_check in the evening (each DAG's docstring is its
-doc_md)."""
+"""The supervisors' day: daily_plan in the morning and intraday_check at each in-shift checkpoint (each DAG's
+docstring is its doc_md)."""
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import CronTriggerTimetable, MultipleCronTriggerTimetable, dag, task
 
 from hotspots.dag_support import (
     DEFAULT_ARGS,
@@ -45,19 +45,22 @@ def daily_plan():
 
 
 @dag(
-    schedule=CronTriggerTimetable(
-        f"{_settings.intraday_check.minute} {_settings.intraday_check.hour} * * *", timezone=_settings.timezone
+    schedule=MultipleCronTriggerTimetable(
+        *(f"{t.minute} {t.hour} * * *" for t in _settings.checkpoint_times), timezone=_settings.timezone
     ),
     start_date=START_DATE,
     catchup=False,
+    max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["hotspots", "alerts", "intraday"],
 )
 def intraday_check():
-    """The evening 'no visit yet' check, at HOTSPOTS_INTRADAY_CHECK (20:00 local).
+    """The in-shift checkpoints, at HOTSPOTS_CHECKPOINT_TIMES (18:00, 21:00 and 23:00 local).
 
-    Loads today's pings so far and tells supervisors which of today's planned hot spots have had no visit yet,
-    while there is still time in the patrol window.
+    Each loads the ping files landed since the last run (a micro-batch), recomputes today's patrol so far, tells
+    supervisors which of today's planned hot spots have had no visit yet or are under dose (and, with
+    HOTSPOTS_CHECKPOINT_DOSE_NOTICE, which have had their dose), and rewrites the live "today so far" page, while
+    there is still time in the patrol window. Each checkpoint's alerts are sent once.
     """
 
     @task(pool=WRITER_POOL, map_index_template="{{ force }}")

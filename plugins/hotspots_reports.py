@@ -1,4 +1,5 @@
-"""Airflow UI extension: the daily hot-spot reports, served by the api-server under /hotspots-reports/.
+"""Airflow UI extension: the daily hot-spot reports and each force's live "today so far" page
+(<force>/today.html), served by the api-server under /hotspots-reports/.
 
 Reports show where hot spots are and how much each was patrolled: police-sensitive. Airflow 3 mounts a plugin's
 FastAPI app without any authentication of its own, so every route here, the API docs included, depends on
@@ -56,12 +57,23 @@ def docs(request: Request) -> HTMLResponse:
 
 @reports_app.get("/", response_class=HTMLResponse)
 def list_reports() -> str:
-    """Newest first: one link per force and day."""
+    """Each force's live "today so far" page (today.html, rewritten by every in-shift checkpoint), then the daily
+    reports newest first: one link per force and day."""
     root = _reports_dir()
-    files = sorted(root.glob("*/*.html"), key=lambda p: (p.stem, p.parent.name), reverse=True) if root.exists() else []
-    items = "".join(f'<li><a href="{p.parent.name}/{p.name}">{p.parent.name} {p.stem}</a></li>' for p in files)
-    listing = items or "<li>none yet</li>"
-    return f"<!doctype html><title>Hot-spot reports</title><h1>Hot-spot reports</h1><ul>{listing}</ul>"
+    pages = sorted(root.glob("*/*.html"), key=lambda p: (p.stem, p.parent.name), reverse=True) if root.exists() else []
+    live = "".join(
+        f'<li><a href="{p.parent.name}/{p.name}">{p.parent.name} today so far</a></li>'
+        for p in pages
+        if p.stem == "today"
+    )
+    items = "".join(
+        f'<li><a href="{p.parent.name}/{p.name}">{p.parent.name} {p.stem}</a></li>' for p in pages if p.stem != "today"
+    )
+    return (
+        "<!doctype html><title>Hot-spot reports</title><h1>Hot-spot reports</h1>"
+        f"<h2>Today so far</h2><ul>{live or '<li>no checkpoint yet</li>'}</ul>"
+        f"<h2>Daily reports</h2><ul>{items or '<li>none yet</li>'}</ul>"
+    )
 
 
 @reports_app.get("/{force}/{name}")

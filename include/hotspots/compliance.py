@@ -12,7 +12,7 @@ import duckdb
 from hotspots.feed import day_has_data
 from hotspots.plan import Selection, make_plan, selection_on
 from hotspots.settings import Settings
-from hotspots.warehouse import read_sql, transaction
+from hotspots.warehouse import fetch_dicts, read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,49 @@ def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selecti
     return since
 
 
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: str,
+    date: date,
+    settings: Settings,
+    selection: Selection,
+    store_plan: bool,
+) -> dict:
+    """The temp tables and parameters sql/transform/daily_compliance.sql needs for the day."""
+    if settings.plan_k is not None:
+        make_plan(con, force=force, date=date, settings=settings, store=store_plan)
+    con.execute("CREATE OR REPLACE TEMP TABLE compliance_targets (area_code VARCHAR, target_minutes DOUBLE)")
+    con.executemany(
+        "INSERT INTO compliance_targets VALUES (?, ?)", list(hotspot_targets(selection.hotspots, settings).items())
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
+    con.executemany(
+        "INSERT INTO compliance_hotspot_since VALUES (?, ?)", list(hotspot_since(con, force, selection).items())
+    )
+    return {
+        "force": force,
+        "date": date,
+        "selection_id": selection.selection_id,
+        "use_plan": settings.plan_k is not None,
+        "has_data": day_has_data(con, force, date, settings),
+        "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }
+
+
+def compliance_so_far(
+    con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings, store_plan: bool = True
+) -> list[dict]:
+    """The day's compliance rows as daily_compliance.sql computes them (the one owner of 'dose met': status
+    'met'), from the daily_patrol rows computed so far, without storing them: the in-shift checkpoints read
+    today's before the day is over. [] without a selection in force."""
+    selection = selection_on(con, force, date)
+    if selection is None:
+        return []
+    params = _prepare(con, force=force, date=date, settings=settings, selection=selection, store_plan=store_plan)
+    return fetch_dicts(con, read_sql("transform/daily_compliance", settings), params)
+
+
 def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, settings: Settings) -> dict:
     """Replace the day's daily_compliance rows for `force`; idempotent. Returns counts per status."""
     selection = selection_on(con, force, date)
@@ -96,24 +139,7 @@ def build_compliance(con: duckdb.DuckDBPyConnection, *, force: str, date: date, 
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
         log.warning("No hot-spot selection in force for %s on %s: no compliance rows", force, date)
         return summary
-    if settings.plan_k is not None:
-        make_plan(con, force=force, date=date, settings=settings)
-    con.execute("CREATE OR REPLACE TEMP TABLE compliance_targets (area_code VARCHAR, target_minutes DOUBLE)")
-    con.executemany(
-        "INSERT INTO compliance_targets VALUES (?, ?)", list(hotspot_targets(selection.hotspots, settings).items())
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
-    con.executemany(
-        "INSERT INTO compliance_hotspot_since VALUES (?, ?)", list(hotspot_since(con, force, selection).items())
-    )
-    params = {
-        "force": force,
-        "date": date,
-        "selection_id": selection.selection_id,
-        "use_plan": settings.plan_k is not None,
-        "has_data": day_has_data(con, force, date, settings),
-        "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
-    }
+    params = _prepare(con, force=force, date=date, settings=settings, selection=selection, store_plan=True)
     with transaction(con):
         con.execute("DELETE FROM daily_compliance WHERE force = ? AND date = ?", [force, date])
         query = read_sql("transform/daily_compliance", settings)

@@ -645,8 +645,8 @@ def _compliance_truth(
 
 def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False, weekly: list[tuple] | None = None) -> pd.DataFrame:
     """under_target, no_patrol (once per streak) and recovered alerts (rules.md, alert rules); in plan mode also
-    the morning 'planned' notice per drawn hot spot and the evening no_visit_yet for a drawn hot spot with no
-    minute in the window (every ping of the day has landed by the intraday check), and contamination for a hot spot
+    the morning 'planned' notice per drawn hot spot and the evening no_visit_yet for a drawn hot spot not visited
+    or under its dose (every ping of the day has landed by the intraday check), and contamination for a hot spot
     not drawn with minutes in the window."""
     rules = {
         "under_target": ("warning", "supervisors"),
@@ -666,7 +666,7 @@ def _alerts_truth(compliance: pd.DataFrame, plan_mode: bool = False, weekly: lis
                 ("no_patrol", r.days_without_patrol == ALARM_DAYS),
                 ("recovered", r.planned and r.status == "met" and previous in under_days),
                 ("planned", plan_mode and r.planned),
-                ("no_visit_yet", plan_mode and r.planned and r.delivered_minutes == 0),
+                ("no_visit_yet", plan_mode and r.planned and r.status in ("under", "none")),
                 ("contamination", plan_mode and not r.planned and r.delivered_minutes > 0),
             ]
             rows += [(rule, code, r.date, *rules[rule]) for rule, hit in fired if hit]

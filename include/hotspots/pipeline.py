@@ -215,20 +215,30 @@ def ping_files_for_day(force: str, day: date, settings: Settings) -> list[Path]:
 
 
 @writer_step
-def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[str, Any]:
+def ingest_avl(
+    force: str,
+    day: date,
+    settings: Settings | None = None,
+    *,
+    only_new: bool = False,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
     """Validate, pseudonymise and load the day's ping files (sources.avl.ingest_ping_files: a rejected file fails
-    the step naming it, after the others loaded); recompute daily patrol for the local dates touched."""
+    the step naming it, after the others loaded); recompute daily patrol for the local dates touched.
+
+    only_new: a micro-batch, only the files new or changed since they were loaded (landed_files), as the in-shift
+    checkpoints and the landing sweep load them. as_of: the moment of the run (default: the end of the UTC day);
+    only local days ended by then are complete (their feed checked at the close)."""
     from hotspots.feed import compute_feed_hours, raise_feed_alerts
     from hotspots.patrol import compute_daily_patrol
     from hotspots.sources.avl import ingest_ping_files, source_name
 
     settings = force_settings(force, settings)
-    files = ping_files_for_day(force, day, settings)
-    raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
+    landed = ping_files_for_day(force, day, settings)
     totals: dict[str, Any] = {
         "force": force,
         "day": day.isoformat(),
-        "files": [str(p) for p in raws],
+        "files": [],
         "rows_read": 0,
         "rows_loaded": 0,
         "rows_quarantined": 0,
@@ -237,6 +247,9 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
     dates: list[date] = []
     with open_warehouse(settings) as con:
         con.execute(f"SET memory_limit = '{settings.avl_memory_limit}'")  # until the warehouse closes below
+        files = changed_ping_files(con, force, day, landed) if only_new else landed
+        raws = [_to_raw(path, settings.force_raw(force) / "avl" / f"date={day.isoformat()}") for path in files]
+        totals["files"] = [str(p) for p in raws]
         if raws:
             # A reload replaces each file's rows: the days its earlier content touched are recomputed too.
             earlier = con.execute(
@@ -247,7 +260,7 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
             for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason"):
                 totals[key] = counts[key]
             dates = sorted({date.fromisoformat(d) for d in counts["local_dates"]} | {d for (d,) in earlier})
-        if not files:
+        if not landed:
             # No drop at all: the local days this UTC day covers are still closed and evaluated (as no_data).
             dates = _local_dates_of_utc_day(day, settings)
         # Days whose pings retention removed keep their daily_patrol: recomputing them would find no track.
@@ -256,7 +269,8 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         }
         dates = [d for d in dates if d not in retired]
         day_end = _utc_midnight(day + timedelta(days=1))
-        complete = [d for d in dates if _local_day_end(d, settings) <= day_end]
+        closed_by = day_end if as_of is None else min(day_end, as_of.astimezone(timezone.utc))
+        complete = [d for d in dates if _local_day_end(d, settings) <= closed_by]
         if dates:
             compute_daily_patrol(con, force=force, dates=dates, settings=settings)
             compute_feed_hours(con, force=force, dates=dates, settings=settings)
@@ -264,13 +278,14 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         feed_missing = []
         for local_day in complete:  # each local day closed by this load: is its feed whole?
             feed_missing += raise_feed_alerts(
-                con, force=force, day=local_day, settings=settings, folder_empty=not files
+                con, force=force, day=local_day, settings=settings, folder_empty=not landed
             )
-    build_data_docs()
+    if raws or not landed:
+        build_data_docs()
     totals["dates"] = [d.isoformat() for d in dates]
     totals["complete_dates"] = [d.isoformat() for d in complete]
     totals["feed_missing"] = feed_missing
-    if not files:
+    if not landed:
         log.error(
             "No ping files for %s on %s in %s: feed_missing raised for the data engineers; the local days it closes "
             "are evaluated as no_data",
@@ -280,6 +295,19 @@ def ingest_avl(force: str, day: date, settings: Settings | None = None) -> dict[
         )
     log.info("avl %s %s: %s", force, day, totals)
     return totals
+
+
+def changed_ping_files(con: Any, force: str, day: date, files: list[Path]) -> list[Path]:
+    """The landed ping files of a UTC day that are new, or whose size or modification time changed, since they
+    were loaded (landed_files): what a micro-batch loads."""
+    known = {
+        name: (size, mtime)
+        for name, size, mtime in con.execute(
+            "SELECT name, bytes, mtime_ns FROM landed_files WHERE force = ? AND source = 'avl' AND day = ?",
+            [force, day],
+        ).fetchall()
+    }
+    return [p for p in files if known.get(p.name) != (p.stat().st_size, p.stat().st_mtime_ns)]
 
 
 def _record_landed(con: Any, force: str, day: date, files: list[Path], raws: list[Path]) -> None:
@@ -296,44 +324,42 @@ def _record_landed(con: Any, force: str, day: date, files: list[Path], raws: lis
         con.executemany(read_sql("transform/merge_landed_files"), rows)
 
 
-def late_ping_days(con: Any, force: str, settings: Settings) -> list[date]:
-    """Processed UTC days whose landing folder now holds a ping file that is new, or whose size or modification
-    time changed since it was loaded (landed_files): a late or corrected drop."""
+def late_ping_days(con: Any, force: str, settings: Settings, now: datetime | None = None) -> list[date]:
+    """Processed UTC days, ended by ``now`` (default: now), whose landing folder now holds a ping file that is new,
+    or whose size or modification time changed since it was loaded (landed_files): a late or corrected drop. The
+    UTC day still running is the in-shift checkpoints' (intraday_check), never late."""
     folder = settings.force_landing(force) / "avl"
-    known = {
-        (d, n): (b, m)
-        for d, n, b, m in con.execute(
-            "SELECT day, name, bytes, mtime_ns FROM landed_files WHERE force = ? AND source = 'avl'", [force]
+    today = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
+    processed = {
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT day FROM landed_files WHERE force = ? AND source = 'avl'", [force]
         ).fetchall()
     }
-    processed = {d for d, _ in known}
     late = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         try:
             day = date.fromisoformat(path.name)
         except ValueError:
             continue
-        if day not in processed:
-            continue  # never loaded: the scheduled ingest_avl run loads it
-        for landed in ping_files_for_day(force, day, settings):
-            stat = landed.stat()
-            if known.get((day, landed.name)) != (stat.st_size, stat.st_mtime_ns):
-                late.append(day)
-                break
+        if day not in processed or day >= today:
+            continue  # never loaded (the scheduled ingest_avl run loads it) or still running
+        if changed_ping_files(con, force, day, ping_files_for_day(force, day, settings)):
+            late.append(day)
     return late
 
 
 @writer_step
-def sweep_landing(force: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Pick up late or corrected ping files by themselves: reload each processed day whose folder changed
-    (ingest_avl: the file's rows are replaced, daily_patrol recomputed), then re-evaluate compliance and alerts
-    for the local dates it touched that were evaluated before, and every evaluated day after them (streaks)."""
+def sweep_landing(force: str, settings: Settings | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Pick up late or corrected ping files by themselves: load each processed day's new or changed files
+    (ingest_avl only_new: the file's rows are replaced, daily_patrol recomputed), then re-evaluate compliance and
+    alerts for the local dates it touched that were evaluated before, and every evaluated day after them (streaks)."""
     settings = force_settings(force, settings)
     with open_warehouse(settings) as con:
-        late = late_ping_days(con, force, settings)
+        late = late_ping_days(con, force, settings, now)
     loaded, touched = [], set()
     for day in late:
-        result = ingest_avl(force, day, settings)
+        result = ingest_avl(force, day, settings, only_new=True)
         loaded.append(result)
         touched.update(date.fromisoformat(d) for d in result["dates"])
     evaluated: list[date] = []
@@ -443,17 +469,39 @@ def publish_plan(force: str, day: date, settings: Settings | None = None) -> dic
     return {"force": force, "date": day.isoformat(), "planned": planned, "alerts_raised": raised, "dose": dose}
 
 
+def utc_days_so_far(now_local: datetime) -> list[date]:
+    """The UTC day folders that can hold pings of the local day of ``now_local`` up to that moment."""
+    midnight = datetime.combine(now_local.date(), time(0), tzinfo=now_local.tzinfo).astimezone(timezone.utc).date()
+    last = now_local.astimezone(timezone.utc).date()
+    return [midnight + timedelta(days=i) for i in range((last - midnight).days + 1)]
+
+
 @writer_step
 def intraday_check(force: str, now_local: datetime, settings: Settings | None = None) -> dict[str, Any]:
-    """Evening: load today's pings so far, recompute today's patrol, and raise 'no visit yet today'."""
-    from hotspots.alerts.rules import raise_intraday_alerts
+    """An in-shift checkpoint (settings.checkpoint_times): load the ping files landed since the last run (a
+    micro-batch through ingest_avl), which recomputes today's patrol so far; raise no_visit_yet (and
+    dose_delivered) for this checkpoint and the feed checks of the shift so far; write the live "today so far"
+    page."""
+    from hotspots.alerts.rules import raise_checkpoint_alerts
+    from hotspots.feed import raise_feed_alerts
+    from hotspots.live import write_today_page
 
     settings = force_settings(force, settings)
     today = now_local.date()
-    loaded = ingest_avl(force, now_local.astimezone(timezone.utc).date(), settings)
+    loaded = [ingest_avl(force, d, settings, only_new=True, as_of=now_local) for d in utc_days_so_far(now_local)]
     with open_warehouse(settings) as con:
-        raised = raise_intraday_alerts(con, force=force, date=today, now_local=now_local, settings=settings)
-    return {"force": force, "date": today.isoformat(), "rows_loaded": loaded["rows_loaded"], "alerts_raised": raised}
+        raised = raise_checkpoint_alerts(con, force=force, date=today, now_local=now_local, settings=settings)
+        raised += raise_feed_alerts(con, force=force, day=today, settings=settings, now_utc=now_local)
+        page = write_today_page(con, force=force, date=today, now_local=now_local, settings=settings)
+    return {
+        "force": force,
+        "date": today.isoformat(),
+        "as_of": now_local.strftime("%H:%M"),
+        "files": [f for r in loaded for f in r["files"]],
+        "rows_loaded": sum(r["rows_loaded"] for r in loaded),
+        "alerts_raised": raised,
+        "page": str(page),
+    }
 
 
 @writer_step

@@ -36,6 +36,16 @@ def selection_on(con: duckdb.DuckDBPyConnection, force: str, day: date) -> Selec
     return Selection(row[0], row[1], tuple(row[2])) if row else None
 
 
+def hotspot_labels(con: duckdb.DuckDBPyConnection, force: str, selection_id: str | None) -> dict[str, dict]:
+    """area_code -> {"area_name", "rank"} of a selection's ranked areas (the area set's name first)."""
+    rows = con.execute(
+        "SELECT r.area_code, coalesce(a.area_name, r.area_name), r.rank FROM hotspot_ranking r "
+        "LEFT JOIN stg_areas a USING (force, area_code) WHERE r.force = ? AND r.selection_id = ?",
+        [force, selection_id],
+    ).fetchall()
+    return {code: {"area_name": name, "rank": rank} for code, name, rank in rows}
+
+
 def day_seed(plan_seed: int, force: str, day: date, revision: int = 0) -> int:
     """The seed of one day's draw: first 63 bits of sha256(plan_seed|force|date), or of
     sha256(plan_seed|force|date|r<revision>) for a redrawn weekly schedule (hotspots.schedule)."""

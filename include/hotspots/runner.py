@@ -7,9 +7,9 @@ order, once per force where the DAG maps over forces. ``RUNNERS`` lists every DA
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from time import perf_counter
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -20,11 +20,13 @@ from hotspots.settings import Settings
 
 @dataclass(frozen=True)
 class When:
-    """The interval of the run: a UTC day, a month (YYYY-MM) or local dates, as the DAG params give them."""
+    """The interval of the run: a UTC day, a month (YYYY-MM) or local dates, as the DAG params give them (and a
+    checkpoint's local time)."""
 
     day: date | None = None
     month: str | None = None
     dates: tuple[date, ...] = ()
+    at: time | None = None  # intraday_check: the checkpoint's local time
 
 
 @dataclass
@@ -38,10 +40,10 @@ class Run:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
     def step(self, task: str, force: str | None, fn: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
+        started = perf_counter()
         result = fn()
         self.steps.append(
-            {"task": task, "force": force, "seconds": round(time.perf_counter() - started, 3), "result": result}
+            {"task": task, "force": force, "seconds": round(perf_counter() - started, 3), "result": result}
         )
         return result
 
@@ -142,19 +144,24 @@ def _daily_plan(run: Run) -> None:
 
 
 def _intraday_check(run: Run) -> None:
-    """The DAG runs at settings.intraday_check in the deployment's time zone, each force's check at that instant in
-    its own zone; --day gives that moment of another day."""
-    check = run.settings.intraday_check
-    instant = (
-        datetime.combine(run.when.day, check, tzinfo=ZoneInfo(run.settings.timezone))
-        if run.when.day
-        else datetime.now(timezone.utc)
-    )
-    run.mapped(
-        "check_no_visit_yet",
-        lambda force: pipeline.intraday_check(force, run.settings.for_force(force).local_time(instant), run.settings),
-    )
-    run.deliver_alerts()
+    """One DAG run per checkpoint (settings.checkpoint_times, in the deployment's time zone; each force's check at
+    that instant in its own zone): --at gives one checkpoint (today, or --day's); --day alone runs that day's
+    checkpoints in order, as the DAG's runs that day; neither: now."""
+    zone = ZoneInfo(run.settings.timezone)
+    if run.when.day or run.when.at:
+        day = run.when.day or datetime.now(zone).date()
+        times = [run.when.at] if run.when.at else run.settings.checkpoint_times
+        instants = [datetime.combine(day, t, tzinfo=zone) for t in times]
+    else:
+        instants = [datetime.now(timezone.utc)]
+    for instant in instants:
+        run.mapped(
+            "check_no_visit_yet",
+            lambda force: pipeline.intraday_check(
+                force, run.settings.for_force(force).local_time(instant), run.settings
+            ),
+        )
+        run.deliver_alerts()
 
 
 def _retention(run: Run) -> None:

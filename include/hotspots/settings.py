@@ -60,7 +60,7 @@ DEPLOYMENT_WIDE = frozenset(
         "alert_email_from",
         "cchi_weights_path",
         "css_weights_path",
-        "intraday_check",
+        "checkpoint_times",
         "plan_publish_weekday",
         "plan_publish_time",
         "pseudonym_key",
@@ -339,7 +339,17 @@ class Settings(BaseSettings):
 
     # --- alarms and delivery -----------------------------------------------------------------
     alarm_days: int = Field(3, ge=1, description="Days without patrol before escalation (Rowan: effect gone by day 4).")
-    intraday_check: time = Field(time(20, 0), description="Local time of the 'no visit yet today' check.")
+    checkpoint_times: Annotated[list[time], NoDecode] = Field(
+        [time(18, 0), time(21, 0), time(23, 0)],
+        description="Comma-separated local times of the in-shift checkpoints (intraday_check DAG): each loads the "
+        "ping files landed since the last run, recomputes today's patrol so far and sends no_visit_yet for the "
+        "planned hot spots not visited or under dose (docs/alerts.md, In-shift checkpoints).",
+    )
+    checkpoint_dose_notice: bool = Field(
+        False,
+        description="Checkpoint messages also name the hot spots that have had their dose today (dose_delivered: "
+        "'dose delivered, move on', as Thames Valley's tasking app drops them from the list).",
+    )
     routing_path: Path | None = Field(
         None, description="Routing table (CSV or YAML): area -> team -> Slack channel, emails."
     )
@@ -510,6 +520,7 @@ class Settings(BaseSettings):
         "selection_persistence",
         "tracks_readers",
         "feed_email_to",
+        "checkpoint_times",
         mode="before",
     )(_csv_list)
 
@@ -539,6 +550,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from None
         return value
+
+    @field_validator("checkpoint_times")
+    @classmethod
+    def _checkpoints_in_order(cls, value: list[time]) -> list[time]:
+        if not value:
+            raise ValueError("give at least one checkpoint time, e.g. 18:00,21:00,23:00")
+        return sorted(set(value))
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
@@ -729,7 +747,7 @@ def settings_markdown() -> str:
                 else default
             )
         elif isinstance(default, list):
-            default = ",".join(default)
+            default = ",".join(v.strftime("%H:%M") if isinstance(v, time) else str(v) for v in default)
         elif isinstance(default, time):
             default = default.strftime("%H:%M")
         shown = "(unset)" if default is None else str(default)
@@ -775,7 +793,8 @@ PROFILES_MARKDOWN = [
     "its own `timezone`: its local day (the plan's day, the day retention counts from, the evaluated week) and its",
     "local moment (intraday_check's 'no visit yet' so far) are its own, and its pings are split into days at its",
     "own local midnight and patrol window. `hotspots run DAG --day D` runs D as each force's local day; for",
-    "intraday_check, D at `HOTSPOTS_INTRADAY_CHECK` in the deployment's zone, taken in each force's zone.",
+    "intraday_check, each of `HOTSPOTS_CHECKPOINT_TIMES` on D (or `--at`) in the deployment's zone, taken in each",
+    "force's zone.",
     "",
     "**Alerts per force.** A force's alerts are routed with its own `routing_path` and default recipients",
     "(`alert_email_to`, `feed_slack_channel`, `feed_email_to`) when its profile sets them: area -> team at rule time",

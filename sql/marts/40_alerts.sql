@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 COMMENT ON TABLE alerts IS 'Outbox of supervisor alerts; alert_key = rule|force|area|date makes every alert unique, so reruns never raise or send twice.';
 COMMENT ON COLUMN alerts.alert_key IS 'Unique key: rule|force|area_code|date.';
 COMMENT ON COLUMN alerts.force IS 'Force slug.';
-COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered, no_visit_yet (intraday), planned (the day''s randomised plan), no_data (no GPS data that day), feed_missing (GPS feed health, to the data engineers), contamination (patrolled in the window though not drawn that day), weekly_plan (the published week, date = its Monday) or correction (a rebuilt day withdraws or updates earlier alerts).';
+COMMENT ON COLUMN alerts.rule IS 'under_target, no_patrol (escalation), recovered, no_visit_yet (in-shift checkpoint: not visited or under dose so far), dose_delivered (checkpoint notice: dose met today), planned (the day''s randomised plan), no_data (no GPS data that day), feed_missing (GPS feed health, to the data engineers), contamination (patrolled in the window though not drawn that day), weekly_plan (the published week, date = its Monday) or correction (a rebuilt day withdraws or updates earlier alerts).';
 COMMENT ON COLUMN alerts.area_code IS 'Hot-spot area code; feed:<kind> for feed_missing.';
 COMMENT ON COLUMN alerts.date IS 'Local date the alert is about.';
 COMMENT ON COLUMN alerts.team IS 'Team from the routing table (default route when unmapped).';

@@ -142,28 +142,63 @@ def test_not_planned_hot_spots_raise_no_under_target(warehouse, monkeypatch):
     ]
 
 
-def test_intraday_no_visit_yet(warehouse, settings):
-    from hotspots.alerts.rules import raise_intraday_alerts
+def test_checkpoint_no_visit_yet_and_under_dose(warehouse, settings):
+    """Each checkpoint (18:00, 21:00, 23:00) names the hot spots not visited in the window or under dose so far, once
+    per checkpoint; before the first one, or about another day, nothing."""
+    from hotspots.alerts.rules import raise_checkpoint_alerts
 
-    add_selection(warehouse, ["A", "B", "C"], D1)
-    add_patrol(warehouse, "A", D1, 12, window=12)  # visited in the window so far
+    add_selection(warehouse, ["A", "B", "C", "D"], D1)
+    add_patrol(warehouse, "A", D1, 12, window=12)  # visited in the window so far, 12 of 15 min: under dose
     add_patrol(warehouse, "B", D1, 20, window=0)  # only this morning, outside the window
+    add_patrol(warehouse, "D", D1, 16, window=16, koper=1)  # dose delivered
     london = ZoneInfo("Europe/London")
-    early = datetime(2024, 5, 1, 19, 59, tzinfo=london)
-    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=early, settings=settings) == []
-    check = datetime(2024, 5, 1, 20, 0, tzinfo=london)
-    raised = raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=check, settings=settings)
-    assert raised == [key("no_visit_yet", "B", D1), key("no_visit_yet", "C", D1)]
-    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=check, settings=settings) == []
-    later_day = datetime(2024, 5, 2, 20, 0, tzinfo=london)
-    assert raise_intraday_alerts(warehouse, force=FORCE, date=D1, now_local=later_day, settings=settings) == []
-    details = json.loads(warehouse.execute("SELECT details FROM alerts WHERE area_code = 'B'").fetchone()[0])
-    assert (details["as_of"], details["delivered_minutes"], details["patrol_minutes"], details["target_minutes"]) == (
-        "20:00",
-        0.0,
-        20.0,
-        15.0,
-    )
+
+    def check(hour, minute=0, day=D1):
+        now = datetime(day.year, day.month, day.day, hour, minute, tzinfo=london)
+        return raise_checkpoint_alerts(warehouse, force=FORCE, date=D1, now_local=now, settings=settings)
+
+    assert check(17, 59) == []
+    at_18 = [f"{key('no_visit_yet', code, D1)}|18:00" for code in "ABC"]
+    assert check(18) == at_18
+    assert check(18) == []  # a rerun of the checkpoint sends nothing twice
+    assert check(21) == [k.replace("18:00", "21:00") for k in at_18]
+    assert check(21, day=date(2024, 5, 2)) == []
+    details = {
+        code: json.loads(d)
+        for code, d in warehouse.execute(
+            "SELECT area_code, details FROM alerts WHERE alert_key LIKE '%|18:00'"
+        ).fetchall()
+    }
+    got = {c: (d["as_of"], d["status"], d["delivered_minutes"], d["patrol_minutes"]) for c, d in details.items()}
+    assert got == {
+        "A": ("18:00", "under", 12.0, 12.0),
+        "B": ("18:00", "under", 0.0, 20.0),  # the compliance rule's status: patrolled, none of it in the window
+        "C": ("18:00", "none", 0.0, 0.0),
+    }
+    assert {d["target_minutes"] for d in details.values()} == {15.0}
+
+
+def test_checkpoint_dose_delivered_notice(warehouse, monkeypatch):
+    """With HOTSPOTS_CHECKPOINT_DOSE_NOTICE the checkpoint also names the hot spots that have had their dose (the
+    status 'met' of the compliance rule); without it, never. In plan mode only the planned ones count."""
+    from hotspots.alerts.messages import Digest, plain_text
+    from hotspots.alerts.outbox import open_alerts
+    from hotspots.alerts.rules import evaluate_checkpoint, raise_checkpoint_alerts
+    from hotspots.settings import reload_settings
+
+    add_selection(warehouse, ["A", "B"], D1)
+    add_patrol(warehouse, "A", D1, 16, window=16, koper=1)
+    add_patrol(warehouse, "B", D1, 3, window=3)
+    now = datetime(2024, 5, 1, 21, 0, tzinfo=ZoneInfo("Europe/London"))
+    quiet = evaluate_checkpoint(warehouse, force=FORCE, date=D1, now_local=now, settings=reload_settings())
+    assert [(a.rule, a.area_code) for a in quiet] == [("no_visit_yet", "B")]
+    monkeypatch.setenv("HOTSPOTS_CHECKPOINT_DOSE_NOTICE", "true")
+    settings = reload_settings()
+    raised = raise_checkpoint_alerts(warehouse, force=FORCE, date=D1, now_local=now, settings=settings)
+    assert sorted(raised) == [f"{key('dose_delivered', 'A', D1)}|21:00", f"{key('no_visit_yet', 'B', D1)}|21:00"]
+    text = plain_text(Digest("email", "default", "x@example.org", tuple(open_alerts(warehouse, "email"))))
+    assert "Dose delivered today (2024-05-01, as of 21:00): move on" in text and "16 of 15 min target" in text
+    assert "Under dose so far today (2024-05-01, as of 21:00)" in text
 
 
 ROUTING_CSV = (
@@ -210,8 +245,8 @@ def test_routing_file_parsed_once_per_run(history, tmp_path, monkeypatch):
 
 
 def test_one_target_rule_for_compliance_and_alerts(warehouse, tmp_path, monkeypatch):
-    """An override sets the same target in daily_compliance, the plan notice and the intraday alert."""
-    from hotspots.alerts.rules import evaluate_intraday, evaluate_plan
+    """An override sets the same target in daily_compliance, the plan notice and the checkpoint alert."""
+    from hotspots.alerts.rules import evaluate_checkpoint, evaluate_plan
     from hotspots.compliance import build_compliance
     from hotspots.settings import reload_settings
 
@@ -220,12 +255,13 @@ def test_one_target_rule_for_compliance_and_alerts(warehouse, tmp_path, monkeypa
     monkeypatch.setenv("HOTSPOTS_PLAN_K", "3")
     settings = reload_settings()
     add_selection(warehouse, ["A", "B", "C"], D1)
+    add_feed(warehouse, D1)
     build_compliance(warehouse, force=FORCE, date=D1, settings=settings)
     compliance = dict(warehouse.execute("SELECT area_code, target_minutes FROM daily_compliance").fetchall())
     assert compliance == {"A": 15.0, "B": 30.0, "C": 15.0}
     now = datetime(2024, 5, 1, 20, 0, tzinfo=ZoneInfo("Europe/London"))
     for alerts in (
         evaluate_plan(warehouse, force=FORCE, date=D1, settings=settings),
-        evaluate_intraday(warehouse, force=FORCE, date=D1, now_local=now, settings=settings),
+        evaluate_checkpoint(warehouse, force=FORCE, date=D1, now_local=now, settings=settings),
     ):
         assert {a.area_code: a.details["target_minutes"] for a in alerts} == compliance

@@ -31,7 +31,7 @@ def env_block(name: str, field) -> str:
     if isinstance(default, Path):
         shown = str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else str(default)
     elif isinstance(default, list | tuple):
-        shown = ",".join(map(str, default))
+        shown = ",".join(v.strftime("%H:%M") if isinstance(v, time) else str(v) for v in default)
     elif isinstance(default, time):
         shown = default.strftime("%H:%M")
     elif isinstance(default, bool):

@@ -11,9 +11,11 @@ from api_server import airflow_api_server
 pytestmark = pytest.mark.slow
 
 REPORT = "synthetic/2024-05-07.html"
+LIVE = "synthetic/today.html"  # the live "today so far" page, behind the same login
 PAGES = (
     "/hotspots-reports/",
     f"/hotspots-reports/{REPORT}",
+    f"/hotspots-reports/{LIVE}",
     "/hotspots-reports/docs",
     "/hotspots-reports/openapi.json",
 )
@@ -25,6 +27,7 @@ def server(tmp_path_factory):
     reports = tmp / "data" / "reports" / "synthetic"
     reports.mkdir(parents=True)
     (reports / "2024-05-07.html").write_text("<html><body>report of 7 May: T03 rank 1</body></html>")
+    (reports / "today.html").write_text("<html><body>today so far: T03 no visit yet</body></html>")
     with airflow_api_server(tmp, users="viewer:viewer,nobody:", env={"HOTSPOTS_DATA_DIR": str(tmp / "data")}) as srv:
         yield srv
 
@@ -62,6 +65,8 @@ def test_a_viewer_reads_the_reports_with_a_token_or_the_ui_cookie(server):
     assert index.status_code == 200 and f'href="{REPORT}"' in index.text
     page = _get(server, f"/hotspots-reports/{REPORT}", headers=headers)
     assert page.status_code == 200 and "T03 rank 1" in page.text
+    live = _get(server, f"/hotspots-reports/{LIVE}", headers=headers)
+    assert live.status_code == 200 and "T03 no visit yet" in live.text
     assert _get(server, "/hotspots-reports/openapi.json", headers=headers).json()["info"]["title"] == "Hot-spot reports"
     assert "/hotspots-reports/openapi.json" in _get(server, "/hotspots-reports/docs", headers=headers).text
     cookie = _get(server, f"/hotspots-reports/{REPORT}", cookies={"_token": server.token("viewer")})

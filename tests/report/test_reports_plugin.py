@@ -38,4 +38,9 @@ def test_reports_are_listed_and_served(settings):
     assert "report of 7 May" in client.get("/synthetic/2024-05-07.html").text
     assert client.get("/synthetic/..%2Fsecret.txt").status_code == 404
     assert client.get("/synthetic/missing.html").status_code == 404
+    (folder / "today.html").write_text("<html><body>As of the 21:00 checkpoint</body></html>")
+    index = client.get("/")
+    assert 'href="synthetic/today.html">synthetic today so far' in index.text
+    assert index.text.index("today so far") < index.text.index("2024-05-07")  # the live page first
+    assert "As of the 21:00 checkpoint" in client.get("/synthetic/today.html").text
     assert plugin.HotspotsReportsPlugin.fastapi_apps[0]["url_prefix"] == "/hotspots-reports"

@@ -65,7 +65,10 @@ def title(alert: dict) -> str:
     if rule == "recovered":
         return f"Back to target on {alert['date']}"
     if rule == "no_visit_yet":
-        return f"No visit yet today ({alert['date']}, as of {d.get('as_of')})"
+        what = "Under dose so far today" if d.get("delivered_minutes") else "No visit yet today"  # in the window
+        return f"{what} ({alert['date']}, as of {d.get('as_of')})"
+    if rule == "dose_delivered":
+        return f"Dose delivered today ({alert['date']}, as of {d.get('as_of')}): move on"
     if rule == "planned":
         return f"Planned for patrol on {alert['date']} ({d.get('window')})"
     if rule == "no_data":
@@ -90,6 +93,9 @@ def figures(alert: dict) -> str:
     d = alert["details"]
     if alert["rule"] == "planned":
         return f"target {d.get('target_minutes'):g} min"
+    if alert["rule"] == "dose_delivered":
+        minutes = f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target"
+        return f"{minutes} · {d.get('koper_visits', 0)} Koper visits"
     if alert["rule"] == "feed_missing":
         return feed_figures(d)
     if alert["rule"] == "weekly_plan":
@@ -173,6 +179,7 @@ def summary(digest: Digest) -> str:
         "contamination": "patrolled though not drawn",
         "weekly_plan": "in the week's plan",
         "correction": "correction",
+        "dose_delivered": "dose delivered today",
     }
     return ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in sorted(counts.items(), key=lambda kv: kv[0]))
 

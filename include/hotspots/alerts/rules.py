@@ -12,8 +12,8 @@ import duckdb
 
 from hotspots.alerts.outbox import write_outbox_file
 from hotspots.alerts.routing import area_teams_of
-from hotspots.compliance import hotspot_targets
-from hotspots.plan import make_plan, selection_on
+from hotspots.compliance import compliance_so_far, hotspot_targets
+from hotspots.plan import hotspot_labels, make_plan, selection_on
 from hotspots.settings import Settings
 from hotspots.warehouse import fetch_dicts, read_sql, writer_lock
 
@@ -31,6 +31,7 @@ RULES: dict[str, tuple[str, str]] = {
     "contamination": ("info", "supervisors"),
     "weekly_plan": ("info", "supervisors"),
     "correction": ("info", "supervisors"),
+    "dose_delivered": ("info", "supervisors"),
 }
 UNDER = ("under", "none")
 NO_DATA = "no_data"  # daily_compliance status of every hot spot on a day without any GPS data
@@ -216,7 +217,12 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, force: str, date: date, sett
     return store_alerts(con, alerts, settings)
 
 
-def evaluate_intraday(
+def checkpoint_tag(now_local: datetime) -> str:
+    """A checkpoint's part of its alert keys: its local time, HH:MM (each checkpoint's alerts are sent once)."""
+    return now_local.strftime("%H:%M")
+
+
+def evaluate_checkpoint(
     con: duckdb.DuckDBPyConnection,
     *,
     force: str,
@@ -225,46 +231,43 @@ def evaluate_intraday(
     settings: Settings,
     store_plan: bool = True,
 ) -> list[Alert]:
-    """'No visit yet today': planned hot spots with no patrol minutes inside the window so far.
+    """An in-shift checkpoint's alerts from today's patrol so far (compliance_so_far, the one 'dose met' rule):
+    no_visit_yet for each planned hot spot (every hot spot without a plan) not visited in the window or under its
+    dose, and with settings.checkpoint_dose_notice dose_delivered for those that have had it. A day without GPS
+    data so far raises neither (feed_missing tells the data engineers). Keys carry the checkpoint's HH:MM.
 
     Writes nothing except a missing day plan and missing area_teams rows (and not those with store_plan=False).
     """
-    if "no_visit_yet" not in settings.alert_rules:
-        return []
-    if now_local.date() != date or now_local.time() < settings.intraday_check:
+    if now_local.date() != date or now_local.time() < settings.checkpoint_times[0]:
         log.info(
-            "Intraday check for %s runs on that day from %s local (now %s): nothing raised",
+            "Checkpoints for %s run on that day from %s local (now %s): nothing raised",
             date,
-            settings.intraday_check,
+            settings.checkpoint_times[0],
             now_local,
         )
         return []
-    selection = selection_on(con, force, date)
-    if selection is None:
+    rows = compliance_so_far(con, force=force, date=date, settings=settings, store_plan=store_plan)
+    wanted = [r for r in rows if r["planned"] and r["status"] in UNDER and "no_visit_yet" in settings.alert_rules]
+    wanted += [r for r in rows if r["planned"] and r["status"] == "met" and settings.checkpoint_dose_notice]
+    if not wanted:
         return []
-    planned = make_plan(con, force=force, date=date, settings=settings, store=store_plan)
-    targets = hotspot_targets(planned, settings)
-    teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=store_plan)
-    rows = fetch_dicts(
-        con,
-        read_sql("transform/no_visit_yet_hotspots", settings),
-        {"force": force, "date": date, "codes": planned, "selection_id": selection.selection_id},
-    )
+    codes = [r["area_code"] for r in wanted]
+    teams = area_teams_of(con, force=force, codes=codes, settings=settings, record=store_plan)
+    labels = hotspot_labels(con, force, wanted[0]["selection_id"])
+    tag = checkpoint_tag(now_local)
     alerts = []
-    for row in rows:
-        if row["delivered_minutes"] > 0:
-            continue
-        row.update(date=date, planned=True, status="no_visit_yet", target_minutes=targets[row["area_code"]])
-        details = _details(row, settings, force) | {"as_of": now_local.strftime("%H:%M")}
-        alerts.append(Alert("no_visit_yet", force, row["area_code"], date, teams[row["area_code"]], details))
+    for row in wanted:
+        rule = "dose_delivered" if row["status"] == "met" else "no_visit_yet"
+        details = _details(row | labels.get(row["area_code"], {}), settings, force) | {"as_of": tag}
+        alerts.append(Alert(rule, force, row["area_code"], date, teams[row["area_code"]], details, tag=tag))
     return alerts
 
 
-def raise_intraday_alerts(
+def raise_checkpoint_alerts(
     con: duckdb.DuckDBPyConnection, *, force: str, date: date, now_local: datetime, settings: Settings
 ) -> list[str]:
-    """Raise 'no visit yet today' for the day's planned hot spots, from daily_patrol rows computed so far."""
-    alerts = evaluate_intraday(con, force=force, date=date, now_local=now_local, settings=settings)
+    """Store a checkpoint's no_visit_yet (and dose_delivered) alerts in the outbox, each once; returns new keys."""
+    alerts = evaluate_checkpoint(con, force=force, date=date, now_local=now_local, settings=settings)
     return store_alerts(con, alerts, settings)
 
 
@@ -278,19 +281,13 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
         return []
     targets = hotspot_targets(planned, settings)
     teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=True)
-    ranked = con.execute(
-        "SELECT r.area_code, coalesce(a.area_name, r.area_name), r.rank FROM hotspot_ranking r "
-        "LEFT JOIN stg_areas a USING (force, area_code) WHERE r.force = ? AND r.selection_id = ?",
-        [force, selection.selection_id],
-    ).fetchall()
-    names = {code: name for code, name, _ in ranked}
-    ranks = {code: rank for code, _, rank in ranked}
+    labels = hotspot_labels(con, force, selection.selection_id)
     alerts = []
     for code in planned:
         details = {
             "area_code": code,
-            "area_name": names.get(code),
-            "rank": ranks.get(code),
+            "area_name": labels.get(code, {}).get("area_name"),
+            "rank": labels.get(code, {}).get("rank"),
             "date": date.isoformat(),
             "planned": True,
             "target_minutes": _round(targets[code]),

@@ -96,11 +96,13 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the messages; write and send nothing (reads a copy of the warehouse)."
         ),
-        intraday: bool = typer.Option(False, "--intraday", help="Run the 'no visit yet today' check instead."),
-        at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the intraday check (default: now)."),
+        intraday: bool = typer.Option(
+            False, "--intraday", help="Run a checkpoint's 'no visit yet today' rules instead (no loading)."
+        ),
+        at: str | None = typer.Option(None, "--at", help="Local time HH:MM of the checkpoint (default: now)."),
     ) -> None:
         """Evaluate the alert rules for a day against the warehouse, then deliver everything pending."""
-        from hotspots.alerts.rules import evaluate_intraday, evaluate_rules, raise_alerts, raise_intraday_alerts
+        from hotspots.alerts.rules import evaluate_checkpoint, evaluate_rules, raise_alerts, raise_checkpoint_alerts
         from hotspots.settings import get_settings
         from hotspots.warehouse import open_snapshot, open_warehouse
 
@@ -116,7 +118,7 @@ def register(app: typer.Typer) -> None:
                 found = []
                 for name, own in _forces(force, settings):
                     if intraday:
-                        found += evaluate_intraday(
+                        found += evaluate_checkpoint(
                             con, force=name, date=when, now_local=now_local(own), settings=own, store_plan=False
                         )
                     else:
@@ -126,7 +128,7 @@ def register(app: typer.Typer) -> None:
         with open_warehouse(settings) as con:
             for name, own in _forces(force, settings):
                 if intraday:
-                    keys = raise_intraday_alerts(con, force=name, date=when, now_local=now_local(own), settings=own)
+                    keys = raise_checkpoint_alerts(con, force=name, date=when, now_local=now_local(own), settings=own)
                 else:
                     keys = raise_alerts(con, force=name, date=when, settings=own)
                 typer.echo(f"{name}: {len(keys)} new alert(s)")

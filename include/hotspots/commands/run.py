@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, time
 from typing import Optional
 
 import typer
@@ -48,7 +48,11 @@ def register(app: typer.Typer) -> None:
         day: Optional[str] = typer.Option(
             None,
             "--day",
-            help="ingest_avl: UTC day (default yesterday); daily_plan, intraday_check: local day (default today).",
+            help="ingest_avl: UTC day (default yesterday); daily_plan, intraday_check: local day (default today; "
+            "intraday_check runs each of its checkpoints in order).",
+        ),
+        at: Optional[str] = typer.Option(
+            None, "--at", help="intraday_check: one checkpoint's local time HH:MM (of --day, default today)."
         ),
         month: Optional[str] = typer.Option(None, "--month", help="ingest_crime: YYYY-MM (default last month)."),
         dates: Optional[str] = typer.Option(
@@ -72,12 +76,19 @@ def register(app: typer.Typer) -> None:
         if wrong:
             takes_text = f"--{takes}" if takes else "no interval option"
             raise typer.BadParameter(f"{dag_id} takes {takes_text}, not --{wrong[0]}.", param_hint=f"--{wrong[0]}")
+        if at is not None and dag_id != "intraday_check":
+            raise typer.BadParameter(f"{dag_id} takes no --at (only intraday_check does).", param_hint="--at")
+        try:
+            checkpoint = time.fromisoformat(at.strip()) if at is not None else None
+        except ValueError:
+            raise typer.BadParameter(f"{at!r} is not a time of day; use HH:MM.", param_hint="--at") from None
         if month is not None and not MONTH.match(month.strip()):
             raise typer.BadParameter(f"{month!r} is not a month; use YYYY-MM.", param_hint="--month")
         when = When(
             day=_date(day, "--day") if day is not None else None,
             month=month.strip() if month is not None else None,
             dates=tuple(_date(d, "--dates") for d in (dates or "").split(",") if d.strip()),
+            at=checkpoint,
         )
         if takes == "dates" and not when.dates:
             raise typer.BadParameter(
