@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotspots.local_airflow import DagRunSpec, run_plan
+from hotspots.warehouse import on_lake
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,8 @@ def summarise(settings_env: dict[str, str], force: str) -> dict[str, Any]:
         ],
         "alerts_by_rule": dict(alerts),
         "last_day_planned": planned,
-        "warehouse": str(settings.warehouse_path),
-        "snapshot": str(settings.snapshot_path),
+        "warehouse": f"ducklake:{settings.lake_catalog}" if on_lake(settings) else str(settings.warehouse_path),
+        "snapshot": "read in place (hotspots query)" if on_lake(settings) else str(settings.snapshot_path),
         "outbox": str(settings.outbox_dir),
         "reports": str(settings.reports_dir),
     }
