@@ -20,6 +20,7 @@ import shapely
 
 from hotspots.patrol import kernels
 from hotspots.patrol.core import (
+    OUTPUT_COLUMNS,
     US_PER_MINUTE,
     Days,
     PatrolParams,
@@ -114,6 +115,7 @@ def spatial_join_patrol(con: Any, pings: Any, areas: Sequence[tuple[str, Any]], 
             "koper_visits": out["koper_visits"].to_numpy(np.int64),
             "devices": out["devices"].to_numpy(np.int64),
             "window_minutes": out["window_us"].to_numpy(np.int64) / US_PER_MINUTE,
+            "longest_visit_minutes": out["longest_window_us"].to_numpy(np.int64) / US_PER_MINUTE,
         }
     ).sort_values(["area_code", "date"], ignore_index=True)
 
@@ -145,7 +147,7 @@ def compare(expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
         for r in merged[merged["_merge"] != "both"].itertuples()
     ]
     both = merged[merged["_merge"] == "both"]
-    for column in ("patrol_minutes", "officer_minutes", "visits", "koper_visits", "devices", "window_minutes"):
+    for column in [c for c in OUTPUT_COLUMNS if c not in key]:
         bad = both[both[f"{column}_exp"] != both[f"{column}_act"]]
         problems += [
             f"{r.area_code} {r.date}: {column} {getattr(r, column + '_exp')} != {getattr(r, column + '_act')}"

@@ -27,7 +27,7 @@ INSERT INTO stg_pings SELECT 'bench', printf('%016x', hash(i % 2000)), TIMESTAMP
 """
 PATROL = """
 INSERT INTO daily_patrol SELECT 'bench', printf('A%05d', a), DATE '2024-01-01' + CAST(d AS INTEGER), 30, 45, 3, 1,
-    2, 20, now() FROM range(1000) AS x(a), range(90) AS y(d)
+    2, 20, 15, now() FROM range(1000) AS x(a), range(90) AS y(d)
 """
 
 

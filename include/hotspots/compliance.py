@@ -1,4 +1,4 @@
-"""Compliance: each hot spot's delivered patrol minutes against its daily target, per local day."""
+"""Compliance: each hot spot's delivered patrol dose against its daily target under the dose rule, per local day."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def hotspot_targets(codes: list[str] | tuple[str, ...], settings: Settings) -> d
     return {code: float(overrides.get(code, settings.target_minutes)) for code in codes}
 
 
+def dose_rule_params(settings: Settings) -> dict[str, object]:
+    """The parameters of the dose rule (the SQL macro dose_met): $dose_rule and $dose_visit_minutes."""
+    return {"dose_rule": settings.dose_rule, "dose_visit_minutes": float(settings.dose_visit_minutes)}
+
+
 def hotspot_since(con: duckdb.DuckDBPyConnection, force: str, selection: Selection) -> dict[str, date]:
     """area_code -> first day it has been a hot spot without a break, over consecutive selections.
 
@@ -106,6 +111,7 @@ def _prepare(
         "use_plan": settings.plan_k is not None,
         "has_data": day_has_data(con, force, date, settings),
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        **dose_rule_params(settings),
     }
 
 

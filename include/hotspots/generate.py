@@ -597,11 +597,12 @@ def _patrol_truth(visits: list[_Visit], codes: list[str], devices: list[str]) ->
                 "koper_visits": sum(1 for s, e in union if e - s >= 600),
                 "devices": len({devices[v.device] for _, _, v in group}),
                 "window_minutes": sum(max(0, min(e, midnight) - max(s, window)) for s, e in union) / 60,
+                "longest_visit_minutes": max(max(0, min(e, midnight) - max(s, window)) for s, e in union) / 60,
                 "tolerance_minutes": sum(v.dt for _, _, v in group) / 60,
             }
         )
     table = pd.DataFrame(rows).sort_values(["date", "area_code"]).reset_index(drop=True)
-    for column in ("patrol_minutes", "officer_minutes", "window_minutes", "tolerance_minutes"):
+    for column in ("patrol_minutes", "officer_minutes", "window_minutes", "longest_visit_minutes", "tolerance_minutes"):
         table[column] = table[column].round(6)
     return table
 

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hotspots.alerts.messages import dose_rule_words
 from hotspots.plan import Selection, selection_on
 from hotspots.settings import Settings
 from hotspots.warehouse import fetch_dicts, read_sql
@@ -86,6 +87,7 @@ def report_context(con: duckdb.DuckDBPyConnection, *, force: str, day: date, set
         "alerts": _alerts(con, force, day),
         "contamination": _contamination(con, force, day),
         "target_minutes": settings.target_minutes,
+        "dose_rule": dose_rule_words(settings.dose_rule, settings.dose_visit_minutes),
         "window": (
             f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}".replace("-00:00", "-24:00")
         ),
@@ -137,6 +139,9 @@ def _hotspot_tooltip(row: dict[str, Any], day: date) -> str:
             f"{_num(row['target_minutes'])} min in the patrol window ({_num(row['patrol_minutes'], 1)} min all day)"
         )
         lines.append(f"Koper visits: {row['koper_visits']}")
+    if row.get("dose_rule") == "continuous" and row["status"] in STATUS_TEXT:
+        longest = _num(row["longest_visit_minutes"], 1)
+        lines.append(f"Longest visit in the window: {longest} min (dose: one continuous visit)")
     lines.append(f"Days since last patrol: {row['since_text']}")
     return "\n".join(lines)
 

@@ -301,8 +301,9 @@ class Settings(BaseSettings):
     dose_visit_minutes: float = Field(
         15.0,
         gt=0,
-        description="Visit length beyond which a visit adds little (Koper curve: about 15 minutes); a unit counts "
-        "min(unit / this, 1) of a visit.",
+        description="Length of a full visit (Koper curve: about 15 minutes, beyond which a visit adds little): the "
+        "continuous dose rule asks one visit this long inside the window; plan-dose counts a unit min(unit / this, "
+        "1) of a visit.",
     )
     dose_decay: float = Field(
         0.5,
@@ -329,6 +330,12 @@ class Settings(BaseSettings):
     )
     target_minutes: float = Field(
         15.0, ge=0, description="Daily target per hot spot inside the patrol window (Rowan: one 15-minute patrol)."
+    )
+    dose_rule: Literal["total", "continuous"] = Field(
+        "total",
+        description="When a hot spot has had its dose (daily_compliance.dose_met): total = patrol minutes inside the "
+        "window reach the target; continuous = one continuous visit inside the window of at least dose_visit_minutes "
+        "(Koper 1995: 10-16 minutes give the residual deterrence).",
     )
     patrol_window_start: time = Field(time(14, 0), description="Patrol window start, local (Rowan: 14:00-24:00).")
     patrol_window_end: time = Field(time(0, 0), description="Patrol window end, local; 00:00 means midnight.")

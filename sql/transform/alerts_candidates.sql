@@ -10,6 +10,8 @@ SELECT
     c.delivered_minutes,
     c.patrol_minutes,
     c.koper_visits,
+    c.longest_visit_minutes,
+    c.dose_rule,
     c.status,
     c.days_without_patrol,
     c.last_patrol_date,

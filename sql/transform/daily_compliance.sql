@@ -1,5 +1,7 @@
 -- Compliance of every hot spot of one selection on one local day ($force, $date).
--- Parameters: $force, $date, $selection_id, $use_plan, $has_data, $computed_at (UTC).
+-- Parameters: $force, $date, $selection_id, $use_plan, $has_data, $computed_at (UTC), $dose_rule and
+-- $dose_visit_minutes (hotspots.compliance.dose_rule_params). Whether the dose was met is the macro dose_met's
+-- (sql/marts/29_dose_met.sql), the rule's one owner; status met/under follows it.
 -- Needs the temp tables compliance_targets(area_code, target_minutes): each hot spot's full daily target, from
 -- hotspots.compliance.hotspot_targets (the one owner of that rule), and
 -- compliance_hotspot_since(area_code, since): the first day of an unbroken run as a hot spot, over consecutive
@@ -27,7 +29,8 @@ today AS (
         area_code,
         patrol_minutes,
         koper_visits,
-        window_minutes
+        window_minutes,
+        longest_visit_minutes
     FROM daily_patrol
     WHERE force = $force AND date = $date
 ),
@@ -66,6 +69,7 @@ base AS (
         coalesce(t.window_minutes, 0) AS delivered_minutes,
         coalesce(t.patrol_minutes, 0) AS patrol_minutes,
         coalesce(t.koper_visits, 0) AS koper_visits,
+        coalesce(t.longest_visit_minutes, 0) AS longest_visit_minutes,
         hi.last_patrol_date,
         hi.last_patrol_in_selection,
         $has_data AS has_data
@@ -76,13 +80,22 @@ base AS (
     LEFT JOIN daily_plan AS pl ON pl.force = $force AND pl.date = $date AND h.area_code = pl.area_code
 ),
 
+dosed AS (
+    SELECT
+        *,
+        CASE WHEN has_data
+                THEN dose_met($dose_rule, delivered_minutes, longest_visit_minutes, full_target, $dose_visit_minutes)
+        END AS dose_met
+    FROM base
+),
+
 scored AS (
     SELECT
         *,
         CASE WHEN planned THEN full_target ELSE 0 END AS target_minutes,
         CASE WHEN NOT has_data THEN 'no_data'
             WHEN NOT planned THEN 'not_planned'
-            WHEN delivered_minutes >= full_target THEN 'met'
+            WHEN dose_met THEN 'met'
             WHEN patrol_minutes = 0 THEN 'none'
             ELSE 'under'
         END AS status,
@@ -90,7 +103,7 @@ scored AS (
             WHEN last_patrol_in_selection IS NULL THEN date_diff('day', effective_from, $date::DATE) + 1
             ELSE date_diff('day', last_patrol_in_selection, $date::DATE)
         END AS days_without_patrol
-    FROM base
+    FROM dosed
 )
 
 SELECT
@@ -103,6 +116,9 @@ SELECT
     s.delivered_minutes,
     s.patrol_minutes,
     s.koper_visits,
+    s.longest_visit_minutes,
+    $dose_rule AS dose_rule,
+    s.dose_met,
     s.status,
     s.days_without_patrol,
     s.last_patrol_date,

@@ -103,8 +103,8 @@ per_visit AS (
         v.area_idx,
         v.day_idx,
         v.ve - v.vs AS len_us,
-        greatest(0, least(v.ve, d.w1hi) - greatest(v.vs, d.w1lo))
-        + greatest(0, least(v.ve, d.w2hi) - greatest(v.vs, d.w2lo)) AS window_us
+        greatest(0, least(v.ve, d.w1hi) - greatest(v.vs, d.w1lo)) AS w1_us,
+        greatest(0, least(v.ve, d.w2hi) - greatest(v.vs, d.w2lo)) AS w2_us
     FROM visits AS v INNER JOIN ref_days AS d USING (day_idx)
 )
 
@@ -116,7 +116,8 @@ SELECT
     count(*) AS visits,
     count(*) FILTER (WHERE p.len_us >= $koper_us) AS koper_visits,
     any_value(o.devices) AS devices,
-    sum(p.window_us)::BIGINT AS window_us
+    sum(p.w1_us + p.w2_us)::BIGINT AS window_us,
+    max(greatest(p.w1_us, p.w2_us))::BIGINT AS longest_window_us  -- the longest stretch of one visit in one window
 FROM per_visit AS p INNER JOIN officer AS o USING (area_idx, day_idx)
 GROUP BY p.area_idx, p.day_idx
 ORDER BY p.area_idx, p.day_idx

@@ -12,6 +12,8 @@ SELECT
     c.delivered_minutes,
     c.patrol_minutes,
     c.koper_visits,
+    c.longest_visit_minutes,
+    c.dose_rule,
     c.days_without_patrol,
     c.last_patrol_date,
     c.ratio_7d,

@@ -29,12 +29,13 @@ def published(settings, warehouse):
     force, now = settings.forces[0], datetime(2025, 4, 2)
     for area, day, planned, target, delivered, minutes, koper, status, visits in DAYS:
         warehouse.execute(
-            "INSERT INTO daily_compliance VALUES (?, ?, ?, 's1', ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?)",
+            "INSERT INTO daily_compliance VALUES "
+            "(?, ?, ?, 's1', ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, 0, NULL, NULL, NULL, ?)",
             [force, area, day, planned, target, delivered, minutes, koper, status, now],
         )
         if visits is not None:
             warehouse.execute(
-                "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, ?)",
                 [force, area, day, minutes, minutes, visits, koper, delivered, now],
             )
     warehouse.execute("CHECKPOINT")

@@ -29,13 +29,23 @@ def add_selection(
 
 
 def add_patrol(
-    con, code: str, day: date, patrol: float, *, window: float | None = None, koper: int = 0, force: str = FORCE
+    con,
+    code: str,
+    day: date,
+    patrol: float,
+    *,
+    window: float | None = None,
+    koper: int = 0,
+    longest: float | None = None,
+    force: str = FORCE,
 ) -> None:
-    """A daily_patrol row; window minutes default to all patrol minutes."""
+    """A daily_patrol row; window minutes default to all patrol minutes, the longest visit in the window to all
+    window minutes (one visit)."""
+    window = patrol if window is None else window
     con.execute("DELETE FROM daily_patrol WHERE force = ? AND area_code = ? AND date = ?", [force, code, day])
     con.execute(
-        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?, now()::TIMESTAMP)",
-        [force, code, day, patrol, patrol, koper, patrol if window is None else window],
+        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, 1, ?, 1, ?, ?, now()::TIMESTAMP)",
+        [force, code, day, patrol, patrol, koper, window, window if longest is None else longest],
     )
 
 

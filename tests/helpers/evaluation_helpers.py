@@ -26,7 +26,7 @@ def load_trial(con, files: TrialFiles, *, force: str, settings) -> None:
     )
     patrol = pd.read_csv(files.patrol)
     con.executemany(
-        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
         [
             [force, r.area_code, r.date, r.patrol_minutes, r.officer_minutes, r.visits, r.koper_visits, 1]
             + [r.window_minutes, now]

@@ -179,7 +179,7 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
     add_selection(warehouse, hotspots, start, force=sample.force)
     for r in _truth(truth / "patrol.csv"):
         warehouse.execute(
-            "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            "INSERT INTO daily_patrol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
             [
                 sample.force,
                 r["area_code"],
@@ -190,6 +190,7 @@ def test_sample_truth_compliance_and_alerts(warehouse, settings, request):
                 int(r["koper_visits"]),
                 int(r["devices"]),
                 float(r["window_minutes"]),
+                float(r["longest_visit_minutes"]),
             ],
         )
     raised = set()

@@ -207,6 +207,35 @@ def test_koper_visit_threshold():
     assert (exactly["visits"], exactly["koper_visits"]) == (1, 1)
 
 
+def test_longest_visit_inside_the_window():
+    """January (UTC = local): window 14:00-24:00. Visits of 8 and 12 minutes in the window (a 5-minute hole between
+    them), one of 20 minutes across 14:00 (10 inside), and one of 30 minutes in the morning."""
+    rows = (  # one device each, so no track's last ping gives presence
+        track("d1", "2024-01-15T09:00:00", every(60, 30))
+        + track("d2", "2024-01-15T13:50:00", every(60, 20))
+        + track("d3", "2024-01-15T16:00:00", every(60, 8))
+        + track("d4", "2024-01-15T16:13:00", every(60, 12))
+    )
+    r = row(run(rows), "A", "2024-01-15")
+    assert (r["visits"], r["window_minutes"], r["longest_visit_minutes"]) == (4, 30, 12)
+    # the same two pieces joined by pings every minute: one visit of 25 minutes
+    joined = track("d1", "2024-01-15T16:00:00", every(60, 25))
+    assert row(run(joined), "A", "2024-01-15")["longest_visit_minutes"] == 25
+    # a 20-minute visit across 14:00 only: 10 minutes of it inside the window
+    assert row(run(track("d1", "2024-01-15T13:50:00", every(60, 20))), "A", "2024-01-15")["longest_visit_minutes"] == 10
+    # a visit across midnight: each day's part is that day's visit
+    late = run(track("d1", "2024-01-15T23:50:00", every(60, 20)))
+    assert row(late, "A", "2024-01-15")["longest_visit_minutes"] == 10
+    assert row(late, "A", "2024-01-16")["longest_visit_minutes"] == 0
+
+
+def test_longest_visit_in_a_window_that_wraps_midnight_is_the_longest_stretch_in_one_range():
+    # window 22:00-01:00: 00:00-01:00 and 22:00-23:59 of one all-day visit are two stretches, the longer 119 min
+    rows = track("d1", "2024-01-15T00:00:00", every(60, 24 * 60 - 1))
+    r = row(run(rows, window_start=time(22, 0), window_end=time(1, 0)), "A", "2024-01-15")
+    assert (r["visits"], r["window_minutes"], r["longest_visit_minutes"]) == (1, 179, 119)
+
+
 def test_days_without_presence_have_no_row_and_last_ping_counts_nothing():
     assert run(track("d1", "2024-01-15T10:00:00", [0])).empty
     result = run(track("d1", "2024-01-15T23:59:00", [0, 60]))

@@ -53,8 +53,9 @@ def test_patrol_minutes_command_with_column_mapping(settings, tmp_path):
         "koper_visits",
         "devices",
         "window_minutes",
+        "longest_visit_minutes",
     ]
-    assert table.iloc[0].tolist() == [code(1, 2), DAY, 30.0, 40.0, 1, 1, 2, 30.0]
+    assert table.iloc[0].tolist() == [code(1, 2), DAY, 30.0, 40.0, 1, 1, 2, 30.0, 30.0]
     # no transit filter: AVL-3's ten minutes count; a 0 m buffer changes nothing for centre points
     CliRunner().invoke(
         app,

@@ -81,15 +81,17 @@ def test_patrol_minutes_match_ground_truth(demo):
     rows = _query(
         settings,
         "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, "
-        "window_minutes FROM daily_patrol",
+        "window_minutes, longest_visit_minutes FROM daily_patrol",
     )
-    got = {(a, d.isoformat()): (p, o, v, k, n, w) for a, d, p, o, v, k, n, w in rows}
+    got = {(a, d.isoformat()): (p, o, v, k, n, w, lv) for a, d, p, o, v, k, n, w, lv in rows}
     expected_keys = {(r.area_code, str(r.date)) for r in truth.itertuples()}
     assert set(got) == expected_keys
     for r in truth.itertuples():
-        p, o, v, k, n, w = got[(r.area_code, str(r.date))]
+        p, o, v, k, n, w, lv = got[(r.area_code, str(r.date))]
         assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date, p, r.patrol_minutes)
         assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date, w, r.window_minutes)
+        longest = r.longest_visit_minutes
+        assert abs(lv - longest) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date, lv, longest)
         assert (v, k, n) == (r.visits, r.koper_visits, r.devices), (r.area_code, r.date)
 
 

@@ -375,6 +375,10 @@ def test_patrol_truth_equals_the_visit_schedule(sample):
                     max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union
                 )
                 / 60,
+                "longest_visit_minutes": max(
+                    max(0.0, (min(e, window_to) - max(s, window_from)).total_seconds()) for s, e in union
+                )
+                / 60,
                 "tolerance_minutes": group["ping_interval_s"].sum() / 60,
             }
         )
@@ -527,5 +531,6 @@ def test_truth_files_and_manifest(sample):
             "koper_visits",
             "devices",
             "window_minutes",
+            "longest_visit_minutes",
             "tolerance_minutes",
         ]

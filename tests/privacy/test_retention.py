@@ -54,7 +54,8 @@ def aged(settings, monkeypatch):
                 [FORCE, device, f"{day} 12:00:00", n, day],
             )
         con.execute(
-            "INSERT INTO daily_patrol VALUES (?, 'E01', DATE '2024-04-19', 12.5, 20.0, 2, 1, 2, 12.5, NULL)", [FORCE]
+            "INSERT INTO daily_patrol VALUES (?, 'E01', DATE '2024-04-19', 12.5, 20.0, 2, 1, 2, 12.5, 12.5, NULL)",
+            [FORCE],
         )
         for n, at in enumerate(quarantined):
             con.execute("INSERT INTO quarantine VALUES (?, 'avl', 'f', ?, 'bad_speed', '{}', ?)", [FORCE, n + 1, at])

@@ -194,3 +194,33 @@ def test_alerts_dry_run_reads_while_a_writer_holds_the_warehouse(settings, monke
         release.touch()
         holder.communicate(timeout=120)
     assert holder.returncode == 0
+
+
+@pytest.mark.duckdb_file
+def test_a_warehouse_from_before_the_dose_rule_gets_its_columns(settings):
+    """daily_patrol and daily_compliance made without longest_visit_minutes / dose_rule / dose_met: migrate adds
+    them (NULL on the old rows) and the macro dose_met, and keeps every row."""
+    con = connect(settings=settings)
+    con.execute(
+        "CREATE TABLE daily_patrol (force VARCHAR NOT NULL, area_code VARCHAR NOT NULL, date DATE NOT NULL, "
+        "patrol_minutes DOUBLE NOT NULL, officer_minutes DOUBLE NOT NULL, visits INTEGER NOT NULL, "
+        "koper_visits INTEGER NOT NULL, devices INTEGER NOT NULL, window_minutes DOUBLE NOT NULL, "
+        "computed_at TIMESTAMP, PRIMARY KEY (force, area_code, date))"
+    )
+    con.execute("INSERT INTO daily_patrol VALUES ('f', 'A', DATE '2024-05-01', 20, 20, 1, 1, 1, 20, NULL)")
+    con.close()
+    migrate_warehouse(settings)
+    con = connect(settings=settings)
+    try:
+        row = con.execute("SELECT window_minutes, longest_visit_minutes FROM daily_patrol").fetchall()
+        assert row == [(20.0, None)]
+        columns = {
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'daily_compliance'"
+            ).fetchall()
+        }
+        assert {"longest_visit_minutes", "dose_rule", "dose_met"} <= columns
+        assert con.execute("SELECT dose_met('total', 20, NULL, 15, 15)").fetchone()[0] is True
+    finally:
+        con.close()

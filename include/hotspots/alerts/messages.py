@@ -48,6 +48,25 @@ def sort_alerts(alerts: list[dict]) -> list[dict]:
     )
 
 
+def dose_rule_words(rule: str | None, visit_minutes: float | None) -> str:
+    """The dose rule (setting dose_rule) in words, for digests and reports: how "met" was decided."""
+    if rule == "continuous":
+        return f"one continuous visit of at least {visit_minutes or 0:g} min inside the patrol window (Koper)"
+    return "total patrol minutes inside the patrol window against the target"
+
+
+def dose_line(digest: Digest) -> str | None:
+    """'Dose rule: ...' for a digest whose alerts carry it (the rule in force when each was raised)."""
+    rules = {
+        (d["dose_rule"], d.get("dose_visit_minutes") if d["dose_rule"] == "continuous" else None)
+        for d in (a["details"] for a in digest.alerts)
+        if d.get("dose_rule")
+    }
+    if not rules:
+        return None
+    return "Dose rule: " + "; ".join(dose_rule_words(rule, minutes) for rule, minutes in sorted(rules))
+
+
 def area_label(details: dict) -> str:
     name = details.get("area_name")
     label = f"{name} ({details['area_code']})" if name else details["area_code"]
@@ -92,9 +111,15 @@ def figures(alert: dict) -> str:
     """Minutes against target, Koper visits and days since the last patrol, on one line."""
     d = alert["details"]
     if alert["rule"] == "planned":
+        if d.get("dose_rule") == "continuous":
+            return f"dose: one visit of {d.get('dose_visit_minutes') or 0:g}+ min in the window"
         return f"target {d.get('target_minutes'):g} min"
     if alert["rule"] == "dose_delivered":
         minutes = f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target"
+        if d.get("dose_rule") == "continuous":
+            minutes = (
+                f"longest visit {d.get('longest_visit_minutes') or 0:g} of {d.get('dose_visit_minutes') or 0:g} min"
+            )
         return f"{minutes} · {d.get('koper_visits', 0)} Koper visits"
     if alert["rule"] == "feed_missing":
         return feed_figures(d)
@@ -111,10 +136,14 @@ def figures(alert: dict) -> str:
     if alert["rule"] == "no_data":
         last = d.get("last_patrol_date")
         return f"no GPS data for the force that day; last patrol on record {last or 'none'}"
-    parts = [
-        f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target",
-        f"{d.get('koper_visits', 0)} Koper visits",
-    ]
+    if d.get("dose_rule") == "continuous":
+        parts = [
+            f"longest visit {d.get('longest_visit_minutes') or 0:g} of {d.get('dose_visit_minutes') or 0:g} min",
+            f"{d.get('delivered_minutes', 0):g} min in the window",
+        ]
+    else:
+        parts = [f"{d.get('delivered_minutes', 0):g} of {d.get('target_minutes', 0):g} min target"]
+    parts.append(f"{d.get('koper_visits', 0)} Koper visits")
     if d.get("last_patrol_date"):
         parts.append(f"{d.get('days_since_last_patrol')} days since last patrol ({d['last_patrol_date']})")
     else:
@@ -198,6 +227,8 @@ def slack_message(digest: Digest) -> tuple[str, list[dict]]:
         {"type": "header", "text": {"type": "plain_text", "text": heading(digest)[:150]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(summary(digest))}]},
     ]
+    if dose_line(digest):
+        blocks[1]["elements"].append({"type": "mrkdwn", "text": _mrkdwn(dose_line(digest))})
     for alert in digest.alerts:
         d = alert["details"]
         text = (
@@ -213,7 +244,7 @@ def slack_message(digest: Digest) -> tuple[str, list[dict]]:
 
 
 def plain_text(digest: Digest) -> str:
-    lines = [heading(digest), summary(digest), ""]
+    lines = [heading(digest), summary(digest), *([dose_line(digest)] if dose_line(digest) else []), ""]
     for alert in digest.alerts:
         d = alert["details"]
         lines += [f"[{alert['severity']}] {area_label(d)}: {title(alert)}", f"    {figures(alert)}"]
@@ -233,7 +264,8 @@ def html_text(digest: Digest) -> str:
         )
     return (
         f"<html><body><h2>{html.escape(heading(digest))}</h2><p>{html.escape(summary(digest))}</p>"
-        '<table border="1" cellpadding="4" cellspacing="0"><tr><th>Severity</th><th>Hot spot</th>'
+        + (f"<p>{html.escape(dose_line(digest))}</p>" if dose_line(digest) else "")
+        + '<table border="1" cellpadding="4" cellspacing="0"><tr><th>Severity</th><th>Hot spot</th>'
         f"<th>Alert</th><th>Figures</th></tr>{''.join(rows)}</table></body></html>"
     )
 

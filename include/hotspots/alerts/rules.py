@@ -94,6 +94,9 @@ def _details(row: dict, settings: Settings, force: str) -> dict:
         "delivered_minutes": _round(row.get("delivered_minutes")),
         "patrol_minutes": _round(row.get("patrol_minutes")),
         "koper_visits": int(row.get("koper_visits") or 0),
+        "longest_visit_minutes": _round(row.get("longest_visit_minutes")),
+        "dose_rule": row.get("dose_rule") or settings.dose_rule,
+        "dose_visit_minutes": settings.dose_visit_minutes,
         "days_without_patrol": row.get("days_without_patrol"),
         "last_patrol_date": last.isoformat() if last else None,
         "days_since_last_patrol": (day - last).days if last else None,
@@ -291,6 +294,8 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
             "date": date.isoformat(),
             "planned": True,
             "target_minutes": _round(targets[code]),
+            "dose_rule": settings.dose_rule,
+            "dose_visit_minutes": settings.dose_visit_minutes,
             "window": f"{settings.patrol_window_start:%H:%M}-{settings.patrol_window_end:%H:%M}",
             "report_url": report_url(settings, force, date, code),
         }

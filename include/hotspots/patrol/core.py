@@ -1,4 +1,5 @@
-"""Pings -> presence intervals -> daily patrol minutes, visits and Koper visits per area (docs/patrol.md).
+"""Pings -> presence intervals -> daily patrol minutes, visits, Koper visits and the longest visit inside the
+patrol window per area (docs/patrol.md).
 
 The pure core used by the DAG, the CLI and the benchmark. Times are handled as int64 microseconds (UTC), so
 sums are exact; minutes are produced only at the end.
@@ -26,6 +27,7 @@ OUTPUT_COLUMNS = [
     "koper_visits",
     "devices",
     "window_minutes",
+    "longest_visit_minutes",
 ]
 US_PER_MINUTE = 60_000_000
 # One presence interval may cross at most one local midnight (shortest local day: 23 h).
@@ -224,7 +226,7 @@ def locate(
 def fast_figures(
     p: PingArrays, index: AreaIndex, days: Days, params: PatrolParams, *, chunks: int | None = None
 ) -> tuple[np.ndarray, ...]:
-    """(patrol, officer, visits, koper, devices, window) per (area, day) in microseconds or counts: pass 1
+    """(patrol, officer, visits, koper, devices, window, longest) per (area, day) in microseconds or counts: pass 1
     (``locate``) then passes 2-3 (kernels.daily_figures)."""
     end, found, hits, records = locate(p, index, days, params, chunks=chunks)
     return kernels.daily_figures(
@@ -250,7 +252,7 @@ def fast_figures(
 
 def figures_frame(figures: tuple[np.ndarray, ...], codes: Sequence[str], days: Days) -> pd.DataFrame:
     """OUTPUT_COLUMNS, one row per (area, day) with presence, from the per-(area, day) arrays."""
-    patrol, officer, visits, koper, devices, window = figures
+    patrol, officer, visits, koper, devices, window, longest = figures
     a_idx, d_idx = np.nonzero(officer > 0)
     if a_idx.size == 0:
         return empty_result()
@@ -264,6 +266,7 @@ def figures_frame(figures: tuple[np.ndarray, ...], codes: Sequence[str], days: D
             "koper_visits": koper[a_idx, d_idx],
             "devices": devices[a_idx, d_idx],
             "window_minutes": window[a_idx, d_idx] / US_PER_MINUTE,
+            "longest_visit_minutes": longest[a_idx, d_idx] / US_PER_MINUTE,
         }
     ).sort_values(["area_code", "date"], ignore_index=True)
 

@@ -457,7 +457,7 @@ def daily_figures(
     ts, end, dev, x, y, found, hits, records, n_areas, n_dev, max_per_cell, grid, shape, dist, midnights, win, koper_us
 ):
     """Passes 2-3 of the fast method: per area and local day, patrol (union), officer (sum), visits, Koper
-    visits, devices, window time (us), as sweep_areas computes them.
+    visits, devices, window time and the longest visit inside the window (us), as sweep_areas computes them.
 
     Pass 2 runs over the time chunks of close_and_locate in parallel: officer time and a device bit set per
     (chunk, area, day), and each area's union of presence as segments, written to the chunk's part of one
@@ -525,7 +525,7 @@ def daily_figures(
         for k in range(seg_off[c], seg_off[c] + seg_n[c]):
             by_s[dest[k]] = seg_s[k]
             by_e[dest[k]] = seg_e[k]
-    patrol, officer, visits, koper, devices, window = _figure_arrays(n_areas, n_days)
+    patrol, officer, visits, koper, devices, window, longest = _figure_arrays(n_areas, n_days)
     for a in prange(n_areas):
         for d in range(n_days):
             for c in range(nch):
@@ -543,13 +543,13 @@ def daily_figures(
         ce = by_e[area_ptr[a]]
         for k in range(area_ptr[a] + 1, area_ptr[a + 1]):
             if by_s[k] > ce:
-                _emit_visit(a, cs_, ce, midnights, win, koper_us, patrol, visits, koper, window)
+                _emit_visit(a, cs_, ce, midnights, win, koper_us, patrol, visits, koper, window, longest)
                 cs_ = by_s[k]
                 ce = by_e[k]
             elif by_e[k] > ce:
                 ce = by_e[k]
-        _emit_visit(a, cs_, ce, midnights, win, koper_us, patrol, visits, koper, window)
-    return patrol, officer, visits, koper, devices, window
+        _emit_visit(a, cs_, ce, midnights, win, koper_us, patrol, visits, koper, window, longest)
+    return patrol, officer, visits, koper, devices, window, longest
 
 
 @njit(cache=True)
@@ -571,8 +571,9 @@ def group_by_area(pair_ping, pair_area, n_areas, ts, end, dev):
 
 @njit(cache=True)
 def _figure_arrays(n_areas, n_days):
-    """Zeroed (patrol, officer, visits, koper, devices, window) per (area, day)."""
+    """Zeroed (patrol, officer, visits, koper, devices, window, longest) per (area, day)."""
     return (
+        np.zeros((n_areas, n_days), np.int64),
         np.zeros((n_areas, n_days), np.int64),
         np.zeros((n_areas, n_days), np.int64),
         np.zeros((n_areas, n_days), np.int64),
@@ -583,7 +584,10 @@ def _figure_arrays(n_areas, n_days):
 
 
 @njit(cache=True)
-def _emit_visit(a, s, e, midnights, win, koper_us, patrol, visits, koper, window):
+def _emit_visit(a, s, e, midnights, win, koper_us, patrol, visits, koper, window, longest):
+    """Count one visit [s, e) of area a, split at local midnight: each day's piece is a visit of that day; its
+    stretch inside one window range (win[d, w]) is a continuous visit inside the window (longest keeps the
+    day's longest)."""
     d = np.searchsorted(midnights, s, side="right") - 1
     while s < e:
         pe = min(e, midnights[d + 1])
@@ -596,17 +600,20 @@ def _emit_visit(a, s, e, midnights, win, koper_us, patrol, visits, koper, window
             ov = min(pe, win[d, w, 1]) - max(s, win[d, w, 0])
             if ov > 0:
                 window[a, d] += ov
+                if ov > longest[a, d]:
+                    longest[a, d] = ov
         s = pe
         d += 1
 
 
 @njit(cache=True, parallel=True)
 def sweep_areas(area_ptr, start, stop, device, n_dev, midnights, win, koper_us):
-    """Per area and local day: patrol (union), officer (sum), visits, Koper visits, devices, window time (us).
-    Records of an area are in time order, so one pass keeps the union's open segment and the day."""
+    """Per area and local day: patrol (union), officer (sum), visits, Koper visits, devices, window time and the
+    longest visit inside the window (us). Records of an area are in time order, so one pass keeps the union's
+    open segment and the day."""
     n_areas = area_ptr.shape[0] - 1
     n_days = midnights.shape[0] - 1
-    patrol, officer, visits, koper, devices, window = _figure_arrays(n_areas, n_days)
+    patrol, officer, visits, koper, devices, window, longest = _figure_arrays(n_areas, n_days)
     for a in prange(n_areas):
         if area_ptr[a + 1] == area_ptr[a]:
             continue
@@ -634,10 +641,10 @@ def sweep_areas(area_ptr, start, stop, device, n_dev, midnights, win, koper_us):
                 seg_s = s
                 seg_e = e
             elif s > seg_e:
-                _emit_visit(a, seg_s, seg_e, midnights, win, koper_us, patrol, visits, koper, window)
+                _emit_visit(a, seg_s, seg_e, midnights, win, koper_us, patrol, visits, koper, window, longest)
                 seg_s = s
                 seg_e = e
             elif e > seg_e:
                 seg_e = e
-        _emit_visit(a, seg_s, seg_e, midnights, win, koper_us, patrol, visits, koper, window)
-    return patrol, officer, visits, koper, devices, window
+        _emit_visit(a, seg_s, seg_e, midnights, win, koper_us, patrol, visits, koper, window, longest)
+    return patrol, officer, visits, koper, devices, window, longest
