@@ -52,10 +52,30 @@ def load_target_overrides(path: Path | None) -> dict[str, float]:
     return overrides
 
 
-def hotspot_targets(codes: list[str] | tuple[str, ...], settings: Settings) -> dict[str, float]:
-    """Each hot spot's full daily target in minutes: its override, else settings.target_minutes (the one owner)."""
+def hotspot_targets(
+    codes: list[str] | tuple[str, ...],
+    settings: Settings,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    force: str | None = None,
+    day: date | None = None,
+) -> dict[str, float]:
+    """Each hot spot's full daily target in minutes (the one owner): with settings.dose_plan_targets, its minutes in
+    the day's dose_plan (con, force and day given) when it has a row there; else its override, else
+    settings.target_minutes."""
     overrides = load_target_overrides(settings.target_overrides_path)
-    return {code: float(overrides.get(code, settings.target_minutes)) for code in codes}
+    targets = {code: float(overrides.get(code, settings.target_minutes)) for code in codes}
+    if settings.dose_plan_targets and con is not None:
+        planned = dict(
+            con.execute(
+                "SELECT area_code, minutes FROM dose_plan WHERE force = ? AND date = ? AND list_contains(?, area_code)",
+                [force, day, list(codes)],
+            ).fetchall()
+        )
+        if not planned:
+            log.warning("HOTSPOTS_DOSE_PLAN_TARGETS is on but %s has no dose_plan for %s: flat targets", force, day)
+        targets.update({code: float(minutes) for code, minutes in planned.items()})
+    return targets
 
 
 def dose_rule_params(settings: Settings) -> dict[str, object]:
@@ -98,7 +118,8 @@ def _prepare(
         make_plan(con, force=force, date=date, settings=settings, store=store_plan)
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_targets (area_code VARCHAR, target_minutes DOUBLE)")
     con.executemany(
-        "INSERT INTO compliance_targets VALUES (?, ?)", list(hotspot_targets(selection.hotspots, settings).items())
+        "INSERT INTO compliance_targets VALUES (?, ?)",
+        list(hotspot_targets(selection.hotspots, settings, con=con, force=force, day=date).items()),
     )
     con.execute("CREATE OR REPLACE TEMP TABLE compliance_hotspot_since (area_code VARCHAR, since DATE)")
     con.executemany(

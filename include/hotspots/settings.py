@@ -315,6 +315,12 @@ class Settings(BaseSettings):
     dose_max_units: int | None = Field(
         None, ge=1, description="Most visits a hot spot gets in a day (empty: no cap beyond the diminishing returns)."
     )
+    dose_plan_targets: bool = Field(
+        False,
+        description="Take a hot spot's daily target from its minutes in the day's dose_plan (hotspots plan-dose, or "
+        "the morning plan step with dose_capacity_minutes) instead of target_minutes or its override; hot spots "
+        "without a dose_plan row that day keep those.",
+    )
 
     # --- patrol dose ---------------------------------------------------------------------------
     timezone: str = Field("Europe/London", description="Local time zone: days are split at local midnight.")

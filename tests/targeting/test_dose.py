@@ -119,3 +119,51 @@ def test_plan_dose_command_and_morning_step(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTSPOTS_DOSE_CAPACITY_MINUTES", "30")
     step = publish_plan(FORCE, date(2024, 3, 6), reload_settings())
     assert [(r["area_code"], r["units"]) for r in step["dose"]["allocation"]] == [("A", 2), ("B", 0), ("C", 0)]
+
+
+def test_compliance_target_comes_from_the_dose_plan_when_set(settings, monkeypatch):
+    """Issue 18: with HOTSPOTS_DOSE_PLAN_TARGETS the day's target of a hot spot is its dose_plan minutes (A 45, B 15,
+    C 0 from 60 minutes of capacity), else the flat 15 minutes."""
+    from compliance_helpers import add_feed, add_patrol
+
+    from hotspots.alerts.rules import evaluate_plan, evaluate_rules
+    from hotspots.compliance import build_compliance
+    from hotspots.pipeline import publish_plan
+    from hotspots.settings import reload_settings
+    from hotspots.warehouse import open_warehouse
+
+    build_county(settings)
+    day = date(2024, 3, 6)
+    monkeypatch.setenv("HOTSPOTS_DOSE_CAPACITY_MINUTES", "60")
+    publish_plan(FORCE, day, reload_settings())  # the morning step writes the dose plan
+    with open_warehouse(settings) as con:
+        add_feed(con, day, force=FORCE)
+        add_patrol(con, "A", day, 30, force=FORCE)
+        add_patrol(con, "B", day, 16, force=FORCE)
+
+        def compliance():
+            mine = reload_settings()
+            build_compliance(con, force=FORCE, date=day, settings=mine)
+            figures = con.execute(
+                "SELECT area_code, target_minutes, status FROM daily_compliance WHERE force = ? AND date = ? "
+                "ORDER BY area_code",
+                [FORCE, day],
+            ).fetchall()
+            return figures, {
+                a.area_code: a.details["target_minutes"]
+                for a in evaluate_rules(con, force=FORCE, date=day, settings=mine)
+                if a.rule == "under_target"
+            }
+
+        flat, _ = compliance()
+        assert flat == [("A", 15.0, "met"), ("B", 15.0, "met"), ("C", 15.0, "none")]
+        monkeypatch.setenv("HOTSPOTS_DOSE_PLAN_TARGETS", "true")
+        planned, alerted = compliance()
+        assert planned == [("A", 45.0, "under"), ("B", 15.0, "met"), ("C", 0.0, "met")]  # 0 visits: no dose asked
+        assert alerted == {"A": 45.0}  # the under_target message carries the dose-plan target
+        monkeypatch.setenv("HOTSPOTS_PLAN_K", "3")  # all three drawn: the morning notices carry the same targets
+        notices = evaluate_plan(con, force=FORCE, date=day, settings=reload_settings())
+        assert {a.area_code: a.details["target_minutes"] for a in notices} == {"A": 45.0, "B": 15.0, "C": 0.0}
+        monkeypatch.delenv("HOTSPOTS_PLAN_K")
+        con.execute("DELETE FROM dose_plan")
+        assert compliance()[0] == flat  # no dose plan that day: the flat target

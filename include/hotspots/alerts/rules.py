@@ -282,7 +282,7 @@ def evaluate_plan(con: duckdb.DuckDBPyConnection, *, force: str, date: date, set
     planned = make_plan(con, force=force, date=date, settings=settings)
     if not planned or selection is None:
         return []
-    targets = hotspot_targets(planned, settings)
+    targets = hotspot_targets(planned, settings, con=con, force=force, day=date)
     teams = area_teams_of(con, force=force, codes=planned, settings=settings, record=True)
     labels = hotspot_labels(con, force, selection.selection_id)
     alerts = []
