@@ -90,17 +90,6 @@ def interval_day(context: dict[str, Any]) -> date:
     return start.date()
 
 
-def interval_month(context: dict[str, Any]) -> str:
-    """The month (YYYY-MM) of a monthly run: params['month'] when given, else the data interval's month."""
-    override = (context.get("params") or {}).get("month")
-    if override:
-        return str(override)
-    start = context.get("data_interval_start") or context.get("logical_date")
-    if start is None:
-        raise ValueError("This run has no data interval: trigger it with params {'month': 'YYYY-MM'}.")
-    return start.strftime("%Y-%m")
-
-
 def local_now(force: str) -> datetime:
     """The run's instant (its logical date) in the force's own time zone (its profile's, else HOTSPOTS_TIMEZONE):
     each force's local day is its own (docs/settings.md, Per-force profiles)."""
@@ -109,6 +98,12 @@ def local_now(force: str) -> datetime:
     from hotspots.settings import force_settings
 
     return force_settings(force).local_time(get_current_context()["logical_date"])
+
+
+def run_day(context: dict[str, Any]) -> date:
+    """The UTC day a run stands for: its logical date (a scheduled or backfilled run), else when it runs."""
+    moment = context.get("logical_date") or context.get("data_interval_end") or context.get("run_after")
+    return (moment or datetime.now(timezone.utc)).date()
 
 
 def evaluation_dates(context: dict[str, Any], forces: list[str]) -> list[dict[str, Any]]:

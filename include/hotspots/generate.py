@@ -1390,6 +1390,8 @@ def generate_sample(
             # small for the hourly device check: feed_missing stays quiet on the clean sample.
             "HOTSPOTS_FEED_GAP_MINUTES": "180",
             "HOTSPOTS_FEED_MIN_DEVICES": "20",
+            # The synthetic county is not on data.police.uk: a missing month is never fetched from the real API.
+            "HOTSPOTS_CRIME_API_URL": "",
             **({} if plan_k is None else {"HOTSPOTS_PLAN_K": str(plan_k), "HOTSPOTS_PLAN_SEED": str(plan_seed)}),
         },
         manifest=manifest,

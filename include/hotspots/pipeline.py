@@ -135,37 +135,287 @@ def crime_files_for_month(force: str, month: str, settings: Settings) -> list[Pa
     return sorted(found)
 
 
-@writer_step
-def ingest_crime(force: str, month: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Validate and load one month of street-level crime for a force (every file of the month; see
-    police_uk.ingest_crime_files)."""
-    from hotspots.sources.police_uk import ingest_crime_files
-
-    settings = force_settings(force, settings)
-    files = crime_files_for_month(force, month, settings)
-    totals: dict[str, Any] = {
+def _crime_totals(force: str, month: str | None) -> dict[str, Any]:
+    return {
         "force": force,
         "month": month,
+        "origin": None,
         "files": [],
         "rows_read": 0,
         "rows_loaded": 0,
         "rows_quarantined": 0,
         "quarantined_by_reason": {},
     }
-    if not files:
+
+
+def _add_counts(totals: dict[str, Any], counts: dict[str, Any]) -> None:
+    for key in ("rows_read", "rows_loaded", "rows_quarantined"):
+        totals[key] += int(counts.get(key, 0))
+    for reason, n in counts.get("quarantined_by_reason", {}).items():
+        totals["quarantined_by_reason"][reason] = totals["quarantined_by_reason"].get(reason, 0) + n
+
+
+def police_api_client(settings: Settings) -> Any:
+    """The data.police.uk client of settings.crime_api_url (existing splitting and retries: sources.police_api)."""
+    from hotspots.sources.police_api import PoliceApiClient
+
+    return PoliceApiClient(settings.crime_api_url)
+
+
+def api_month_file(force: str, month: str, settings: Settings) -> Path:
+    """Where a month fetched from the API lands: landing/<force>/crime/YYYY-MM/api/YYYY-MM-<force>-street.csv (the
+    archive's name, in a folder of its own so an archive file landing later is told apart)."""
+    return settings.force_landing(force) / "crime" / month / "api" / f"{month}-{force}-street.csv"
+
+
+@writer_step
+def ingest_crime(
+    force: str, month: str, settings: Settings | None = None, *, client: Any = None, published: str | None = None
+) -> dict[str, Any]:
+    """Validate and load one month of street-level crime for a force: every street file landed for the month (see
+    police_uk.ingest_crime_files), else, when the force counts police_uk and HOTSPOTS_CRIME_API_URL is set, the
+    month fetched from the API by the force's boundary (fetch_api_month) once the API has published it
+    (``published``: its crime-last-updated month, asked when not given). ``missing`` says the month is in neither."""
+    from hotspots.sources import crime_feed
+
+    settings = force_settings(force, settings)
+    files = crime_files_for_month(force, month, settings)
+    if files:
+        return _load_street_month(force, month, files, settings)
+    with open_warehouse(settings) as con:
+        api_allowed = bool(settings.crime_api_url) and crime_feed.counts_police_uk(con, force, settings)
+    totals = _crime_totals(force, month) | {"missing": True}
+    if not api_allowed:
         log.warning("No crime files for %s %s in %s", force, month, settings.force_landing(force) / "crime")
         return totals
+    client = client or police_api_client(settings)
+    published = published or client.last_updated()
+    if month > published:
+        log.warning("No crime files for %s %s, and the API has published up to %s only", force, month, published)
+        return totals | {"api_published": published}
+    return fetch_api_month(force, month, settings, client=client, published=published)
+
+
+def _load_street_month(force: str, month: str, files: list[Path], settings: Settings) -> dict[str, Any]:
+    """Load the month's landed street files (raw copy with versions, rows replaced per file name), record each as a
+    crime drop, and drop a month the API gave earlier under another name (never counted twice)."""
+    from hotspots.sources import crime_feed
+    from hotspots.sources.police_uk import SOURCE, ingest_crime_files
+
+    totals = _crime_totals(force, month) | {"origin": crime_feed.STREET_FILE}
     raws = [_to_raw(path, settings.force_raw(force) / "crime" / f"month={month}") for path in files]
     with open_warehouse(settings) as con:
         loaded = ingest_crime_files(con, force=force, paths=raws, settings=settings, docs_dir=_docs_dir(settings))
         for raw, counts in zip(raws, loaded):
             totals["files"].append(str(raw))
-            for key in ("rows_read", "rows_loaded", "rows_quarantined"):
-                totals[key] += int(counts.get(key, 0))
-            for reason, n in counts.get("quarantined_by_reason", {}).items():
-                totals["quarantined_by_reason"][reason] = totals["quarantined_by_reason"].get(reason, 0) + n
+            _add_counts(totals, counts)
+        for landed, raw in zip(files, raws):
+            crime_feed.record_drop(con, force=force, source=crime_feed.STREET_FILE, landed=landed, raw=raw, month=month)
+        names = {raw.name for raw in raws}
+        for name in crime_feed.month_drops(con, force, month)[crime_feed.API_MONTH]:
+            if name in names:  # the archive file has the API file's name: its load replaced those rows
+                con.execute(
+                    "DELETE FROM crime_drops WHERE force = ? AND source = ? AND name = ?",
+                    [force, crime_feed.API_MONTH, name],
+                )
+            else:
+                crime_feed.forget_crime_file(
+                    con, force=force, source=SOURCE, name=name, drop_source=crime_feed.API_MONTH
+                )
+            log.info("crime %s %s: the archive file replaces the month fetched from the API (%s)", force, month, name)
     build_data_docs()
     log.info("crime %s %s: %s", force, month, totals)
+    return totals
+
+
+@writer_step
+def fetch_api_month(force: str, month: str, settings: Settings, *, client: Any, published: str) -> dict[str, Any]:
+    """Fetch the month from the API by the force's boundary (sources.police_api: split on 503, retried on 429),
+    land it as a street file (api_month_file) and load it like one. A month fetched again with the same content
+    (the API published other months) only has its crime-last-updated stamp renewed: ``changed`` is False."""
+    from hotspots.sources import crime_feed
+    from hotspots.sources.police_api import write_street_csv
+    from hotspots.sources.police_uk import ingest_crime_files
+
+    with open_warehouse(settings) as con:
+        polygons = crime_feed.force_polygons(con, force)
+    found: dict[Any, dict] = {}
+    for polygon in polygons:
+        for record in client.fetch_month(polygon, month):
+            found[record.get("id") or (record.get("persistent_id"), len(found))] = record
+    totals = _crime_totals(force, month) | {"origin": crime_feed.API_MONTH, "api_published": published}
+    if not found:
+        log.warning("The API has no crimes for %s %s inside the force's boundary: nothing loaded", force, month)
+        return totals | {"missing": True}
+    landed = api_month_file(force, month, settings)
+    write_street_csv(found.values(), landed, reported_by=force)
+    raw = _to_raw(landed, settings.force_raw(force) / "crime" / f"month={month}" / "api")
+    with open_warehouse(settings) as con:
+        known = crime_feed.drop(con, force, crime_feed.API_MONTH, landed.name)
+        if known is not None and known["sha256"] == crime_feed.content_digest(raw):
+            crime_feed.record_drop(
+                con,
+                force=force,
+                source=crime_feed.API_MONTH,
+                landed=landed,
+                raw=raw,
+                month=month,
+                api_updated=published,
+            )
+            return totals | {"changed": False}
+        counts = ingest_crime_files(con, force=force, paths=[raw], settings=settings, docs_dir=_docs_dir(settings))[0]
+        crime_feed.record_drop(
+            con, force=force, source=crime_feed.API_MONTH, landed=landed, raw=raw, month=month, api_updated=published
+        )
+    totals["files"].append(str(raw))
+    _add_counts(totals, counts)
+    build_data_docs()
+    log.info("crime %s %s from the API: %s", force, month, totals)
+    return totals | {"changed": True}
+
+
+def landed_crime_months(force: str, settings: Settings) -> set[str]:
+    """Months with a street file in landing/<force>/crime/ (month folders, flat files, zipped archives)."""
+    import zipfile
+
+    from hotspots.sources.police_uk import STREET_FILE
+
+    landing = settings.force_landing(force) / "crime"
+    names = [p.name for p in landing.glob("*/*-street.csv")] + [p.name for p in landing.glob("*-street.csv")]
+    for archive in sorted(landing.glob("*.zip")):  # only the force's own files are taken from an archive
+        with zipfile.ZipFile(archive) as opened:
+            members = [Path(m).name for m in opened.namelist()]
+        names += [m for m in members if (found := STREET_FILE.match(m)) and found.group(2).lower() == force.lower()]
+    return {found.group(1) for name in names if (found := STREET_FILE.match(name))}
+
+
+@writer_step
+def catch_up_crime(force: str, today: date, settings: Settings | None = None) -> dict[str, Any]:
+    """The scheduled ingest_crime step: every month of the look-back window published by ``today`` (ended
+    crime_publication_lag_days ago, crime_feed.expected_months) and every month with a landed street file, loaded
+    when not loaded yet or when its file changed (a late or republished month: rows replaced, the earlier raw copy
+    kept under versions/). When the force counts police_uk, a month with no street file comes from the API once it
+    has published it, and a month the API fetched is fetched again when the API published since (republished
+    months). A window month still missing raises feed_missing for the data engineers (once per month)."""
+    from hotspots.alerts.rules import store_alerts
+    from hotspots.sources import crime_feed
+
+    settings = force_settings(force, settings)
+    window = crime_feed.expected_months(today, settings)
+    months = sorted(set(window) | landed_crime_months(force, settings))
+    with open_warehouse(settings) as con:
+        police_uk = crime_feed.counts_police_uk(con, force, settings)
+        api_allowed = police_uk and bool(settings.crime_api_url)
+        loaded = crime_feed.loaded_street_months(con, force)
+        todo: list[tuple[str, str]] = []  # (month, why)
+        for month in months:
+            files = crime_files_for_month(force, month, settings)
+            drops = crime_feed.month_drops(con, force, month)
+            if files:
+                stale = [f for f in files if crime_feed.needs_load(con, force, crime_feed.STREET_FILE, f)]
+                if stale or drops[crime_feed.API_MONTH]:
+                    todo.append((month, "street_file"))
+            elif api_allowed and (drops[crime_feed.API_MONTH] or month not in loaded):
+                todo.append((month, "api"))
+            elif police_uk and month not in loaded:
+                todo.append((month, "missing"))
+    client = police_api_client(settings) if api_allowed and any(why == "api" for _, why in todo) else None
+    published = client.last_updated() if client is not None else None
+    results, missing = [], []
+    for month, why in todo:
+        if why == "street_file":
+            results.append(_load_street_month(force, month, crime_files_for_month(force, month, settings), settings))
+            continue
+        if why == "api":
+            with open_warehouse(settings) as con:
+                known = crime_feed.month_drops(con, force, month)[crime_feed.API_MONTH]
+                stamp = crime_feed.drop(con, force, crime_feed.API_MONTH, known[0]) if known else None
+            fresh = stamp is not None and stamp["api_updated"] is not None
+            if fresh and crime_feed.month_text(stamp["api_updated"]) >= published:
+                continue  # fetched since the API's last publication
+            if month <= published:
+                result = fetch_api_month(force, month, settings, client=client, published=published)
+                if not result.get("missing"):
+                    results.append(result)
+                    continue
+        if month in window:
+            missing.append(month)
+    where = f"{settings.force_landing(force) / 'crime'}" + (
+        f" and the data.police.uk API (published up to {published})" if published else ""
+    )
+    alerts = [crime_feed.month_alert(force, m, settings=settings, today=today, where=where) for m in missing]
+    with open_warehouse(settings) as con:
+        raised = store_alerts(con, alerts, settings)
+    changed = [r for r in results if r.get("changed", True)]
+    if missing:
+        log.error("Crime months missing for %s past the publication lag: %s (feed_missing raised)", force, missing)
+    log.info("crime catch-up %s on %s: loaded %s", force, today, [r["month"] for r in changed])
+    return {
+        "force": force,
+        "today": today.isoformat(),
+        "window": [window[0], window[-1]],
+        "loaded_months": [r["month"] for r in changed],
+        "rows_loaded": sum(r["rows_loaded"] for r in changed),
+        "missing_months": missing,
+        "api_published": published,
+        "alerts_raised": raised,
+    }
+
+
+def crime_loaded(months: list[dict], records: list[dict]) -> dict[str, Any]:
+    """Per force, the months and extracts ingest_crime's steps loaded (empty: nothing new, the selection stands)."""
+    loaded: dict[str, Any] = {}
+    for result in months:
+        done = result.get("loaded_months", [result["month"]] if result.get("files") else [])
+        if done:
+            loaded.setdefault(result["force"], {})["months"] = done
+    for result in records:
+        if result.get("files"):
+            loaded.setdefault(result["force"], {})["records"] = [Path(f).name for f in result["files"]]
+    return loaded
+
+
+RECORD_SUFFIXES = (".csv", ".parquet")
+
+
+def record_files(force: str, settings: Settings) -> list[Path]:
+    """The force records extracts landed in landing/<force>/records/ (CSV or Parquet)."""
+    folder = settings.force_landing(force) / "records"
+    return sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in RECORD_SUFFIXES)
+
+
+@writer_step
+def ingest_force_records(force: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Load every force records extract of landing/<force>/records/ that is new or changed since it was loaded
+    (crime_drops): raw copy (earlier content kept under versions/), Great Expectations with quarantine
+    (sources.force_records), rows replaced per file name. An extract beyond a tolerance fails the step naming it,
+    after the others loaded."""
+    from hotspots.sources import crime_feed
+    from hotspots.sources.force_records import ingest_force_records as load
+    from hotspots.validation.core import InputFileError
+
+    settings = force_settings(force, settings)
+    totals = _crime_totals(force, None) | {"origin": crime_feed.RECORDS, "knife_crimes": 0}
+    rejected: list[str] = []
+    with open_warehouse(settings) as con:
+        for landed in record_files(force, settings):
+            if not crime_feed.needs_load(con, force, crime_feed.RECORDS, landed):
+                continue
+            raw = _to_raw(landed, settings.force_raw(force) / "records")
+            try:
+                counts = load(con, force=force, path=raw, settings=settings, docs_dir=_docs_dir(settings))
+            except InputFileError as exc:
+                rejected.append(str(exc))
+                continue
+            crime_feed.record_drop(con, force=force, source=crime_feed.RECORDS, landed=landed, raw=raw)
+            totals["files"].append(str(raw))
+            totals["knife_crimes"] += counts["knife_crimes"]
+            _add_counts(totals, counts)
+    if totals["files"]:
+        build_data_docs()
+    log.info("force records %s: %s", force, totals)
+    if rejected:
+        raise InputFileError("; ".join(rejected))
     return totals
 
 

@@ -67,18 +67,32 @@ def _yesterday_utc() -> date:
     return datetime.now(timezone.utc).date() - timedelta(days=1)
 
 
-def _last_month() -> str:
-    first = datetime.now(timezone.utc).date().replace(day=1)
-    return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
 def _ingest_areas(run: Run) -> None:
     run.mapped("load_areas", lambda force: pipeline.ingest_areas(force, run.settings))
 
 
 def _ingest_crime(run: Run) -> None:
-    month = run.when.month or _last_month()
-    run.mapped("load_crime_month", lambda force: pipeline.ingest_crime(force, month, run.settings))
+    """--month loads that month; without it, the catch-up as of today (UTC), as the daily DAG run does."""
+    month, today = run.when.month, datetime.now(timezone.utc).date()
+    run.step("forces", None, lambda: list(run.forces))
+    records = [
+        run.step("load_force_records", force, lambda: pipeline.ingest_force_records(force, run.settings))
+        for force in run.forces
+    ]
+    months = [
+        run.step(
+            "load_crime_months",
+            force,
+            lambda: (
+                pipeline.ingest_crime(force, month, run.settings)
+                if month
+                else pipeline.catch_up_crime(force, today, run.settings)
+            ),
+        )
+        for force in run.forces
+    ]
+    run.step("announce_new_crime", None, lambda: pipeline.crime_loaded(months, records))
+    run.deliver_alerts()
 
 
 def _select_hotspots(run: Run) -> None:
@@ -197,7 +211,18 @@ class DagRunner:
 
 RUNNERS: dict[str, DagRunner] = {
     "ingest_areas": DagRunner(("migrate_warehouse", "forces", "load_areas"), None, _ingest_areas),
-    "ingest_crime": DagRunner(("migrate_warehouse", "forces", "load_crime_month"), "month", _ingest_crime),
+    "ingest_crime": DagRunner(
+        (
+            "migrate_warehouse",
+            "forces",
+            "load_force_records",
+            "load_crime_months",
+            "announce_new_crime",
+            "deliver_alerts",
+        ),
+        "month",
+        _ingest_crime,
+    ),
     "select_hotspots": DagRunner(("migrate_warehouse", "forces", "rank_and_select"), None, _select_hotspots),
     "ingest_avl": DagRunner(
         (

@@ -501,6 +501,20 @@ class Settings(BaseSettings):
         description="Crime points up to this far outside the bounding box of the force's areas are loaded with "
         "area_code NULL; farther ones are quarantined as outside_force_area (docs/data_formats.md).",
     )
+    crime_api_url: str | None = Field(
+        "https://data.police.uk/api",
+        description="data.police.uk API (https://data.police.uk/docs/) that ingest_crime fetches a month from, by "
+        "the force's boundary, when no street file has landed for it and the force counts police_uk; empty = never "
+        "(street files only).",
+    )
+    crime_publication_lag_days: int = Field(
+        60,
+        ge=0,
+        description="Days after a month ends by which data.police.uk has published it (the API's crime-last-updated "
+        "month and its changelog, https://data.police.uk/changelog/, show each month arriving about two months "
+        "late). ingest_crime expects every month of the look-back window ended this long ago; one still missing "
+        "raises feed_missing for the data engineers.",
+    )
     ping_area_margin_m: float = Field(
         5000.0,
         ge=0,

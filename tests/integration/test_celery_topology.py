@@ -127,7 +127,7 @@ def _assert_forces_mapped_on_the_celery_worker(instances: list[dict]) -> None:
     ]
     for dag_id, task_id in (
         ("ingest_areas", "load_areas"),
-        ("ingest_crime", "load_crime_month"),
+        ("ingest_crime", "load_crime_months"),
         ("select_hotspots", "rank_and_select"),
         ("ingest_avl", "load_pings_and_patrol"),
         ("patrol_compliance", "evaluate_compliance"),

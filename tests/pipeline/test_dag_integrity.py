@@ -65,7 +65,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dagbag):
     """Every task that opens the warehouse for writing runs in the duckdb_writer pool; every DAG migrates first."""
     writers = {
         "ingest_areas": {"load_areas"},
-        "ingest_crime": {"load_crime_month"},
+        "ingest_crime": {"load_crime_months", "load_force_records", "deliver_alerts"},
         "select_hotspots": {"rank_and_select"},
         "ingest_avl": {"load_pings_and_patrol", "deliver_alerts"},
         "sweep_landing": {"reload_late_files", "deliver_alerts"},

@@ -96,6 +96,8 @@ def title(alert: dict) -> str:
         if d.get("withdrawn"):
             return f"Correction for {alert['date']}: the earlier alert is withdrawn"
         return f"Correction for {alert['date']}: figures updated"
+    if rule == "feed_missing" and d.get("kind") == "crime_month":
+        return f"Crime data missing for {d.get('month')}: not published or not landed past the lag"
     if rule == "feed_missing":
         when = f", as of {d['as_of']}" if d.get("as_of") else ""
         return f"GPS feed missing on {alert['date']}{when}: {d.get('what')}"
@@ -184,6 +186,9 @@ def feed_figures(d: dict) -> str:
 
     def expected(value) -> str:
         return "no norm yet" if value is None else f"{value:g} expected"
+
+    if d.get("kind") == "crime_month":
+        return f"force {d.get('force')} · expected by {d.get('expected_by')} · looked in {d.get('looked_in')}"
 
     parts = [f"force {d.get('force')}", f"hours {d.get('hours')}"]
     if d.get("longest_gap_minutes") is not None:

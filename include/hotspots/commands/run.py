@@ -54,7 +54,9 @@ def register(app: typer.Typer) -> None:
         at: Optional[str] = typer.Option(
             None, "--at", help="intraday_check: one checkpoint's local time HH:MM (of --day, default today)."
         ),
-        month: Optional[str] = typer.Option(None, "--month", help="ingest_crime: YYYY-MM (default last month)."),
+        month: Optional[str] = typer.Option(
+            None, "--month", help="ingest_crime: load YYYY-MM only (default: the catch-up of every month due by today)."
+        ),
         dates: Optional[str] = typer.Option(
             None,
             "--dates",

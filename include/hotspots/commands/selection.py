@@ -39,6 +39,13 @@ def _crime_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _record_files(paths: list[Path]) -> list[Path]:
+    from hotspots.commands.inputs import files_in
+    from hotspots.pipeline import RECORD_SUFFIXES
+
+    return unique_files(files_in(paths, RECORD_SUFFIXES, "--records"), lambda p: p.name, "--records")
+
+
 def _force_from(files: list[Path]) -> str:
     forces = {m.group("force") for f in files if (m := FORCE_FROM_FILE.match(f.name))}
     return forces.pop() if len(forces) == 1 else "cli"
@@ -106,11 +113,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("select", cls=PathListCommand)
     def select_cmd(
-        crime: list[Path] = typer.Option(
-            ...,
+        crime: Optional[list[Path]] = typer.Option(
+            None,
             "--crime",
             help="Street-level crime CSV files, folders or zip archives; several after one flag (a shell glob) or "
             "repeat the flag.",
+        ),
+        records: Optional[list[Path]] = typer.Option(
+            None,
+            "--records",
+            help="The force's own records extracts (CSV or Parquet, docs/force_records.md) or folders; with "
+            "--crime too, HOTSPOTS_CRIME_SOURCE decides which one is counted (auto: the records).",
         ),
         areas: list[Path] = typer.Option(
             ...,
@@ -165,10 +178,14 @@ def register(app: typer.Typer) -> None:
             select_hotspots,
             write_ranked_table,
         )
+        from hotspots.sources.force_records import ingest_force_records
         from hotspots.sources.police_uk import ingest_crime_file
 
+        if not crime and not records:
+            raise typer.BadParameter("give --crime (street files) or --records (force records), or both.")
         update = _selection_update(top, area_share, harm_share, months, weights, types)
-        crime_paths = _crime_files(crime)
+        crime_paths = _crime_files(crime) if crime else []
+        record_paths = _record_files(records) if records else []
         force = force or _force_from(crime_paths)
         with ExitStack() as stack:
             settings = scratch_settings(stack, update, prefix="hotspots-select-", warehouse=warehouse, force=force)
@@ -177,6 +194,9 @@ def register(app: typer.Typer) -> None:
             counts = empty_counts() | {"events_outside": 0}
             for path in crime_paths:
                 loaded = ingest_crime_file(con, force=force, path=path, settings=settings)
+                merge_counts(counts, loaded, ("events_outside",))
+            for path in record_paths:
+                loaded = ingest_force_records(con, force=force, path=path, settings=settings)
                 merge_counts(counts, loaded, ("events_outside",))
             result = select_hotspots(con, force=force, settings=settings)
             figures = concentration(con, force=force, selection_id=result["selection_id"])
@@ -217,7 +237,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         else:
-            _print_summary(summary, areas=areas, crime_files=len(crime_paths))
+            _print_summary(summary, areas=areas, crime_files=len(crime_paths) + len(record_paths))
             typer.echo(f"Forecast: {predicted['text']}")
             if compare_weights:
                 print_comparison(compared)

@@ -95,29 +95,28 @@ class PoliceApiClient:
             return min(max(exc.retry_after, 0.0), self.max_wait_s)
         return backoff
 
-    def _post(self, poly: str, month: str) -> list[dict]:
+    def _call(self, method: str, path: str, data: dict | None, what: str) -> Any:
+        """One request, paced to the API's rate; 503 -> TooManyCrimes, 429 and other 5xx -> Retryable."""
         pause = self.min_interval_s - (time.monotonic() - self._last_request)
         if pause > 0:
             time.sleep(pause)
         self._last_request = time.monotonic()
         self.requests_made += 1
         try:
-            response = self.session.post(
-                f"{self.base_url}/crimes-street/all-crime", data={"poly": poly, "date": month}, timeout=self.timeout_s
-            )
+            response = self.session.request(method, f"{self.base_url}/{path}", data=data, timeout=self.timeout_s)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Retryable(f"network error: {exc}") from exc
-        if response.status_code == 503:
-            raise TooManyCrimes(poly)
+        if response.status_code == 503 and data is not None:
+            raise TooManyCrimes(data.get("poly"))
         if response.status_code == 429 or response.status_code >= 500:
             header = response.headers.get("Retry-After")
             retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
             raise Retryable(f"HTTP {response.status_code}", retry_after)
         if response.status_code != 200:
-            raise ApiError(f"{self.base_url}: HTTP {response.status_code} for month {month}: {response.text[:200]}")
+            raise ApiError(f"{self.base_url}: HTTP {response.status_code} for {what}: {response.text[:200]}")
         return response.json()
 
-    def _request(self, poly: str, month: str) -> list[dict]:
+    def _request(self, method: str, path: str, data: dict | None, what: str) -> Any:
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, Retryable)),
             stop=stop_after_attempt(self.max_attempts),
@@ -125,11 +124,15 @@ class PoliceApiClient:
             reraise=True,
         )
         try:
-            return retrying(self._post, poly, month)
+            return retrying(self._call, method, path, data, what)
         except Retryable as exc:
-            raise ApiError(
-                f"{self.base_url}: gave up after {self.max_attempts} attempts ({exc}) for month {month}"
-            ) from exc
+            raise ApiError(f"{self.base_url}: gave up after {self.max_attempts} attempts ({exc}) for {what}") from exc
+
+    def last_updated(self) -> str:
+        """The latest month (YYYY-MM) of crime the API has published (GET crime-last-updated,
+        https://data.police.uk/docs/method/crime-last-updated/): every month up to it can be fetched."""
+        answer = self._request("GET", "crime-last-updated", None, "crime-last-updated")
+        return str(answer["date"])[:7]
 
     def fetch_month(self, polygon_lonlat: Sequence[tuple[float, float]] | Polygon, month: str) -> list[dict]:
         """Every street-level crime of ``month`` (YYYY-MM) inside the polygon (lon, lat pairs, WGS84)."""
@@ -143,7 +146,7 @@ class PoliceApiClient:
         ring = list(polygon.exterior.coords)[:-1]
         poly = ":".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring)
         try:
-            records = self._request(poly, month)
+            records = self._request("POST", "crimes-street/all-crime", {"poly": poly, "date": month}, f"month {month}")
         except TooManyCrimes:
             if depth >= self.max_depth:
                 raise ApiError(f"polygon still too large for the API after {depth} splits (month {month})") from None
