@@ -1,6 +1,7 @@
 -- Every crime drop loaded, by its logical identity (force, source, name): ingest_crime loads a month or an
 -- extract again only when it is new or its content changed (a late or republished month), never twice the same.
 CREATE TABLE IF NOT EXISTS crime_drops (
+    -- key: (force, source, name)
     force VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     name VARCHAR NOT NULL,
@@ -9,8 +10,7 @@ CREATE TABLE IF NOT EXISTS crime_drops (
     mtime_ns BIGINT NOT NULL,
     sha256 VARCHAR NOT NULL,
     api_updated DATE,
-    loaded_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (force, source, name)
+    loaded_at TIMESTAMP NOT NULL
 );
 COMMENT ON TABLE crime_drops IS 'Crime files as last loaded, one row per logical file (force, source, name): a street CSV of landing/<force>/crime/YYYY-MM/, a month fetched from the data.police.uk API, or a force records extract of landing/<force>/records/. ingest_crime reloads one only when it is new or its content changed; the earlier raw copy is kept under versions/.';
 COMMENT ON COLUMN crime_drops.force IS 'Force slug.';

@@ -14,6 +14,7 @@ from shapely import wkb
 from shapely.geometry import MultiPolygon, Polygon
 
 from hotspots.settings import Settings
+from hotspots.warehouse import read_sql
 
 STREET_FILE = "street_file"
 API_MONTH = "police_api"
@@ -110,20 +111,19 @@ def record_drop(
 ) -> None:
     """Remember a loaded crime file (its landed size and modification time, the raw copy's content hash)."""
     stat = landed.stat()
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
     con.execute(
-        "INSERT OR REPLACE INTO crime_drops VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            force,
-            source,
-            landed.name,
-            month_start(month) if month else None,
-            stat.st_size,
-            stat.st_mtime_ns,
-            content_digest(raw),
-            month_start(api_updated) if api_updated else None,
-            now,
-        ],
+        read_sql("transform/merge_crime_drops"),
+        {
+            "force": force,
+            "source": source,
+            "name": landed.name,
+            "month": month_start(month) if month else None,
+            "bytes": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": content_digest(raw),
+            "api_updated": month_start(api_updated) if api_updated else None,
+            "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        },
     )
 
 
