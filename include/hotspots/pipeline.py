@@ -109,13 +109,14 @@ def area_set_files(force: str, settings: Settings) -> list[Path]:
 
 @writer_step
 def ingest_areas(force: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Load the force's area set (every boundary file) into stg_areas."""
-    from hotspots.sources.areas import load_areas
+    """Load the force's area set (every boundary file) into stg_areas: its polygons, or with area_unit=grid the
+    grid cells over their outline."""
+    from hotspots.sources.areas import load_area_set
 
     settings = force_settings(force, settings)
     raw = [_to_raw(source, settings.force_raw(force) / "areas") for source in area_set_files(force, settings)]
     with open_warehouse(settings) as con:
-        counts = load_areas(con, force=force, path=raw, settings=settings)
+        counts = load_area_set(con, force=force, path=raw, settings=settings)
     build_data_docs()
     log.info("areas %s: %s", force, counts)
     return counts

@@ -160,6 +160,18 @@ class Settings(BaseSettings):
         None, description="Area name property; default: detected (LSOA21NM, LSOA11NM, name)."
     )
     source_crs: str | None = Field(None, description="CRS of the area file when it does not say (e.g. EPSG:27700).")
+    area_unit: Literal["lsoa", "grid"] = Field(
+        "lsoa",
+        description="The areas selection, patrol and compliance run on: lsoa = the polygons of the area file as they "
+        "are (LSOAs or a force's own); grid = square cells of grid_cell_m over the area file's outline (the force "
+        "boundary, or the union of its polygons), made by ingest_areas.",
+    )
+    grid_cell_m: float = Field(
+        150.0,
+        gt=0,
+        description="Side of a grid cell in metres when area_unit=grid (150 m squares are common in UK hot-spot "
+        "trials: a street segment or two, small enough for one patrol to cover).",
+    )
 
     # --- harm and selection ------------------------------------------------------------------
     crime_types: Annotated[list[str], NoDecode] = Field(

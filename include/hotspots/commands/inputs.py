@@ -147,14 +147,15 @@ def load_area_files(con: Any, *, force: str, paths: list[Path], settings: Any) -
     """Load area files or folders as the force's one area set with the DAG's loader; returns its counts.
 
     Several paths are each loaded under a scratch force name, then combined; a code in two of them is an error
-    naming both files (a single file or folder goes straight to the loader).
+    naming both files (a single file or folder goes straight to the loader). With area_unit=grid the files are
+    the outline the grid covers (sources.areas.load_area_set).
     """
-    from hotspots.sources.areas import load_areas
+    from hotspots.sources.areas import load_area_set, load_areas
     from hotspots.validation.core import InputFileError
 
     paths = existing(paths, "--areas")
-    if len(paths) == 1:
-        return load_areas(con, force=force, path=paths[0], settings=settings)
+    if len(paths) == 1 or settings.area_unit == "grid":
+        return load_area_set(con, force=force, path=paths if len(paths) > 1 else paths[0], settings=settings)
     totals = empty_counts()
     scratch = [f"{force}~part{i}" for i in range(len(paths))]
     for name, path in zip(scratch, paths):

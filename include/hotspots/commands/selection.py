@@ -1,4 +1,5 @@
-"""select and weights: choose hot spots from crime files and area boundaries, without Airflow."""
+"""select, grid and weights: choose hot spots from crime files and area boundaries (or a grid over them), without
+Airflow."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def _print_summary(summary: dict, *, areas: list[Path], crime_files: int) -> Non
 
 
 def register(app: typer.Typer) -> None:
-    """Add select and weights to the `hotspots` app."""
+    """Add select, grid and weights to the `hotspots` app."""
 
     @app.command("select", cls=PathListCommand)
     def select_cmd(
@@ -241,6 +242,37 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Forecast: {predicted['text']}")
             if compare_weights:
                 print_comparison(compared)
+
+    @app.command("grid", cls=PathListCommand)
+    def grid_cmd(
+        boundary: list[Path] = typer.Option(
+            ..., "--boundary", help="The force's boundary file(s) or folder: the grid covers their polygons' outline."
+        ),
+        out: Path = typer.Option(..., "--out", "-o", help="GeoJSON to write (EPSG:27700; area_code, area_name)."),
+        cell_m: Optional[float] = typer.Option(None, "--cell-m", help="Cell side in metres (HOTSPOTS_GRID_CELL_M)."),
+        force: Optional[str] = typer.Option(None, help="Take this force's profile (its grid_cell_m, source_crs)."),
+    ) -> None:
+        """Make a square grid over a boundary (docs/selection.md, Grid cells): load it as the area set, or set
+        HOTSPOTS_AREA_UNIT=grid and ingest_areas makes the same cells from the landed boundary."""
+        from hotspots.sources.areas import make_grid, write_grid
+
+        update = {} if cell_m is None else {"grid_cell_m": cell_m}
+        with ExitStack() as stack:
+            settings = scratch_settings(stack, update, prefix="hotspots-grid-", force=force)
+            con = open_scratch(stack, settings)
+            name = force or "grid"
+            counts = make_grid(
+                con,
+                force=name,
+                settings=settings,
+                boundary_path=existing(boundary, "--boundary"),
+                cell_m=settings.grid_cell_m,
+            )
+            written = write_grid(con, force=name, out=out)
+        typer.echo(
+            f"{counts['cells']:,} cells of {counts['cell_m']:g} m ({counts['area_m2'] / 1e6:,.2f} km2) over "
+            f"{', '.join(counts['files'])}: {written}"
+        )
 
     @app.command("weights")
     def weights_cmd(

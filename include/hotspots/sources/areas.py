@@ -283,6 +283,36 @@ def load_areas(
     return totals
 
 
+def load_area_set(
+    con: duckdb.DuckDBPyConnection, *, force: str, path: Path | list[Path], settings: Settings
+) -> dict[str, Any]:
+    """The force's area set from its boundary files, as settings.area_unit says: the polygons themselves (lsoa,
+    load_areas) or square cells of settings.grid_cell_m over their outline (grid, make_grid). The one door of
+    ingest_areas and of the commands that take --areas."""
+    if settings.area_unit == "grid":
+        return make_grid(con, force=force, settings=settings, boundary_path=path, cell_m=settings.grid_cell_m)
+    return load_areas(con, force=force, path=path, settings=settings)
+
+
+def write_grid(con: duckdb.DuckDBPyConnection, *, force: str, out: Path) -> Path:
+    """The force's areas (a grid made by make_grid) as GeoJSON in British National Grid (crs member EPSG:27700,
+    so the squares stay exact), with properties area_code and area_name: a file load_areas reads back as is."""
+    import json
+
+    rows = con.execute(
+        "SELECT area_code, area_name, ST_AsGeoJSON(geom) FROM stg_areas WHERE force = ? ORDER BY area_code", [force]
+    ).fetchall()
+    features = [
+        {"type": "Feature", "properties": {"area_code": code, "area_name": name}, "geometry": json.loads(geometry)}
+        for code, name, geometry in rows
+    ]
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": features}) + "\n")
+    return out
+
+
 class NoAreasLoaded(RuntimeError):
     """A step that places points ran before the force's areas were loaded (a step run out of order)."""
 
@@ -378,9 +408,14 @@ def replace_crimes(con: duckdb.DuckDBPyConnection, *, force: str) -> int:
 
 
 def _boundary_parts(
-    con: duckdb.DuckDBPyConnection, force: str, boundary_path: Path | None, settings: Settings, tile_m: float
+    con: duckdb.DuckDBPyConnection,
+    force: str,
+    boundary_path: Path | list[Path] | None,
+    settings: Settings,
+    tile_m: float,
 ) -> None:
-    """Temp table grid_boundary(geom): the boundary cut into tiles so the cell join stays a fast spatial join."""
+    """Temp table grid_boundary(geom): the boundary (the files' polygons) cut into tiles so the cell join stays a
+    fast spatial join."""
     if boundary_path is None:
         force_extent(con, force)
         con.execute("CREATE OR REPLACE TEMP TABLE grid_boundary AS SELECT geom FROM stg_areas WHERE force = ?", [force])
@@ -411,7 +446,7 @@ def make_grid(
     *,
     force: str,
     settings: Settings,
-    boundary_path: Path | None = None,
+    boundary_path: Path | list[Path] | None = None,
     cell_m: float = 150.0,
 ) -> dict[str, Any]:
     """Replace the force's areas with square cells of ``cell_m`` metres covering the boundary (``boundary_path``,
@@ -431,7 +466,9 @@ def make_grid(
         cells = con.execute("SELECT count(*) FROM grid_cells").fetchone()[0]
         if cells == 0:
             raise InputFileError(f"{boundary_path or 'stg_areas'}: the boundary is empty; no grid cells were made.")
-        source_file = Path(boundary_path).name if boundary_path else f"grid:{force}:stg_areas"
+        source_file = (
+            "+".join(p.name for p in area_files(boundary_path)) if boundary_path else f"grid:{force}:stg_areas"
+        )
         con.execute("DELETE FROM stg_areas WHERE force = ?", [force])
         con.execute(
             f"""INSERT INTO stg_areas
@@ -450,6 +487,7 @@ def make_grid(
         "cell_m": cell_m,
         "area_m2": cells * cell_m * cell_m,
         "crimes_replaced": replaced,
+        "files": [source_file],
     }
     log.info("grid %s: %s", force, counts)
     return counts
