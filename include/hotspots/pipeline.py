@@ -486,6 +486,7 @@ def ingest_avl(
 
     settings = force_settings(force, settings)
     landed = ping_files_for_day(force, day, settings)
+    folder_empty = not landed and not only_new  # a micro-batch finding nothing is not a dark day
     totals: dict[str, Any] = {
         "force": force,
         "day": day.isoformat(),
@@ -511,7 +512,7 @@ def ingest_avl(
             for key in ("rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason"):
                 totals[key] = counts[key]
             dates = sorted({date.fromisoformat(d) for d in counts["local_dates"]} | {d for (d,) in earlier})
-        if not landed:
+        if folder_empty:
             # No drop at all: the local days this UTC day covers are still closed and evaluated (as no_data).
             dates = _local_dates_of_utc_day(day, settings)
         # Days whose pings retention removed keep their daily_patrol: recomputing them would find no track.
@@ -529,14 +530,14 @@ def ingest_avl(
         feed_missing = []
         for local_day in complete:  # each local day closed by this load: is its feed whole?
             feed_missing += raise_feed_alerts(
-                con, force=force, day=local_day, settings=settings, folder_empty=not landed
+                con, force=force, day=local_day, settings=settings, folder_empty=folder_empty
             )
-    if raws or not landed:
+    if raws or folder_empty:
         build_data_docs()
     totals["dates"] = [d.isoformat() for d in dates]
     totals["complete_dates"] = [d.isoformat() for d in complete]
     totals["feed_missing"] = feed_missing
-    if not landed:
+    if folder_empty:
         log.error(
             "No ping files for %s on %s in %s: feed_missing raised for the data engineers; the local days it closes "
             "are evaluated as no_data",
