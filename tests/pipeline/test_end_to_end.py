@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 
 import pytest
-from settings_env import settings_of
+from settings_env import LAKE_VARIABLES, settings_of
 
 from hotspots.demo import demo_plan, run_demo
 from hotspots.local_airflow import run_plan
-from hotspots.warehouse import connect
+from hotspots.warehouse import connect, open_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +23,14 @@ def demo(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
     result = run_demo(data_dir)
     sample = result.sample
-    settings = settings_of(sample.settings_env)
+    lake = {k: os.environ[k] for k in LAKE_VARIABLES if k in os.environ}  # a room run on a DuckLake
+    settings = settings_of(sample.settings_env | lake)
     return result, sample, settings
 
 
 def _query(settings, sql, params=()):
-    con = connect(settings.snapshot_path, read_only=True, settings=settings)
-    try:
+    with open_snapshot(settings) as con:  # the analysts' door: the snapshot file, or the lake read in place
         return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def _table_digest(settings) -> dict[str, list]:
