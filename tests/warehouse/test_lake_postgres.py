@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import uuid
 from datetime import date
 
 import pytest
@@ -14,7 +15,6 @@ import warehouse_rows as rows
 
 from hotspots.settings import PROJECT_ROOT, reload_settings
 
-DATABASE = "hotspots_lake_test"
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 WRITER = """
 import json, sys
@@ -34,7 +34,9 @@ print(json.dumps([load(sys.argv[1], get_settings()) for _ in range(3)]))
 
 @pytest.fixture
 def pg_lake(settings, monkeypatch):
-    """Settings of a lake whose catalog is a fresh PostgreSQL database hotspots_lake_test (skips without one)."""
+    """Settings of a lake whose catalog is a fresh PostgreSQL database of its own, so runs side by side never drop
+    each other's catalog (skips without PostgreSQL)."""
+    database = f"hotspots_lake_test_{uuid.uuid4().hex[:10]}"
     psycopg2 = pytest.importorskip("psycopg2")
     try:
         admin = psycopg2.connect(f"dbname=postgres {SERVER}", connect_timeout=3)
@@ -42,16 +44,16 @@ def pg_lake(settings, monkeypatch):
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 as postgres ({exc}): the lake's catalog needs it")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DATABASE}"')
+        cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{database}"')
     monkeypatch.setenv("HOTSPOTS_WAREHOUSE_CATALOG", "ducklake")
-    monkeypatch.setenv("HOTSPOTS_LAKE_CATALOG", f"postgres:dbname={DATABASE} {SERVER}")
+    monkeypatch.setenv("HOTSPOTS_LAKE_CATALOG", f"postgres:dbname={database} {SERVER}")
     try:
         yield reload_settings()
     finally:
         reload_settings()
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
 
 
