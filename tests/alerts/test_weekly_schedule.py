@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 import warehouse_rows as rows
 from typer.testing import CliRunner
+from warehouse_query import rows_of
 
 from hotspots.cli import app
 
@@ -33,16 +34,6 @@ def plan_settings(tmp_path, monkeypatch):
     return settings
 
 
-def _query(settings, sql, params=()):
-    from hotspots.warehouse import connect
-
-    con = connect(settings.warehouse_path, read_only=True, settings=settings)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
 def _publish(settings, **kwargs):
     from hotspots.schedule import publish_week
     from hotspots.warehouse import open_warehouse
@@ -58,7 +49,7 @@ def _seed(day: date, suffix: str = "") -> int:
 
 
 def _plan(settings):
-    return _query(
+    return rows_of(
         settings,
         "SELECT date, area_code, planned, draw_order, day_seed, created_at FROM daily_plan WHERE date >= ? "
         "ORDER BY ALL",
@@ -77,7 +68,7 @@ def test_the_week_is_published_once_with_what_re_derives_it(plan_settings):
     for day in DAYS:
         drawn = [r[1] for r in sorted((r for r in plan if r[0] == day and r[2]), key=lambda r: r[3])]
         assert drawn == random.Random(_seed(day)).sample(sorted(rows.HOTSPOTS), K), day
-    ((revision, k, seed, method, inputs, reason, superseded),) = _query(
+    ((revision, k, seed, method, inputs, reason, superseded),) = rows_of(
         plan_settings, "SELECT revision, k, plan_seed, method, inputs, reason, superseded_at FROM plan_schedules"
     )
     assert (revision, k, seed, reason, superseded) == (0, K, SEED, None, None)
@@ -88,13 +79,13 @@ def test_the_week_is_published_once_with_what_re_derives_it(plan_settings):
         assert item["selection_id"] == "sel-1" and item["hotspots"] == sorted(rows.HOTSPOTS)
         assert random.Random(item["day_seed"]).sample(item["hotspots"], K) == item["drawn"]
     # Rerun: nothing changes, nothing is sent again.
-    alerts = _query(plan_settings, "SELECT alert_key, created_at FROM alerts WHERE rule = 'weekly_plan' ORDER BY 1")
+    alerts = rows_of(plan_settings, "SELECT alert_key, created_at FROM alerts WHERE rule = 'weekly_plan' ORDER BY 1")
     drawn_codes = {code for item in inputs.values() for code in item["drawn"]}
     assert {key.split("|")[2] for key, _ in alerts} == drawn_codes
     again = _publish(plan_settings)
     assert not again["published"] and again["alerts_raised"] == []
     assert _plan(plan_settings) == plan
-    assert _query(plan_settings, "SELECT alert_key, created_at FROM alerts WHERE rule = 'weekly_plan' ORDER BY 1") == (
+    assert rows_of(plan_settings, "SELECT alert_key, created_at FROM alerts WHERE rule = 'weekly_plan' ORDER BY 1") == (
         alerts
     )
 
@@ -125,14 +116,14 @@ def test_a_redraw_needs_a_reason_and_is_recorded(plan_settings):
         _publish(plan_settings, redraw=True)
     result = _publish(plan_settings, redraw=True, reason="selection corrected after a data fix")
     assert result["published"] and result["revision"] == 1
-    history = _query(plan_settings, "SELECT revision, reason, superseded_at IS NULL FROM plan_schedules ORDER BY 1")
+    history = rows_of(plan_settings, "SELECT revision, reason, superseded_at IS NULL FROM plan_schedules ORDER BY 1")
     assert history == [(0, None, False), (1, "selection corrected after a data fix", True)]
     plan = _plan(plan_settings)
     assert {r[4] for r in plan if r[0] == DAYS[0]} == {_seed(DAYS[0], "|r1")}
     for day in DAYS:
         drawn = [r[1] for r in sorted((r for r in plan if r[0] == day and r[2]), key=lambda r: r[3])]
         assert drawn == random.Random(_seed(day, "|r1")).sample(sorted(rows.HOTSPOTS), K), day
-    keys = [k for (k,) in _query(plan_settings, "SELECT alert_key FROM alerts WHERE rule = 'weekly_plan'")]
+    keys = [k for (k,) in rows_of(plan_settings, "SELECT alert_key FROM alerts WHERE rule = 'weekly_plan'")]
     assert any(k.endswith("|r1") for k in keys) and any(k.endswith("|r0") for k in keys)
 
 
@@ -174,7 +165,7 @@ def test_supervisors_get_the_week_on_slack_and_by_email(plan_settings, slack_api
         con.execute("UPDATE alerts SET slack_status = 'sent', email_status = 'sent' WHERE rule <> 'weekly_plan'")
     slack = SlackTarget(timeout=0.5, retries=2, backoff_s=0.01, min_interval_s=0.0)
     deliver_alerts(plan_settings, slack=slack, smtp=SmtpTarget(from_addr="hotspots@example.org"))
-    inputs = json.loads(_query(plan_settings, "SELECT inputs FROM plan_schedules")[0][0])
+    inputs = json.loads(rows_of(plan_settings, "SELECT inputs FROM plan_schedules")[0][0])
     drawn = {code for item in inputs.values() for code in item["drawn"]}
     sections = [b for m in slack_api.delivered() for b in m["blocks"] if b["type"] == "section"]
     weekly = [b for b in sections if b["block_id"].startswith("weekly_plan|")]
@@ -202,7 +193,7 @@ def test_cli_publishes_exports_and_refuses_bad_requests(plan_settings, tmp_path)
     with out.open(newline="") as handle:
         table = list(csv.DictReader(handle))
     assert list(table[0]) == ["date", "area_code", "planned"]
-    stored = _query(plan_settings, "SELECT date::VARCHAR, area_code, planned FROM daily_plan")
+    stored = rows_of(plan_settings, "SELECT date::VARCHAR, area_code, planned FROM daily_plan")
     assert {(r["date"], r["area_code"], r["planned"] == "True") for r in table} == set(stored)
     assert sum(r["planned"] == "True" for r in table if r["date"] == WEEK.isoformat()) == K
 
@@ -210,4 +201,4 @@ def test_cli_publishes_exports_and_refuses_bad_requests(plan_settings, tmp_path)
 def test_weekly_plan_dag_runner_publishes_the_next_week(plan_settings):
     result = CliRunner().invoke(app, ["run", "weekly_plan", "--day", "2024-05-31", "--json"])
     assert result.exit_code == 0, result.output
-    assert _query(plan_settings, "SELECT week_start, revision FROM plan_schedules") == [(WEEK, 0)]
+    assert rows_of(plan_settings, "SELECT week_start, revision FROM plan_schedules") == [(WEEK, 0)]

@@ -5,11 +5,12 @@ through Airflow)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
+from settings_env import use_only_env
 from typer.testing import CliRunner
+from warehouse_query import rows_of
 
 from hotspots.cli import app
 from hotspots.runner import RUNNERS
@@ -53,11 +54,7 @@ def ran(sample, tmp_path_factory):
     plan = demo_plan(sample.crime_months, avl_folder_days(data_dir / "landing", sample.force), sample.avl_dates)
     outputs = []
     with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
-            mp.delenv(name)
-        for key, value in env.items():
-            mp.setenv(key, value)
-        settings = reload_settings()
+        settings = use_only_env(mp, env)
         for spec in plan:
             args = ["run", spec.dag_id, "--json"]
             for option, value in spec.conf.items():
@@ -84,16 +81,6 @@ def ran(sample, tmp_path_factory):
     return outputs, sample, settings
 
 
-def _query(settings, sql):
-    from hotspots.warehouse import connect
-
-    con = connect(settings.warehouse_path, read_only=True, settings=settings)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_run_prints_each_step_with_its_seconds(ran):
     outputs, sample, _ = ran
     assert {o["dag_id"] for o in outputs} == set(RUNNERS)
@@ -113,11 +100,11 @@ def test_run_prints_each_step_with_its_seconds(ran):
 def test_run_gives_the_truth_hotspots_patrol_and_compliance(ran):
     _, sample, settings = ran
     truth = sample.truth("hotspots").sort_values("rank")["area_code"].tolist()
-    assert [r[0] for r in _query(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")] == truth
+    assert [r[0] for r in rows_of(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")] == truth
     patrol = sample.truth("patrol")
     got = {
         (a, d.isoformat()): (p, w, v, k, n)
-        for a, d, p, w, v, k, n in _query(
+        for a, d, p, w, v, k, n in rows_of(
             settings,
             "SELECT area_code, date, patrol_minutes, window_minutes, visits, koper_visits, devices FROM daily_patrol",
         )
@@ -128,14 +115,14 @@ def test_run_gives_the_truth_hotspots_patrol_and_compliance(ran):
         assert abs(p - r.patrol_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date)
         assert abs(w - r.window_minutes) <= r.tolerance_minutes + 1e-9, (r.area_code, r.date)
         assert (v, k, n) == (r.visits, r.koper_visits, r.devices), (r.area_code, r.date)
-    rows = _query(settings, "SELECT area_code, date, status FROM daily_compliance")
+    rows = rows_of(settings, "SELECT area_code, date, status FROM daily_compliance")
     compliance = {(a, d.isoformat()): s for a, d, s in rows}
     expected = {(r.area_code, str(r.date)): r.status for r in sample.truth("compliance").itertuples()}
     assert compliance == expected
     # the evening check's 'no_visit_yet' alerts are not in the truth (the demo runs no supervision DAG)
     alerts = {
         (rule, a, d.isoformat())
-        for rule, a, d in _query(
+        for rule, a, d in rows_of(
             settings, "SELECT rule, area_code, date FROM alerts WHERE rule NOT IN ('no_visit_yet', 'planned')"
         )
     }

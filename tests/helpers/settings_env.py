@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Mapping
 
 TEST_KEY = "test-pseudonym-key-not-for-production"  # the tests' pseudonym key (conftest's settings fixture)
@@ -17,3 +18,15 @@ def settings_of(env: Mapping[str, str], **overrides):
 
     fields = {k.removeprefix("HOTSPOTS_").lower(): v for k, v in env.items() if k.startswith("HOTSPOTS_")}
     return Settings(**(fields | overrides))
+
+
+def use_only_env(mp, env: Mapping[str, str]):
+    """The process's HOTSPOTS_* variables replaced by env's on mp (a pytest MonkeyPatch, undone with it), for the CLI
+    and the runner, which read the environment; returns the settings they give."""
+    from hotspots.settings import reload_settings
+
+    for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
+        mp.delenv(name)
+    for key, value in env.items():
+        mp.setenv(key, value)
+    return reload_settings()

@@ -17,7 +17,9 @@ from datetime import date, datetime, time
 
 import pandas as pd
 import pytest
+from settings_env import use_only_env
 from typer.testing import CliRunner
+from warehouse_query import rows_of
 
 from hotspots.cli import app
 
@@ -36,16 +38,6 @@ def _run(*args: str) -> dict:
 
 def _step(run: dict, task: str) -> list:
     return [s["result"] for s in run["steps"] if s["task"] == task]
-
-
-def _query(settings, sql, params=None):
-    from hotspots.warehouse import connect
-
-    con = connect(settings.warehouse_path, read_only=True, settings=settings)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def truth_so_far(sample, day: date, cut: time) -> dict[str, tuple[float, float]]:
@@ -90,10 +82,7 @@ def pipeline_env(sample, tmp_path, monkeypatch, slack_api, smtp_server):
     shutil.move(avl / DAY.isoformat(), held / DAY.isoformat())
     late_file = _late_file(sample, avl / LATE_DAY.isoformat())
     shutil.move(late_file, held / late_file.name)
-    for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
-        monkeypatch.delenv(name)
-    for key, value in (sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)}).items():
-        monkeypatch.setenv(key, value)
+    use_only_env(monkeypatch, sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)})
     slack = {"conn_type": "slack", "password": slack_api.token, "extra": {"base_url": slack_api.base_url}}
     smtp = {
         "conn_type": "smtp",
@@ -160,7 +149,7 @@ def test_each_checkpoint_names_the_hot_spots_without_a_visit_or_under_dose(
         assert all(k.endswith(f"|{tag}") for k in result["alerts_raised"] if k.startswith("no_visit_yet|"))
         figures = {
             code: json.loads(details)
-            for code, details in _query(
+            for code, details in rows_of(
                 settings,
                 "SELECT area_code, details FROM alerts WHERE rule = 'no_visit_yet' AND alert_key LIKE ?",
                 [f"%|{tag}"],
@@ -190,8 +179,8 @@ def test_each_checkpoint_names_the_hot_spots_without_a_visit_or_under_dose(
         assert rerun["files"] == [] and rerun["alerts_raised"] == []
         assert (len(slack_api.delivered()), len(smtp_server.received)) == before
     # No checkpoint closed the day: no day-close feed check, and the day is not evaluated before its end.
-    assert not _query(settings, "SELECT 1 FROM alerts WHERE rule = 'feed_missing' AND alert_key LIKE '%no_files%'")
-    assert not _query(settings, "SELECT 1 FROM daily_compliance WHERE date = ?", [DAY])
+    assert not rows_of(settings, "SELECT 1 FROM alerts WHERE rule = 'feed_missing' AND alert_key LIKE '%no_files%'")
+    assert not rows_of(settings, "SELECT 1 FROM daily_compliance WHERE date = ?", [DAY])
 
 
 def _utc_hour(day: date, checkpoint: time) -> int:
@@ -207,7 +196,7 @@ def test_a_late_file_is_swept_recomputed_and_corrected_once(sample, pipeline_env
     lands late; sweep_landing finds it by itself, and one correction (withdrawn, target met) goes out once."""
     settings, avl, held, late_file = pipeline_env
     target = f"under_target|{sample.force}|"
-    under = {k for (k,) in _query(settings, "SELECT alert_key FROM alerts WHERE date = ?", [LATE_DAY]) if target in k}
+    under = {k for (k,) in rows_of(settings, "SELECT alert_key FROM alerts WHERE date = ?", [LATE_DAY]) if target in k}
     first = {k for m in slack_api.delivered() for k in _sections(m)}
     assert under and under <= first  # the alerts went out before the file arrived
     mails_before, posts_before = len(smtp_server.received), len(slack_api.delivered())
@@ -223,7 +212,7 @@ def test_a_late_file_is_swept_recomputed_and_corrected_once(sample, pipeline_env
     # The day now equals the truth: the hot spot met its target.
     truth = sample.truth("compliance")
     truth = truth[truth["date"] == LATE_DAY.isoformat()].set_index("area_code")["status"].to_dict()
-    got = dict(_query(settings, "SELECT area_code, status FROM daily_compliance WHERE date = ?", [LATE_DAY]))
+    got = dict(rows_of(settings, "SELECT area_code, status FROM daily_compliance WHERE date = ?", [LATE_DAY]))
     assert got == truth
     fixed = {k.split("|")[2] for k in corrections}
     assert fixed and all(truth[code] == "met" for code in fixed)
@@ -239,7 +228,7 @@ def test_a_late_file_is_swept_recomputed_and_corrected_once(sample, pipeline_env
     again = _run("sweep_landing")
     assert _step(again, "reload_late_files")[0]["late_days"] == []
     assert len(slack_api.delivered()) == posts_before + 1 and len(smtp_server.received) == mails_before + 1
-    assert _query(settings, "SELECT count(*) FROM alerts WHERE rule = 'correction' AND date = ?", [LATE_DAY])[0][
+    assert rows_of(settings, "SELECT count(*) FROM alerts WHERE rule = 'correction' AND date = ?", [LATE_DAY])[0][
         0
     ] == len(corrections)
 

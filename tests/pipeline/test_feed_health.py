@@ -4,12 +4,13 @@ and through the ingest_avl DAG's own task functions. Truth: the files removed fr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import date
 
 import pytest
+from settings_env import use_only_env
 from typer.testing import CliRunner
+from warehouse_query import rows_of
 
 from hotspots.cli import app
 
@@ -34,11 +35,7 @@ def broken(sample, tmp_path_factory):
     env = sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)}
     results = {}
     with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
-            mp.delenv(name)
-        for key, value in env.items():
-            mp.setenv(key, value)
-        settings = reload_settings()
+        settings = use_only_env(mp, env)
         for spec in demo_plan(sample.crime_months, sample.avl_dates, sample.avl_dates):
             args = ["run", spec.dag_id]
             for option, value in spec.conf.items():
@@ -49,18 +46,8 @@ def broken(sample, tmp_path_factory):
     reload_settings()
 
 
-def _query(settings, sql, params=None):
-    from hotspots.warehouse import connect
-
-    con = connect(settings.warehouse_path, read_only=True, settings=settings)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
 def _feed_alerts(settings):
-    rows = _query(settings, "SELECT area_code, date, team, audience, details FROM alerts WHERE rule = 'feed_missing'")
+    rows = rows_of(settings, "SELECT area_code, date, team, audience, details FROM alerts WHERE rule = 'feed_missing'")
     return {(code, day): (team, audience, json.loads(details)) for code, day, team, audience, details in rows}
 
 
@@ -92,15 +79,15 @@ def test_a_day_without_files_fails_its_run_and_alerts_the_data_engineers(broken)
 
 def test_the_dark_day_is_no_data_and_the_streak_escalates_once(broken):
     _, sample, settings = broken
-    statuses = _query(settings, "SELECT DISTINCT status FROM daily_compliance WHERE date = ?", [DARK])
+    statuses = rows_of(settings, "SELECT DISTINCT status FROM daily_compliance WHERE date = ?", [DARK])
     assert statuses == [("no_data",)]
-    assert _query(settings, "SELECT count(*) FROM daily_compliance")[0][0] == 10 * len(sample.avl_dates)
-    rules = dict(_query(settings, "SELECT rule, count(*) FROM alerts WHERE date = ? GROUP BY rule", [DARK]))
+    assert rows_of(settings, "SELECT count(*) FROM daily_compliance")[0][0] == 10 * len(sample.avl_dates)
+    rules = dict(rows_of(settings, "SELECT rule, count(*) FROM alerts WHERE date = ? GROUP BY rule", [DARK]))
     assert set(rules) == {"no_data", "feed_missing"} and rules["no_data"] == 10
     # The truth's escalation (unpatrolled 2 to 5 May, due on 4 May) comes on 5 May, once.
     truth = [(r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples() if r.rule == "no_patrol"]
     assert truth == [("E01900075", DARK.isoformat())]
-    got = _query(settings, "SELECT area_code, date, details FROM alerts WHERE rule = 'no_patrol'")
+    got = rows_of(settings, "SELECT area_code, date, details FROM alerts WHERE rule = 'no_patrol'")
     assert [(a, d.isoformat()) for a, d, _ in got] == [("E01900075", "2024-05-05")]
     assert json.loads(got[0][2])["days_without_patrol"] == 4
 

@@ -8,7 +8,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from settings_env import settings_of
+from settings_env import settings_of, use_only_env
 
 from hotspots.pipeline import ingest_areas, ingest_avl
 
@@ -93,7 +93,6 @@ def test_a_late_file_in_a_processed_day_is_picked_up_by_the_sweep(sample, clean,
     """The day is loaded without its busiest file; the file lands later; `hotspots run sweep_landing` finds it by
     itself, and the marts equal the clean run. A second sweep finds nothing."""
     import json
-    import os
 
     from typer.testing import CliRunner
 
@@ -105,11 +104,7 @@ def test_a_late_file_in_a_processed_day_is_picked_up_by_the_sweep(sample, clean,
     landed = _busiest(data_dir / "landing" / sample.force / "avl" / DAY)
     held = tmp_path / landed.name
     shutil.move(landed, held)
-    for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
-        monkeypatch.delenv(name)
-    for key, value in (sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)}).items():
-        monkeypatch.setenv(key, value)
-    settings = reload_settings()
+    settings = use_only_env(monkeypatch, sample.settings_env | {"HOTSPOTS_DATA_DIR": str(data_dir)})
     ingest_areas(sample.force, settings)
     ingest_avl(sample.force, pd.Timestamp(DAY).date(), settings)
     assert marts(settings, sample.force) != clean

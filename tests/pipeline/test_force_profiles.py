@@ -5,12 +5,12 @@ budget, plan, target, patrol window, time zone and routing."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from settings_env import use_only_env
 
 from hotspots.generate import generate_sample
 from hotspots.runner import When, run_dag
@@ -66,11 +66,7 @@ def deployment(tmp_path_factory):
     days = samples["alpha"].avl_dates
     assert days == samples["bravo"].avl_dates
     with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("HOTSPOTS_")]:
-            mp.delenv(name)
-        for key, value in env.items():
-            mp.setenv(key, value)
-        settings = reload_settings()
+        settings = use_only_env(mp, env)
         forces = settings.forces
 
         def run(dag_id: str, **when):

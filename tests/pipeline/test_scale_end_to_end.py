@@ -13,11 +13,11 @@ import json
 import pandas as pd
 import pytest
 from settings_env import settings_of
+from warehouse_query import rows_of
 
 from hotspots.demo import avl_folder_days
 from hotspots.generate import generate_sample
 from hotspots.pipeline import compliance_and_alerts, ingest_areas, ingest_avl, ingest_crime, select_hotspots
-from hotspots.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
@@ -54,14 +54,6 @@ def avl_steps(crime_steps):
     return sample, settings, results
 
 
-def _query(settings, sql, params=()):
-    con = connect(settings.warehouse_path, read_only=True, settings=settings)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
 def test_files_are_longer_than_a_row_group(scaled):
     sample, _ = scaled
     crime = sample.manifest["crime"]["files"]
@@ -83,7 +75,7 @@ def test_crime_rows_load_and_exactly_the_dirty_rows_are_quarantined(crime_steps)
         expected |= {(path.name, int(r), "missing_coordinates") for r in row[frame["Longitude"].eq("")]}
         outside = frame["LSOA code"].str.startswith("E0199")  # the generator's points 5-20 km from the county
         expected |= {(path.name, int(r), "outside_force_area") for r in row[outside]}
-    got = _query(settings, "SELECT source_file, source_row, reason FROM quarantine WHERE source = 'police_uk'")
+    got = rows_of(settings, "SELECT source_file, source_row, reason FROM quarantine WHERE source = 'police_uk'")
     assert {(f.rsplit("/", 1)[-1], int(r), reason) for f, r, reason in got} == expected
 
 
@@ -91,9 +83,9 @@ def test_selection_and_ranking_equal_ground_truth(crime_steps):
     sample, settings, results = crime_steps
     truth = sample.truth("hotspots").sort_values("rank")["area_code"].tolist()
     assert results["selection"]["hotspots"] == truth
-    chosen = [r[0] for r in _query(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")]
+    chosen = [r[0] for r in rows_of(settings, "SELECT area_code FROM current_hotspots ORDER BY rank")]
     assert chosen == truth
-    ranking = _query(
+    ranking = rows_of(
         settings,
         "SELECT area_code, events, harm FROM hotspot_ranking WHERE selection_id = ?",
         [results["selection"]["selection_id"]],
@@ -107,12 +99,12 @@ def test_pings_load_and_exactly_the_dirty_rows_are_quarantined(avl_steps):
     sample, settings, results = avl_steps
     avl = sample.manifest["avl"]
     assert sum(r["rows_read"] for r in results["avl"]) == avl["rows"]
-    reasons = dict(_query(settings, "SELECT reason, count(*) FROM quarantine WHERE source = 'avl' GROUP BY reason"))
+    reasons = dict(rows_of(settings, "SELECT reason, count(*) FROM quarantine WHERE source = 'avl' GROUP BY reason"))
     expected = {"duplicate_ping": avl["duplicates"]}
     for item in avl["invalid"]:
         expected[item["reason"]] = expected.get(item["reason"], 0) + 1
     assert reasons == expected
-    located = _query(
+    located = rows_of(
         settings, "SELECT source_file, source_row FROM quarantine WHERE source = 'avl' AND reason <> 'duplicate_ping'"
     )
     assert {(f.rsplit("/", 1)[-1], r) for f, r in located} == {
@@ -123,7 +115,7 @@ def test_pings_load_and_exactly_the_dirty_rows_are_quarantined(avl_steps):
 def test_patrol_minutes_match_ground_truth(avl_steps):
     sample, settings, _ = avl_steps
     truth = sample.truth("patrol")
-    rows = _query(
+    rows = rows_of(
         settings,
         "SELECT area_code, date, patrol_minutes, officer_minutes, visits, koper_visits, devices, "
         "window_minutes FROM daily_patrol",
@@ -141,7 +133,7 @@ def test_patrol_minutes_match_ground_truth(avl_steps):
 def test_compliance_and_alerts_match_ground_truth(avl_steps):
     sample, settings, results = avl_steps
     truth = sample.truth("compliance")
-    rows = _query(
+    rows = rows_of(
         settings,
         "SELECT area_code, date, delivered_minutes, patrol_minutes, status, days_without_patrol FROM daily_compliance",
     )
@@ -154,7 +146,7 @@ def test_compliance_and_alerts_match_ground_truth(avl_steps):
         assert abs(w - r.delivered_minutes) <= tolerance + 1e-9 and abs(p - r.patrol_minutes) <= tolerance + 1e-9
         assert (status, streak) == (r.status, r.days_without_patrol), (r.area_code, r.date)
     expected = {(r.rule, r.area_code, str(r.date)) for r in sample.truth("alerts").itertuples()}
-    alerts = {(rule, a, d.isoformat()) for rule, a, d in _query(settings, "SELECT rule, area_code, date FROM alerts")}
+    alerts = {(rule, a, d.isoformat()) for rule, a, d in rows_of(settings, "SELECT rule, area_code, date FROM alerts")}
     assert alerts == expected
     assert len(results["compliance"]["alerts_raised"]) == len(expected)
     assert json.loads((sample.truth_dir / "manifest.json").read_text())["params"]["scale"] == SCALE

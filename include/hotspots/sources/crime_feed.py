@@ -14,6 +14,7 @@ from shapely import wkb
 from shapely.geometry import MultiPolygon, Polygon
 
 from hotspots.settings import Settings
+from hotspots.sources.areas import NoAreasLoaded
 from hotspots.warehouse import read_sql
 
 STREET_FILE = "street_file"
@@ -174,7 +175,7 @@ def force_polygons(con: duckdb.DuckDBPyConnection, force: str) -> list[Polygon]:
         [force],
     ).fetchone()
     if row is None or row[0] is None:
-        raise FileNotFoundError(
+        raise NoAreasLoaded(
             f"No areas loaded for force '{force}': the API is asked by the force's boundary, the union of its areas. "
             "Run ingest_areas first."
         )
