@@ -255,3 +255,27 @@ def populate(con) -> None:
         "source_row) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(crimes)),
         [v for row in crimes for v in row],
     )
+
+
+def store_alerts_twice_at_once(settings, alerts) -> list[list[str]]:
+    """Two writers, each on its own connection, store the same alerts at the same moment (a barrier): the keys
+    each one stored, so a test can check every alert was stored exactly once."""
+    import threading
+
+    from hotspots.alerts.rules import store_alerts
+    from hotspots.warehouse import open_warehouse
+
+    stored: list[list[str]] = []
+    barrier = threading.Barrier(2)
+
+    def store():
+        with open_warehouse(settings) as con:
+            barrier.wait(60)
+            stored.append(store_alerts(con, alerts, settings))
+
+    writers = [threading.Thread(target=store) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    return stored

@@ -136,24 +136,12 @@ def test_one_force_writes_at_a_time_and_two_forces_at_once(lake):
 
 
 def test_two_writers_raising_the_same_alerts_store_each_once(lake):
-    from hotspots.alerts.rules import Alert, store_alerts
+    from hotspots.alerts.rules import Alert
     from hotspots.warehouse import migrate, open_warehouse
 
     migrate(lake)
     alerts = [Alert("no_patrol", "testforce", f"T{i:02d}", date(2024, 5, 31), "north") for i in range(1, 6)]
-    stored: list[list[str]] = []
-    barrier = threading.Barrier(2)
-
-    def raise_them():
-        with open_warehouse(lake) as con:
-            barrier.wait(30)
-            stored.append(store_alerts(con, alerts, lake))
-
-    writers = [threading.Thread(target=raise_them) for _ in range(2)]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join()
+    stored = rows.store_alerts_twice_at_once(lake, alerts)
     assert sorted(len(keys) for keys in stored) == [0, 5]
     with open_warehouse(lake) as con:
         assert con.execute("SELECT count(*), count(DISTINCT alert_key) FROM alerts").fetchone() == (5, 5)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import uuid
 from datetime import date
 
@@ -120,25 +119,13 @@ def test_a_writer_killed_mid_write_leaves_no_partial_partition_and_frees_its_loc
 
 
 def test_alerts_stored_once_and_snapshots_read_on_the_postgres_catalog(pg_lake):
-    from hotspots.alerts.rules import Alert, store_alerts
+    from hotspots.alerts.rules import Alert
     from hotspots.analyst import run_query
     from hotspots.warehouse import LAKE, migrate, open_warehouse
 
     migrate(pg_lake)
     alerts = [Alert("no_patrol", "testforce", f"T{i:02d}", date(2024, 5, 31), "north") for i in range(1, 4)]
-    stored: list[list[str]] = []
-    barrier = threading.Barrier(2)
-
-    def raise_them():
-        with open_warehouse(pg_lake) as con:
-            barrier.wait(60)
-            stored.append(store_alerts(con, alerts, pg_lake))
-
-    threads = [threading.Thread(target=raise_them) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    stored = rows.store_alerts_twice_at_once(pg_lake, alerts)
     assert sorted(len(s) for s in stored) == [0, 3]
     with open_warehouse(pg_lake) as con:
         committed = con.execute(f"SELECT max(snapshot_time) FROM {LAKE}.snapshots()").fetchone()[0]
